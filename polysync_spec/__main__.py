@@ -1,0 +1,3 @@
+from polysync_spec.cli import main
+
+main()

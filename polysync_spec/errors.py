@@ -1,0 +1,86 @@
+"""Findings as values: positions, diagnostics, severities and the one exit-code table.
+
+A check never raises for a problem in the user's input: it returns a `Diagnostic`.
+Exceptions are reserved for failures of the tool or of its environment (`PolysyncError`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of every command, decided in one place (DESIGN.md §4)."""
+
+    OK = 0
+    ERROR = 1
+    PENDING = 2
+    RUNS_FAILED = 3
+    INTERRUPTED = 4
+    USAGE = 64
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A place in a manifest file; line and column are 1-based, as editors show them."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in the manifests, with where it is and a stable code."""
+
+    code: str
+    severity: Severity
+    message: str
+    position: Position | None = None
+    # Other places that belong to the same finding, e.g. the first definition of a duplicate.
+    related: tuple[Position, ...] = field(default=())
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        pos = self.position or Position("")
+        return (pos.path, pos.line, pos.column, self.code, self.message)
+
+    def to_dict(self) -> dict[str, object]:
+        pos = self.position
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": pos.path if pos else None,
+            "line": pos.line if pos else None,
+            "column": pos.column if pos else None,
+            "related": [
+                {"path": r.path, "line": r.line, "column": r.column} for r in self.related
+            ],
+        }
+
+
+class PolysyncError(Exception):
+    """A failure of the tool or its environment, with a message fit for the user.
+
+    The message must never carry a credential, a token or a secret parameter value.
+    """
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class UsageError(PolysyncError):
+    exit_code = ExitCode.USAGE

@@ -1,0 +1,445 @@
+"""Pydantic v2 models of manifest format v1 (DESIGN.md §1). The JSON Schema comes from here.
+
+Models are strict (`1` is not `"1"`) and closed (`extra="forbid"`): a typo is an error,
+never a silently ignored key. AWS limits live on the fields, so the schema, the editor
+and `polysync validate` all enforce the same numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    StringConstraints,
+    Tag,
+)
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+# Region names: us-east-1, ap-southeast-2, us-gov-west-1, cn-north-1, eu-central-2 ...
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")]
+RoleArn = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048, pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+    ),
+]
+SessionName = Annotated[
+    str, StringConstraints(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_+=,.@-]*$")
+]
+StsExternalId = Annotated[
+    str, StringConstraints(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9_+=,.@:/-]*$")
+]
+DurationSeconds = Annotated[int, Field(ge=900, le=43200)]
+Scalar = str | int | float | bool
+
+# botocore's WorkerType enum is exactly the documented set; AWS has since documented more
+# (validate warns on those rather than failing, since botocore does not check enums).
+GLUE_WORKER_TYPES = ("Standard", "G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "Z.2X")
+GLUE_NEWER_WORKER_TYPES = ("G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X")
+WorkerType = Literal[
+    "Standard", "G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "Z.2X",
+    "G.12X", "G.16X", "R.1X", "R.2X", "R.4X", "R.8X",
+]  # fmt: skip
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# ---------------------------------------------------------------- variables
+
+
+class VariableType(enum.StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+
+
+# Models are strict, but an enum is written in YAML as its plain value: accept exactly that.
+LaxEnum = Strict(False)
+
+
+class Variable(Model):
+    """A value set once and referenced as `${var.NAME}`; `--var NAME=VALUE` overrides it."""
+
+    default: Scalar | None = Field(None, description="Value used when --var does not set one.")
+    type: Annotated[VariableType, LaxEnum] | None = Field(
+        None, description="Type of the value; inferred from `default`, else string."
+    )
+    description: str | None = None
+
+    def value_type(self) -> VariableType:
+        if self.type is not None:
+            return self.type
+        match self.default:
+            case bool():
+                return VariableType.BOOLEAN
+            case int():
+                return VariableType.INTEGER
+            case float():
+                return VariableType.NUMBER
+            case _:
+                return VariableType.STRING
+
+
+# ---------------------------------------------------------------- authentication
+
+
+class AzureTokenSource(Model):
+    """An Entra ID token from azure-identity (workload identity, managed identity, or the
+    default credential chain), requested for `<audience>/.default` or an explicit scope."""
+
+    source: Literal["azure"]
+    audience: str | None = Field(None, description="App ID URI or client id, e.g. api://polysync-aws")
+    scope: str | None = Field(None, description="Full scope; use instead of audience.")
+    client_id: str | None = Field(None, description="Managed identity or app client id.")
+    tenant_id: str | None = None
+
+
+class FileTokenSource(Model):
+    """A token file, re-read on every refresh (e.g. AZURE_FEDERATED_TOKEN_FILE)."""
+
+    source: Literal["file"]
+    path: str
+
+
+class EnvTokenSource(Model):
+    """A token held in an environment variable."""
+
+    source: Literal["env"]
+    name: str
+
+
+class GithubTokenSource(Model):
+    """The GitHub Actions OIDC token (needs `permissions: id-token: write`)."""
+
+    source: Literal["github"]
+    audience: str = "sts.amazonaws.com"
+
+
+TokenSource = Annotated[
+    AzureTokenSource | FileTokenSource | EnvTokenSource | GithubTokenSource,
+    Field(discriminator="source"),
+]
+
+
+class WebIdentityAuth(Model):
+    """sts:AssumeRoleWithWebIdentity with a federated token; refreshes before expiry."""
+
+    method: Literal["web_identity"]
+    role_arn: RoleArn
+    token: TokenSource
+    external_id: StsExternalId | None = None
+    session_name: SessionName | None = None
+    duration_seconds: DurationSeconds | None = None
+
+
+class AccessKeyAuth(Model):
+    """Static keys. The secret and the session token must come from `${env.NAME}`."""
+
+    method: Literal["access_key"]
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+class AssumeRoleAuth(Model):
+    """sts:AssumeRole from bootstrap keys; the assumed role holds the Glue/Batch rights."""
+
+    method: Literal["assume_role"]
+    access_key_id: str
+    secret_access_key: str
+    role_arn: RoleArn
+    external_id: StsExternalId | None = None
+    session_name: SessionName | None = None
+    duration_seconds: DurationSeconds | None = None
+
+
+class InstanceProfileAuth(Model):
+    """The host's EC2 instance profile or ECS container credentials."""
+
+    method: Literal["instance_profile"]
+
+
+class ProfileAuth(Model):
+    """A named profile from the AWS config and credentials files."""
+
+    method: Literal["profile"]
+    profile: str
+
+
+class DefaultAuth(Model):
+    """boto3's default credential chain (the default when `auth` is omitted)."""
+
+    method: Literal["default"] = "default"
+
+
+Auth = Annotated[
+    WebIdentityAuth | AccessKeyAuth | AssumeRoleAuth | InstanceProfileAuth | ProfileAuth | DefaultAuth,
+    Field(discriminator="method"),
+]
+AUTH_METHODS = ("web_identity", "access_key", "assume_role", "instance_profile", "profile", "default")
+
+# ---------------------------------------------------------------- compute
+
+
+class GlueCompute(Model):
+    """Glue compute settings; run > job > platform > the Glue job definition."""
+
+    worker_type: WorkerType | None = None
+    number_of_workers: Annotated[int, Field(ge=1)] | None = None
+    glue_version: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None = Field(
+        None, description='Forwarded as the --glue-version argument; quote it ("4.0").'
+    )
+    timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
+    max_retries: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="Informational: Glue honours retries on the job definition only."
+    )
+
+
+ShareIdentifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}\*?$")]
+Priority = Annotated[int, Field(ge=0, le=9999)]
+AttemptDuration = Annotated[int, Field(ge=60)]
+RetryAttempts = Annotated[int, Field(ge=1, le=10)]
+ArraySize = Annotated[int, Field(ge=2, le=10000)]
+
+
+class RunCompute(Model):
+    """Run-level overrides (tier 0). Glue keys apply to Glue jobs, Batch keys to Batch jobs."""
+
+    worker_type: WorkerType | None = None
+    number_of_workers: Annotated[int, Field(ge=1)] | None = None
+    glue_version: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None = None
+    timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
+    max_retries: Annotated[int, Field(ge=0)] | None = None
+    job_queue: str | None = None
+    share_identifier: ShareIdentifier | None = None
+    scheduling_priority_override: Priority | None = None
+    attempt_duration_seconds: AttemptDuration | None = None
+    retry_attempts: RetryAttempts | None = None
+    array_size: ArraySize | None = None
+
+
+GLUE_COMPUTE_KEYS = frozenset(GlueCompute.model_fields)
+BATCH_COMPUTE_KEYS = frozenset(RunCompute.model_fields) - GLUE_COMPUTE_KEYS
+
+# ---------------------------------------------------------------- platforms
+
+
+class GluePlatform(Model):
+    """An AWS Glue account and region, and how to authenticate to it."""
+
+    type: Literal["aws_glue"]
+    region: Region
+    endpoint_url: str | None = Field(None, description="Override the Glue endpoint (emulators).")
+    auth: Auth = Field(default_factory=DefaultAuth)
+    defaults: GlueCompute | None = Field(None, description="Compute defaults (tier 2).")
+    description: str | None = None
+
+
+class BatchPlatform(Model):
+    """An AWS Batch account and region, and how to authenticate to it."""
+
+    type: Literal["aws_batch"]
+    region: Region
+    endpoint_url: str | None = None
+    auth: Auth = Field(default_factory=DefaultAuth)
+    default_job_queue: str | None = Field(None, description="Queue used when a job sets none.")
+    description: str | None = None
+
+
+Platform = Annotated[GluePlatform | BatchPlatform, Field(discriminator="type")]
+PLATFORM_JOB_TYPES = {"aws_glue": "aws_glue_job", "aws_batch": "aws_batch_job"}
+
+# ---------------------------------------------------------------- parameters
+
+
+class ParameterType(enum.StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    JSON = "json"
+
+
+class Direction(enum.StrEnum):
+    INPUT = "input"
+    OUTPUT = "output"
+    INPUT_OUTPUT = "input_output"
+
+
+class Parameter(Model):
+    """A job parameter. Shorthand `name: value` means an input with that value."""
+
+    value: Any = Field(None, description="Sent as a string: true/false, plain numbers, JSON.")
+    type: Annotated[ParameterType, LaxEnum] | None = None
+    direction: Annotated[Direction, LaxEnum] = Direction.INPUT
+    secret: bool = Field(False, description="Value must come from ${env.NAME}; shown as ***.")
+    description: str | None = None
+
+
+class RunParameter(Model):
+    """A run-level parameter value; type, direction and secrecy belong to the job."""
+
+    value: Any = None
+
+
+def _long_form(value: Any) -> Any:
+    return value if isinstance(value, dict) else {"value": value}
+
+
+ParameterSpec = Annotated[
+    Parameter,
+    BeforeValidator(_long_form, json_schema_input_type=Scalar | list[Any] | Parameter | None),
+]
+RunParameterSpec = Annotated[
+    RunParameter,
+    BeforeValidator(_long_form, json_schema_input_type=Scalar | list[Any] | RunParameter | None),
+]
+
+# ---------------------------------------------------------------- jobs
+
+
+class GlueJob(Model):
+    """An AWS Glue job, run with StartJobRun."""
+
+    platform: Name
+    type: Literal["aws_glue_job"] = "aws_glue_job"
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")] = Field(
+        description="The Glue job name."
+    )
+    description: str | None = None
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    compute: GlueCompute | None = Field(None, description="Compute overrides (tier 1).")
+
+
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+
+class BatchDependency(Model):
+    job_id: Annotated[str, StringConstraints(min_length=1)]
+    type: Literal["SEQUENTIAL", "N_TO_N"] | None = None
+
+
+class BatchJob(Model):
+    """An AWS Batch job definition, submitted with SubmitJob."""
+
+    platform: Name
+    type: Literal["aws_batch_job"] = "aws_batch_job"
+    external_id: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="Job definition: name, name:revision, or job-definition ARN."
+    )
+    description: str | None = None
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    job_queue: str | None = Field(None, description="Overrides the platform's default_job_queue.")
+    share_identifier: ShareIdentifier | None = None
+    scheduling_priority_override: Priority | None = None
+    attempt_duration_seconds: AttemptDuration | None = None
+    retry_attempts: RetryAttempts | None = None
+    array_size: ArraySize | None = None
+    tags: Annotated[dict[TagKey, TagValue], Field(min_length=1, max_length=50)] | None = None
+    propagate_tags: bool | None = None
+    depends_on: Annotated[list[BatchDependency], Field(max_length=20)] | None = None
+
+
+def _job_type(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("type")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+Job = Annotated[
+    Annotated[GlueJob, Tag("aws_glue_job")] | Annotated[BatchJob, Tag("aws_batch_job")],
+    Discriminator(_job_type),
+]
+JOB_TYPES = ("aws_glue_job", "aws_batch_job")
+
+# ---------------------------------------------------------------- run plans
+
+
+class Condition(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    COMPLETED = "completed"
+
+
+class After(Model):
+    """Wait for run `run` to end in state `on` (succeeded by default)."""
+
+    run: Name
+    on: Annotated[Condition, LaxEnum] = Condition.SUCCEEDED
+
+
+def _after_long_form(value: Any) -> Any:
+    return {"run": value} if isinstance(value, str) else value
+
+
+AfterSpec = Annotated[After, BeforeValidator(_after_long_form, json_schema_input_type=Name | After)]
+
+
+class Run(Model):
+    job: Name
+    name: Name | None = Field(None, description="Run key; defaults to the job name.")
+    description: str | None = None
+    parameters: dict[str, RunParameterSpec] = Field(default_factory=dict)
+    compute: RunCompute | None = Field(None, description="Run-level overrides (tier 0).")
+    after: list[AfterSpec] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.name or self.job
+
+
+class OnFailure(enum.StrEnum):
+    STOP = "stop"
+    CONTINUE = "continue"
+    CANCEL = "cancel"
+
+
+class RunPlan(Model):
+    description: str | None = None
+    max_concurrency: Annotated[int, Field(ge=1)] = Field(4, description="Runs in flight at once.")
+    on_failure: Annotated[OnFailure, LaxEnum] = OnFailure.STOP
+    runs: Annotated[list[Run], Field(min_length=1)]
+
+
+# ---------------------------------------------------------------- targets and the set
+
+
+class Target(Model):
+    """An overlay deep-merged over the base with `--target NAME`."""
+
+    description: str | None = None
+    variables: dict[Name, Scalar] = Field(default_factory=dict)
+    platforms: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    jobs: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Manifest(Model):
+    """A manifest set: every file of a project merged by top-level section."""
+
+    model_config = ConfigDict(
+        title="polysync-spec manifest v1",
+        json_schema_extra={"$id": "https://polysync.dev/schemas/polysync.schema.json"},
+    )
+
+    version: Literal[1] = Field(1, description="Manifest format version; required in at least one file.")
+    variables: dict[Name, Variable] = Field(default_factory=dict)
+    platforms: dict[Name, Platform] = Field(default_factory=dict)
+    jobs: dict[Name, Job] = Field(default_factory=dict)
+    run_plans: dict[Name, RunPlan] = Field(default_factory=dict)
+    targets: dict[Name, Target] = Field(default_factory=dict)
+
+
+SECTIONS = tuple(Manifest.model_fields)

@@ -1,0 +1,353 @@
+"""Load a manifest set end to end: files → merge → target overlay → interpolation →
+models → checks. Every problem is a positioned `Diagnostic`; nothing raises for bad input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polysync_spec.errors import Diagnostic, Position, Severity
+from polysync_spec.manifest import codes
+from polysync_spec.manifest.checks import CheckContext, run_checks
+from polysync_spec.manifest.interpolate import (
+    UNRESOLVED,
+    Scope,
+    convert_cli_value,
+    deep_merge,
+    interpolate,
+)
+from polysync_spec.manifest.loader import SourceDocument, load_path, to_plain
+from polysync_spec.manifest.models import (
+    PLATFORM_JOB_TYPES,
+    SECTIONS,
+    BatchJob,
+    GlueJob,
+    RunPlan,
+    Target,
+    Variable,
+)
+from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
+from polysync_spec.manifest.structure import validate_entry
+
+
+@dataclass
+class Project:
+    """A loaded manifest set: the valid models, where everything came from, and findings."""
+
+    source: SourceMap
+    diagnostics: list[Diagnostic]
+    target: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    platforms: dict[str, Any] = field(default_factory=dict)
+    jobs: dict[str, GlueJob | BatchJob] = field(default_factory=dict)
+    run_plans: dict[str, RunPlan] = field(default_factory=dict)
+    targets: dict[str, Target] = field(default_factory=dict)
+    # Paths whose values came from the environment: redacted wherever they are shown.
+    env_paths: set[DocPath] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Collector:
+    """Collects findings as positioned diagnostics, once each."""
+
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.diagnostics: list[Diagnostic] = []
+        self._seen: set[tuple[str, Position | None, str]] = set()
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        key = (diagnostic.code, diagnostic.position, diagnostic.message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.diagnostics.append(diagnostic)
+
+    def at(
+        self, code: str, severity: Severity, path: DocPath, message: str, at_key: bool = False
+    ) -> None:
+        self.add(Diagnostic(code, severity, message, self.source.locate(path, key=at_key)))
+
+
+def load_project(
+    path: str | os.PathLike[str],
+    *,
+    target: str | None = None,
+    cli_vars: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    unset_env_severity: Severity | None = Severity.ERROR,
+) -> Project:
+    """Load and validate the manifest set at `path` for one target (or the base)."""
+    loaded = load_path(path)
+    source = SourceMap(loaded.documents)
+    out = _Collector(source)
+    for diagnostic in loaded.diagnostics:
+        out.add(diagnostic)
+    merged = _merge(loaded.documents, source, out)
+    if not loaded.documents:
+        return Project(source, _sorted(out.diagnostics), target)
+    raw_targets = merged.get("targets", {})
+    project = Project(source, [], target)
+    for name, data in raw_targets.items():
+        model = validate_entry("targets", name, data, out.at, lambda _p: False)
+        if model is not None:
+            project.targets[name] = model
+    if target is not None:
+        if target not in raw_targets:
+            out.add(
+                Diagnostic(
+                    codes.UNKNOWN_TARGET,
+                    Severity.ERROR,
+                    f"target '{target}' is not defined"
+                    + _did_you_mean(target, list(raw_targets))
+                    + (f"; targets: {', '.join(sorted(raw_targets))}" if raw_targets else ""),
+                    None,
+                )
+            )
+        elif target in project.targets:
+            source.target = target
+            merged = _overlay(merged, project.targets[target], target, out)
+    scope = Scope(
+        variables={},
+        env=os.environ if env is None else env,
+        target=target,
+        unset_env_severity=unset_env_severity,
+    )
+    _resolve_variables(merged, scope, project, cli_vars or {}, out)
+    resolved: dict[str, Any] = {}
+    for section in ("platforms", "jobs", "run_plans"):
+        resolved[section] = interpolate(merged.get(section, {}), scope, (section,), out.at)
+    project.env_paths = scope.env_paths
+    _fill_job_types(resolved)
+    sensitive = _sensitive(scope.env_paths)
+    for section, store in (
+        ("platforms", project.platforms),
+        ("jobs", project.jobs),
+        ("run_plans", project.run_plans),
+    ):
+        for name, data in resolved[section].items():
+            if section == "jobs" and isinstance(data, dict) and "type" not in data:
+                continue  # its platform is unknown: reported by the cross-reference check
+            model = validate_entry(section, name, data, out.at, sensitive)
+            if model is not None:
+                store[name] = model
+    ctx = CheckContext(
+        raw=merged,
+        resolved=resolved,
+        platforms=project.platforms,
+        jobs=project.jobs,
+        run_plans=project.run_plans,
+    )
+    for finding in run_checks(ctx):
+        out.at(finding.code, finding.severity, finding.path, finding.message, finding.at_key)
+    project.diagnostics = _sorted(out.diagnostics)
+    return project
+
+
+def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) -> dict[str, Any]:
+    """Merge files by top-level section; a name defined twice cites both places."""
+    merged: dict[str, Any] = {section: {} for section in NAMED_SECTIONS}
+    version_seen = False
+    for document in documents:
+        for key in document.root:
+            if key == "version":
+                version_seen = True
+                value = to_plain(document.root[key])
+                if value != 1:
+                    shown = f" {value!r}" if isinstance(value, int | str) else ""
+                    out.add(
+                        Diagnostic(
+                            codes.UNSUPPORTED_VERSION,
+                            Severity.ERROR,
+                            f"unsupported manifest version{shown}; this polysync reads version 1",
+                            _value_position(document, key),
+                        )
+                    )
+                continue
+            if key not in SECTIONS:
+                out.add(
+                    Diagnostic(
+                        codes.UNKNOWN_KEY,
+                        Severity.ERROR,
+                        f"unknown section '{key}'" + _did_you_mean(str(key), list(SECTIONS), semi=True),
+                        _key_position(document, key),
+                    )
+                )
+                continue
+            section = document.root[key]
+            if section is None:
+                continue
+            if not isinstance(section, dict):
+                out.add(
+                    Diagnostic(
+                        codes.WRONG_TYPE,
+                        Severity.ERROR,
+                        f"section '{key}' must be a mapping of names to definitions",
+                        _value_position(document, key),
+                    )
+                )
+                continue
+            for name in section:
+                name_text = str(name)
+                owner = source.owners.get((key, name_text))
+                if owner is not None:
+                    first = SourceMap([owner], {(key, name_text): owner}).locate((key, name_text), key=True)
+                    out.add(
+                        Diagnostic(
+                            codes.DUPLICATE_NAME,
+                            Severity.ERROR,
+                            f"{key[:-1].replace('_', ' ')} '{name_text}' is defined twice"
+                            + (f"; first in {first}" if first else ""),
+                            _key_position(document, key, name),
+                            related=(first,) if first else (),
+                        )
+                    )
+                    continue
+                source.owners[(key, name_text)] = document
+                merged[key][name_text] = to_plain(section[name])
+    if documents and not version_seen:
+        out.add(
+            Diagnostic(
+                codes.MISSING_VERSION,
+                Severity.ERROR,
+                "no file of the manifest set declares `version: 1`",
+                Position(documents[0].path),
+            )
+        )
+    return merged
+
+
+def _overlay(merged: dict[str, Any], target: Target, name: str, out: _Collector) -> dict[str, Any]:
+    result = dict(merged)
+    for section in ("platforms", "jobs"):
+        overlay: dict[str, dict[str, Any]] = getattr(target, section)
+        combined = dict(merged.get(section, {}))
+        for entry, values in overlay.items():
+            if entry not in combined:
+                out.at(
+                    codes.TARGET_OVERLAYS_UNKNOWN,
+                    Severity.ERROR,
+                    ("targets", name, section, entry),
+                    f"target '{name}' overlays {section[:-1]} '{entry}', which is not defined",
+                    True,
+                )
+                continue
+            combined[entry] = deep_merge(combined[entry], values)
+        result[section] = combined
+    variables = dict(merged.get("variables", {}))
+    for entry, value in target.variables.items():
+        base = variables.get(entry)
+        if base is None:
+            out.at(
+                codes.TARGET_OVERLAYS_UNKNOWN,
+                Severity.ERROR,
+                ("targets", name, "variables", entry),
+                f"target '{name}' sets variable '{entry}', which is not declared",
+                True,
+            )
+            continue
+        variables[entry] = {**base, "default": value} if isinstance(base, dict) else base
+    result["variables"] = variables
+    return result
+
+
+def _resolve_variables(
+    merged: dict[str, Any],
+    scope: Scope,
+    project: Project,
+    cli_vars: Mapping[str, str],
+    out: _Collector,
+) -> None:
+    declared: dict[str, Variable] = {}
+    for name, data in merged.get("variables", {}).items():
+        model = validate_entry("variables", name, data, out.at, lambda _p: False)
+        if model is None:
+            scope.variables[name] = UNRESOLVED
+            continue
+        declared[name] = model
+        default = model.default
+        if isinstance(default, str):
+            # Defaults may use ${env...} and ${target}, not other variables (no cycles).
+            default = interpolate(default, Scope({}, scope.env, scope.target, scope.unset_env_severity, scope.env_paths), ("variables", name, "default"), out.at)
+        scope.variables[name] = UNRESOLVED if default is None else default
+    for name, text in cli_vars.items():
+        if name not in merged.get("variables", {}):
+            out.add(
+                Diagnostic(
+                    codes.UNDECLARED_CLI_VARIABLE,
+                    Severity.ERROR,
+                    f"--var {name}: no variable '{name}' is declared"
+                    + _did_you_mean(name, list(merged.get("variables", {}))),
+                    None,
+                )
+            )
+            continue
+        model = declared.get(name)
+        if model is None:
+            continue
+        try:
+            scope.variables[name] = convert_cli_value(text, model.value_type())
+        except ValueError:
+            out.add(
+                Diagnostic(
+                    codes.VARIABLE_TYPE_MISMATCH,
+                    Severity.ERROR,
+                    f"--var {name}: expected a value of type {model.value_type().value}",
+                    None,
+                )
+            )
+    project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}
+
+
+def _fill_job_types(resolved: dict[str, Any]) -> None:
+    """A job's type is implied by its platform; fill it in so the right model validates it."""
+    platforms = resolved.get("platforms", {})
+    for job in resolved.get("jobs", {}).values():
+        if not isinstance(job, dict) or "type" in job:
+            continue
+        platform = platforms.get(job.get("platform")) if isinstance(job.get("platform"), str) else None
+        implied = PLATFORM_JOB_TYPES.get(platform.get("type")) if isinstance(platform, dict) else None
+        if implied:
+            job["type"] = implied
+
+
+def _sensitive(env_paths: set[DocPath]) -> Any:
+    def sensitive(path: DocPath) -> bool:
+        return any(path[: len(p)] == p or p[: len(path)] == path for p in env_paths)
+
+    return sensitive
+
+
+def _key_position(document: SourceDocument, *path: Any) -> Position:
+    found = SourceMap([document]).locate(path, key=True)
+    return found or Position(document.path)
+
+
+def _value_position(document: SourceDocument, *path: Any) -> Position:
+    found = SourceMap([document]).locate(path)
+    return found or Position(document.path)
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=Diagnostic.sort_key)
+
+
+def _did_you_mean(word: str, options: list[str], *, semi: bool = False) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    if not close:
+        return ""
+    return f"; did you mean '{close[0]}'?" if semi else f" (did you mean '{close[0]}'?)"
+
+
+def relative_display(path: str | os.PathLike[str]) -> str:
+    return str(Path(path))

@@ -1,0 +1,337 @@
+"""Validate each named entry against its model; turn pydantic errors into findings.
+
+Entries are validated one by one, so one broken job does not hide the problems of the
+others, and cross-reference checks still see every valid entry.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from polysync_spec.errors import Severity
+from polysync_spec.manifest import codes
+from polysync_spec.manifest.models import (
+    NAME_PATTERN,
+    Job,
+    Platform,
+    RunPlan,
+    Target,
+    Variable,
+)
+from polysync_spec.manifest.positions import DocPath
+
+Report = Callable[[str, Severity, DocPath, str, bool], None]
+
+SECTION_TYPES: dict[str, Any] = {
+    "variables": Variable,
+    "platforms": Platform,
+    "jobs": Job,
+    "run_plans": RunPlan,
+    "targets": Target,
+}
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {name: TypeAdapter(tp) for name, tp in SECTION_TYPES.items()}
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+_RANGE_TYPES = {
+    "greater_than_equal": "at least {ge}",
+    "greater_than": "greater than {gt}",
+    "less_than_equal": "at most {le}",
+    "less_than": "less than {lt}",
+    "too_short": "at least {min_length} item(s) long",
+    "too_long": "at most {max_length} item(s) long",
+    "string_too_short": "at least {min_length} character(s) long",
+    "string_too_long": "at most {max_length} character(s) long",
+}
+# Fields whose values must never be repeated in a message.
+_SENSITIVE_FIELDS = frozenset({"secret_access_key", "session_token", "access_key_id", "parameters"})
+
+
+def validate_entry(
+    section: str,
+    name: str,
+    data: Any,
+    report: Report,
+    sensitive: Callable[[DocPath], bool],
+) -> Any | None:
+    """Validate one entry of a section; report every error; return the model or None."""
+    try:
+        return _ADAPTERS[section].validate_python(data)
+    except ValidationError as exc:
+        base: DocPath = (section, name)
+        seen: set[DocPath] = set()
+        for error in _collapse_unions(exc.errors()):
+            path, key = _data_path(data, error["loc"])
+            full = (*base, *path)
+            if (full, error["type"]) in seen:  # type: ignore[comparison-overlap]
+                continue
+            seen.add(full)
+            code, message, at_key = _describe(SECTION_TYPES[section], error, path, data, key, sensitive(full))
+            report(code, Severity.ERROR, full, message, at_key)
+        return None
+
+
+def _collapse_unions(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """A value that fits no member of `str | int | float | bool` yields one error per
+    member; keep the first per location so the user reads one line."""
+    kept: list[ErrorDetails] = []
+    seen: set[tuple[Any, ...]] = set()
+    for error in errors:
+        loc = tuple(seg for seg in error["loc"] if not _is_union_member_tag(seg))
+        if error["type"].endswith("_type") and loc in seen:
+            continue
+        seen.add(loc)
+        kept.append(error)
+    return kept
+
+
+def _is_union_member_tag(segment: Any) -> bool:
+    return isinstance(segment, str) and (
+        segment in ("str", "int", "float", "bool", "none", "list[any]", "dict[str,any]")
+        or segment.startswith(("function-", "constrained-", "json-or-python", "lax-or-strict"))
+    )
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[DocPath, bool]:
+    """Map a pydantic location to a path in the data, dropping union tags.
+
+    The second value says whether the finding is about a key (a dict key that fails the
+    name pattern) rather than a value.
+    """
+    path: list[str | int] = []
+    node = data
+    is_key = False
+    for index, segment in enumerate(loc):
+        last = index == len(loc) - 1
+        if segment == "[key]":
+            is_key = True
+            continue
+        if isinstance(node, dict) and segment in node:
+            path.append(segment)
+            node = node[segment]
+        elif isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+            path.append(segment)
+            node = node[segment]
+        elif last and isinstance(segment, str) and not _is_union_member_tag(segment):
+            path.append(segment)  # a missing key: located at its nearest ancestor
+            node = None
+        # any other segment is a union tag, absent from the data
+    return tuple(path), is_key
+
+
+def _describe(
+    root: Any,
+    error: ErrorDetails,
+    path: DocPath,
+    data: Any,
+    is_key: bool,
+    sensitive: bool,
+) -> tuple[str, str, bool]:
+    """(code, message, locate-at-key) for one pydantic error."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    field = _field_name(path)
+    label = f"'{field}'" if field else "value"
+    code = _field_code(path)
+    value = error.get("input")
+    shown = "" if sensitive or _is_sensitive_path(path) else _show(value)
+
+    if kind == "extra_forbidden":
+        allowed = _fields_at(root, error["loc"][:-1])
+        hint = _did_you_mean(str(path[-1]), allowed) if allowed else ""
+        return codes.UNKNOWN_KEY, f"unknown key '{path[-1]}'{hint}", True
+    if kind == "missing":
+        return codes.MISSING_KEY, f"missing required key '{path[-1]}'", True
+    if kind == "string_pattern_mismatch" and is_key:
+        return codes.INVALID_NAME, _name_message(value), True
+    if kind in ("union_tag_invalid", "literal_error", "enum"):
+        expected = ctx.get("expected_tags") or ctx.get("expected") or ""
+        tag_field = _tag_field(kind, ctx, path, field)
+        hint = ""
+        options = _options(str(expected))
+        if isinstance(value, str) and options:
+            hint = _did_you_mean(value, options)
+        if field == "version" and len(path) == 1:
+            return (
+                codes.UNSUPPORTED_VERSION,
+                f"unsupported manifest version{shown}; this polysync reads version 1",
+                False,
+            )
+        return code or codes.INVALID_VALUE, f"{tag_field} must be one of {expected}{shown}{hint}", False
+    if kind == "union_tag_not_found":
+        return codes.MISSING_KEY, f"missing required key '{ctx.get('discriminator', '')}'".replace("'''", "'"), True
+    if kind in _TYPE_NAMES:
+        expected = _TYPE_NAMES[kind]
+        hint = ""
+        if field == "glue_version" and isinstance(value, int | float):
+            hint = '; quote it ("4.0") so YAML does not read it as a number'
+        elif field and _under(path, "tags") and not isinstance(value, str):
+            hint = "; Batch tags are strings, so quote it"
+        return code or codes.WRONG_TYPE, f"{label} must be {expected}{shown}{hint}", False
+    if kind in _RANGE_TYPES:
+        bound = _RANGE_TYPES[kind].format(**{k: ctx.get(k) for k in ("ge", "gt", "le", "lt", "min_length", "max_length")})
+        return code or codes.OUT_OF_RANGE, f"{label} must be {bound}{shown}", False
+    if kind == "string_pattern_mismatch":
+        return code or codes.INVALID_VALUE, f"{label} is not valid{shown}: {_PATTERN_HELP.get(field, 'see the manifest reference')}", False
+    return code or codes.INVALID_VALUE, f"{label}: {error['msg']}", False
+
+
+_PATTERN_HELP = {
+    "region": "expected an AWS region such as us-east-1",
+    "role_arn": "expected arn:aws:iam::<12-digit account>:role/<name>",
+    "glue_version": 'expected a version such as "4.0"',
+    "share_identifier": "up to 255 letters and digits, optionally ending in *",
+    "session_name": "2-64 characters of letters, digits and +=,.@_-",
+    "external_id": "2-1224 characters of letters, digits and +=,.@:/_-",
+    "platform": "a name of letters, digits, _ and -, starting with a letter or _",
+    "job": "a name of letters, digits, _ and -, starting with a letter or _",
+    "run": "a name of letters, digits, _ and -, starting with a letter or _",
+    "name": "a name of letters, digits, _ and -, starting with a letter or _",
+}
+
+
+def _name_message(value: Any) -> str:
+    shown = f" '{value}'" if isinstance(value, str) and len(value) <= 60 else ""
+    return f"invalid name{shown}: names match {NAME_PATTERN} (letters, digits, _ and -)"
+
+
+def _tag_field(kind: str, ctx: dict[str, Any], path: DocPath, field: str | None) -> str:
+    if kind == "union_tag_invalid":
+        return f"'{ctx.get('discriminator', field)}'".replace("''", "'")
+    return f"'{field}'" if field else "value"
+
+
+def _options(expected: str) -> list[str]:
+    return [part.strip().strip("'\"") for part in expected.replace(" or ", ",").split(",") if part.strip()]
+
+
+def _field_name(path: DocPath) -> str | None:
+    for segment in reversed(path):
+        if isinstance(segment, str):
+            return segment
+    return None
+
+
+def _field_code(path: DocPath) -> str | None:
+    # The field itself, or the map/list it sits in (a tag value, a depends_on item).
+    for segment in reversed(path[-3:]):
+        if not isinstance(segment, str):
+            continue
+        if segment == "external_id":
+            return codes.FIELD_CODES["external_id"] if "auth" in path else None
+        if segment in codes.FIELD_CODES:
+            return codes.FIELD_CODES[segment]
+    return None
+
+
+def _under(path: DocPath, key: str) -> bool:
+    return key in path[:-1]
+
+
+def _is_sensitive_path(path: DocPath) -> bool:
+    return any(isinstance(s, str) and s in _SENSITIVE_FIELDS for s in path)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return f", got {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f", got {value}"
+    if isinstance(value, str) and len(value) <= 60:
+        return f", got '{value}'"
+    if isinstance(value, list):
+        return ", got a list"
+    if isinstance(value, dict):
+        return ", got a mapping"
+    if value is None:
+        return ", got null"
+    return ""
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if len(options) <= 12:
+        return f"; expected one of: {', '.join(sorted(options))}"
+    return ""
+
+
+def _fields_at(root: Any, loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the model found by walking `loc` through `root`'s types."""
+    tp: Any = root
+    index = 0
+    while index <= len(loc):
+        tp = _strip(tp)
+        members = _union_members(tp)
+        if members is not None:
+            segment = loc[index] if index < len(loc) else None
+            chosen = _member_for_tag(members, segment)
+            if chosen is not None:
+                tp, index = chosen, index + 1
+                continue
+            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            if not models:
+                return []
+            tp = models[0]
+            continue
+        if index == len(loc):
+            break
+        segment = loc[index]
+        index += 1
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(segment))
+            if info is None:
+                return []
+            tp = info.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif get_origin(tp) is list:
+            tp = get_args(tp)[0]
+        else:
+            return []
+    tp = _strip(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _strip(tp: Any) -> Any:
+    while get_origin(tp) is typing.Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _union_members(tp: Any) -> list[Any] | None:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return [_strip(m) for m in get_args(tp) if m is not type(None)]
+    return None
+
+
+def _member_for_tag(members: list[Any], segment: Any) -> Any | None:
+    if not isinstance(segment, str):
+        return None
+    for member in members:
+        if not (isinstance(member, type) and issubclass(member, BaseModel)):
+            continue
+        for info in member.model_fields.values():
+            annotation = _strip(info.annotation)
+            if get_origin(annotation) is Literal and segment in get_args(annotation):
+                return member
+    return None

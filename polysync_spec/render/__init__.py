@@ -1,0 +1,1 @@
+"""Renderers turn findings and plans into text, JSON, GitHub annotations; no logic."""

@@ -1,0 +1,71 @@
+"""Diagnostics as `file:line:col: severity CODE: message`, JSON, or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from polysync_spec.errors import Diagnostic, Severity
+
+
+def text(diagnostics: Sequence[Diagnostic]) -> str:
+    lines = []
+    for d in diagnostics:
+        where = f"{d.position}: " if d.position else ""
+        lines.append(f"{where}{d.severity.value} {d.code}: {d.message}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def json_document(diagnostics: Sequence[Diagnostic]) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "diagnostics": [d.to_dict() for d in diagnostics],
+            "summary": counts(diagnostics),
+        },
+        indent=2,
+    ) + "\n"
+
+
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands; properties and data are escaped as the runner
+    requires (%, CR, LF everywhere; also : and , in properties)."""
+    lines = []
+    for d in diagnostics:
+        props = [f"title={_prop(d.code)}"]
+        if d.position:
+            props = [
+                f"file={_prop(d.position.path)}",
+                f"line={d.position.line}",
+                f"col={d.position.column}",
+                *props,
+            ]
+        lines.append(f"::{_GITHUB_LEVEL[d.severity]} {','.join(props)}::{_data(d.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(value: str) -> str:
+    return _data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def counts(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
+    return {
+        "errors": sum(d.severity is Severity.ERROR for d in diagnostics),
+        "warnings": sum(d.severity is Severity.WARNING for d in diagnostics),
+        "notes": sum(d.severity is Severity.NOTE for d in diagnostics),
+    }
+
+
+def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    c = counts(diagnostics)
+    noun = "file" if files == 1 else "files"
+    if not c["errors"] and not c["warnings"]:
+        return f"{files} {noun} valid, no problems"
+    return f"{c['errors']} error(s), {c['warnings']} warning(s) in {files} {noun}"
