@@ -67,9 +67,7 @@ class Diagnostic:
             "path": pos.path if pos else None,
             "line": pos.line if pos else None,
             "column": pos.column if pos else None,
-            "related": [
-                {"path": r.path, "line": r.line, "column": r.column} for r in self.related
-            ],
+            "related": [{"path": r.path, "line": r.line, "column": r.column} for r in self.related],
         }
 
 

@@ -18,13 +18,14 @@ REFERENCE_STRING = {"type": "string", "pattern": r"^\$\{[^{}]+\}$"}
 
 
 def manifest_schema() -> dict[str, Any]:
-    schema = Manifest.model_json_schema(mode="validation")
-    schema = {"$schema": SCHEMA_DIALECT, **schema}
+    generated = Manifest.model_json_schema(mode="validation")
+    schema: dict[str, Any] = {"$schema": SCHEMA_DIALECT, **generated}
     jobs = schema["properties"]["jobs"]
     for value in jobs.get("patternProperties", {}).values():
         if "oneOf" in value:
             value["anyOf"] = value.pop("oneOf")
-    return _allow_references(schema)
+    adjusted: dict[str, Any] = _allow_references(schema)
+    return adjusted
 
 
 def _allow_references(node: Any) -> Any:

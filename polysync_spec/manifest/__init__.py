@@ -43,5 +43,7 @@ def validate(
             if key in seen:
                 continue
             seen.add(key)
-            diagnostics.append(replace(diagnostic, message=f"{diagnostic.message} (with --target {name})"))
+            diagnostics.append(
+                replace(diagnostic, message=f"{diagnostic.message} (with --target {name})")
+            )
     return sorted(diagnostics, key=Diagnostic.sort_key)

@@ -102,7 +102,11 @@ def check_job_platforms(ctx: CheckContext) -> Iterator[Finding]:
                 + _did_you_mean(job["platform"], list(platforms)),
             )
             continue
-        expected = PLATFORM_JOB_TYPES.get(platform.get("type")) if isinstance(platform, dict) else None
+        expected = (
+            PLATFORM_JOB_TYPES.get(str(platform.get("type")))
+            if isinstance(platform, dict)
+            else None
+        )
         declared = job.get("type")
         if expected and isinstance(declared, str) and declared != expected:
             yield Finding(
@@ -215,7 +219,11 @@ def check_output_parameters(ctx: CheckContext) -> Iterator[Finding]:
         for key, param in job.parameters.items():
             if param.direction is Direction.INPUT:
                 continue
-            sent = " (its value is still sent as an input)" if param.direction is Direction.INPUT_OUTPUT else ""
+            sent = (
+                " (its value is still sent as an input)"
+                if param.direction is Direction.INPUT_OUTPUT
+                else ""
+            )
             service = "AWS Glue" if isinstance(job, GlueJob) else "AWS Batch"
             yield Finding(
                 codes.OUTPUT_PARAMETER,
@@ -472,27 +480,36 @@ def check_literal_secrets(ctx: CheckContext) -> Iterator[Finding]:
                     yield Finding(
                         codes.LITERAL_SECRET,
                         Severity.ERROR,
-                        ("jobs", name, "parameters", key),
+                        _value_path(raw_params, ("jobs", name, "parameters", key)),
                         f"secret parameter '{key}' must take its value from ${{env.NAME}}",
                     )
     raw_plans = ctx.raw_section("run_plans")
     for plan_name, plan in ctx.run_plans.items():
         for index, run in enumerate(plan.runs):
-            job = ctx.jobs.get(run.job)
-            if job is None:
+            run_job = ctx.jobs.get(run.job)
+            if run_job is None:
                 continue
             raw_params = _get(raw_plans, plan_name, "runs", index, "parameters")
             for key, value in run.parameters.items():
-                declared = job.parameters.get(key)
-                if declared is not None and declared.secret and value.value is not None:
-                    if not _from_env(_raw_value(raw_params, key)):
-                        yield Finding(
-                            codes.LITERAL_SECRET,
-                            Severity.ERROR,
-                            ("run_plans", plan_name, "runs", index, "parameters", key),
-                            f"parameter '{key}' of job '{run.job}' is secret; its value must "
-                            "come from ${env.NAME}",
-                        )
+                declared = run_job.parameters.get(key)
+                if declared is None or not declared.secret or value.value is None:
+                    continue
+                if not _from_env(_raw_value(raw_params, key)):
+                    yield Finding(
+                        codes.LITERAL_SECRET,
+                        Severity.ERROR,
+                        _value_path(
+                            raw_params, ("run_plans", plan_name, "runs", index, "parameters", key)
+                        ),
+                        f"parameter '{key}' of job '{run.job}' is secret; its value must "
+                        "come from ${env.NAME}",
+                    )
+
+
+def _value_path(raw_params: Any, path: DocPath) -> DocPath:
+    """Point at `value:` of a long-form parameter, at the value itself for shorthand."""
+    spec = raw_params.get(path[-1]) if isinstance(raw_params, dict) else None
+    return (*path, "value") if isinstance(spec, dict) else path
 
 
 def _raw_value(raw_params: Any, key: str) -> Any:

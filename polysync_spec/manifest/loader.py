@@ -51,7 +51,9 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
     root = Path(path)
     diagnostics: list[Diagnostic] = []
     if not root.exists():
-        return LoadResult([], [_diag(codes.PATH_NOT_FOUND, f"no such file or directory: {root}", None)])
+        return LoadResult(
+            [], [_diag(codes.PATH_NOT_FOUND, f"no such file or directory: {root}", None)]
+        )
     if root.is_dir():
         files = sorted(_manifest_files(root, diagnostics))
         if not files:
@@ -232,7 +234,11 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
         if isinstance(node, MappingNode):
             seen: dict[object, Node] = {}
             for key_node, value_node in node.value:
-                key = key_node.value if not isinstance(key_node, (MappingNode, SequenceNode)) else None
+                key = (
+                    key_node.value
+                    if not isinstance(key_node, (MappingNode, SequenceNode))
+                    else None
+                )
                 if key == "<<":
                     stack.append((value_node, depth + 1))
                     continue
@@ -263,6 +269,18 @@ def _yaml_error(exc: MarkedYAMLError, display: str) -> Diagnostic:
         return _diag(
             codes.YAML_TAB,
             "tab character used for indentation; YAML indentation must use spaces",
+            position,
+        )
+    if "another document" in problem:
+        return _diag(
+            codes.YAML_SYNTAX,
+            "a manifest file holds one YAML document; move the next document to its own file",
+            position,
+        )
+    if problem.startswith("expected <block end>"):
+        return _diag(
+            codes.YAML_SYNTAX,
+            "YAML syntax error: this line's indentation does not match its siblings",
             position,
         )
     context = f" ({exc.context})" if exc.context and exc.problem else ""

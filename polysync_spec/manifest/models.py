@@ -99,7 +99,9 @@ class AzureTokenSource(Model):
     default credential chain), requested for `<audience>/.default` or an explicit scope."""
 
     source: Literal["azure"]
-    audience: str | None = Field(None, description="App ID URI or client id, e.g. api://polysync-aws")
+    audience: str | None = Field(
+        None, description="App ID URI or client id, e.g. api://polysync-aws"
+    )
     scope: str | None = Field(None, description="Full scope; use instead of audience.")
     client_id: str | None = Field(None, description="Managed identity or app client id.")
     tenant_id: str | None = None
@@ -184,10 +186,22 @@ class DefaultAuth(Model):
 
 
 Auth = Annotated[
-    WebIdentityAuth | AccessKeyAuth | AssumeRoleAuth | InstanceProfileAuth | ProfileAuth | DefaultAuth,
+    WebIdentityAuth
+    | AccessKeyAuth
+    | AssumeRoleAuth
+    | InstanceProfileAuth
+    | ProfileAuth
+    | DefaultAuth,
     Field(discriminator="method"),
 ]
-AUTH_METHODS = ("web_identity", "access_key", "assume_role", "instance_profile", "profile", "default")
+AUTH_METHODS = (
+    "web_identity",
+    "access_key",
+    "assume_role",
+    "instance_profile",
+    "profile",
+    "default",
+)
 
 # ---------------------------------------------------------------- compute
 
@@ -197,9 +211,9 @@ class GlueCompute(Model):
 
     worker_type: WorkerType | None = None
     number_of_workers: Annotated[int, Field(ge=1)] | None = None
-    glue_version: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None = Field(
-        None, description='Forwarded as the --glue-version argument; quote it ("4.0").'
-    )
+    glue_version: (
+        Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None
+    ) = Field(None, description='Forwarded as the --glue-version argument; quote it ("4.0").')
     timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
     max_retries: Annotated[int, Field(ge=0)] | None = Field(
         None, description="Informational: Glue honours retries on the job definition only."
@@ -218,7 +232,9 @@ class RunCompute(Model):
 
     worker_type: WorkerType | None = None
     number_of_workers: Annotated[int, Field(ge=1)] | None = None
-    glue_version: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None = None
+    glue_version: (
+        Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None
+    ) = None
     timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
     max_retries: Annotated[int, Field(ge=0)] | None = None
     job_queue: str | None = None
@@ -314,9 +330,9 @@ class GlueJob(Model):
 
     platform: Name
     type: Literal["aws_glue_job"] = "aws_glue_job"
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")] = Field(
-        description="The Glue job name."
-    )
+    external_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")
+    ] = Field(description="The Glue job name.")
     description: str | None = None
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
     compute: GlueCompute | None = Field(None, description="Compute overrides (tier 1).")
@@ -434,7 +450,9 @@ class Manifest(Model):
         json_schema_extra={"$id": "https://polysync.dev/schemas/polysync.schema.json"},
     )
 
-    version: Literal[1] = Field(1, description="Manifest format version; required in at least one file.")
+    version: Literal[1] = Field(
+        1, description="Manifest format version; required in at least one file."
+    )
     variables: dict[Name, Variable] = Field(default_factory=dict)
     platforms: dict[Name, Platform] = Field(default_factory=dict)
     jobs: dict[Name, Job] = Field(default_factory=dict)

@@ -69,9 +69,9 @@ class SourceMap:
 
 def _exists(node: Any, path: DocPath) -> bool:
     for segment in path:
-        if isinstance(node, CommentedMap) and segment in node:
-            node = node[segment]
-        elif isinstance(node, CommentedSeq) and isinstance(segment, int) and segment < len(node):
+        if (isinstance(node, CommentedMap) and segment in node) or (
+            isinstance(node, CommentedSeq) and isinstance(segment, int) and segment < len(node)
+        ):
             node = node[segment]
         else:
             return False
@@ -90,7 +90,9 @@ def _walk(document: SourceDocument, path: DocPath, *, key: bool) -> Position:
             else:
                 line, column = node.lc.key(segment)
             node = node[segment]
-        elif isinstance(node, CommentedSeq) and isinstance(segment, int) and 0 <= segment < len(node):
+        elif (
+            isinstance(node, CommentedSeq) and isinstance(segment, int) and 0 <= segment < len(node)
+        ):
             line, column = node.lc.item(segment)
             node = node[segment]
         else:

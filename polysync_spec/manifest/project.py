@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from polysync_spec.manifest.interpolate import (
 )
 from polysync_spec.manifest.loader import SourceDocument, load_path, to_plain
 from polysync_spec.manifest.models import (
+    NAME_PATTERN,
     PLATFORM_JOB_TYPES,
     SECTIONS,
     BatchJob,
@@ -30,9 +32,12 @@ from polysync_spec.manifest.models import (
     RunPlan,
     Target,
     Variable,
+    VariableType,
 )
 from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
-from polysync_spec.manifest.structure import validate_entry
+from polysync_spec.manifest.structure import validate_entry, validate_entry_for_checks
+
+NAME_RE = re.compile(NAME_PATTERN)
 
 
 @dataclass
@@ -95,6 +100,16 @@ def load_project(
         out.add(diagnostic)
     merged = _merge(loaded.documents, source, out)
     if not loaded.documents:
+        if not any(d.is_error for d in out.diagnostics):
+            # Only empty files: there is nothing to run, which is an error, not a pass.
+            out.add(
+                Diagnostic(
+                    codes.MISSING_VERSION,
+                    Severity.ERROR,
+                    "no manifest found: the manifest set is empty",
+                    Position(str(path)),
+                )
+            )
         return Project(source, _sorted(out.diagnostics), target)
     raw_targets = merged.get("targets", {})
     project = Project(source, [], target)
@@ -130,6 +145,9 @@ def load_project(
     project.env_paths = scope.env_paths
     _fill_job_types(resolved)
     sensitive = _sensitive(scope.env_paths)
+    # Checks also see entries that failed validation, minus their failing fields, so one
+    # bad value does not hide a job's other problems.
+    checked: dict[str, dict[str, Any]] = {"platforms": {}, "jobs": {}, "run_plans": {}}
     for section, store in (
         ("platforms", project.platforms),
         ("jobs", project.jobs),
@@ -138,15 +156,17 @@ def load_project(
         for name, data in resolved[section].items():
             if section == "jobs" and isinstance(data, dict) and "type" not in data:
                 continue  # its platform is unknown: reported by the cross-reference check
-            model = validate_entry(section, name, data, out.at, sensitive)
+            model, degraded = validate_entry_for_checks(section, name, data, out.at, sensitive)
             if model is not None:
                 store[name] = model
+            if (model or degraded) is not None:
+                checked[section][name] = model or degraded
     ctx = CheckContext(
         raw=merged,
         resolved=resolved,
-        platforms=project.platforms,
-        jobs=project.jobs,
-        run_plans=project.run_plans,
+        platforms=checked["platforms"],
+        jobs=checked["jobs"],
+        run_plans=checked["run_plans"],
     )
     for finding in run_checks(ctx):
         out.at(finding.code, finding.severity, finding.path, finding.message, finding.at_key)
@@ -179,7 +199,8 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                     Diagnostic(
                         codes.UNKNOWN_KEY,
                         Severity.ERROR,
-                        f"unknown section '{key}'" + _did_you_mean(str(key), list(SECTIONS), semi=True),
+                        f"unknown section '{key}'"
+                        + _did_you_mean(str(key), list(SECTIONS), semi=True),
                         _key_position(document, key),
                     )
                 )
@@ -201,7 +222,9 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                 name_text = str(name)
                 owner = source.owners.get((key, name_text))
                 if owner is not None:
-                    first = SourceMap([owner], {(key, name_text): owner}).locate((key, name_text), key=True)
+                    first = SourceMap([owner], {(key, name_text): owner}).locate(
+                        (key, name_text), key=True
+                    )
                     out.add(
                         Diagnostic(
                             codes.DUPLICATE_NAME,
@@ -214,6 +237,17 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                     )
                     continue
                 source.owners[(key, name_text)] = document
+                if not NAME_RE.match(name_text):
+                    out.add(
+                        Diagnostic(
+                            codes.INVALID_NAME,
+                            Severity.ERROR,
+                            f"invalid name '{name_text[:60]}': names are letters, digits, _ and -, "
+                            "starting with a letter or _ (at most 128 characters)",
+                            _key_position(document, key, name),
+                        )
+                    )
+                    continue
                 merged[key][name_text] = to_plain(section[name])
     if documents and not version_seen:
         out.add(
@@ -276,9 +310,21 @@ def _resolve_variables(
             continue
         declared[name] = model
         default = model.default
+        if default is not None and model.type is not None and not _fits(default, model.type):
+            out.at(
+                codes.VARIABLE_TYPE_MISMATCH,
+                Severity.ERROR,
+                ("variables", name, "default"),
+                f"variable '{name}' is declared {model.type.value} but its default is not",
+            )
         if isinstance(default, str):
             # Defaults may use ${env...} and ${target}, not other variables (no cycles).
-            default = interpolate(default, Scope({}, scope.env, scope.target, scope.unset_env_severity, scope.env_paths), ("variables", name, "default"), out.at)
+            default = interpolate(
+                default,
+                Scope({}, scope.env, scope.target, scope.unset_env_severity, scope.env_paths),
+                ("variables", name, "default"),
+                out.at,
+            )
         scope.variables[name] = UNRESOLVED if default is None else default
     for name, text in cli_vars.items():
         if name not in merged.get("variables", {}):
@@ -309,14 +355,32 @@ def _resolve_variables(
     project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}
 
 
+def _fits(value: Any, kind: VariableType) -> bool:
+    match kind:
+        case VariableType.STRING:
+            return isinstance(value, str)
+        case VariableType.INTEGER:
+            return isinstance(value, int) and not isinstance(value, bool)
+        case VariableType.NUMBER:
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case VariableType.BOOLEAN:
+            return isinstance(value, bool)
+
+
 def _fill_job_types(resolved: dict[str, Any]) -> None:
     """A job's type is implied by its platform; fill it in so the right model validates it."""
     platforms = resolved.get("platforms", {})
     for job in resolved.get("jobs", {}).values():
         if not isinstance(job, dict) or "type" in job:
             continue
-        platform = platforms.get(job.get("platform")) if isinstance(job.get("platform"), str) else None
-        implied = PLATFORM_JOB_TYPES.get(platform.get("type")) if isinstance(platform, dict) else None
+        platform = (
+            platforms.get(job.get("platform")) if isinstance(job.get("platform"), str) else None
+        )
+        implied = (
+            PLATFORM_JOB_TYPES.get(str(platform.get("type")))
+            if isinstance(platform, dict)
+            else None
+        )
         if implied:
             job["type"] = implied
 

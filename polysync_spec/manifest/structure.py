@@ -36,7 +36,9 @@ SECTION_TYPES: dict[str, Any] = {
     "run_plans": RunPlan,
     "targets": Target,
 }
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {name: TypeAdapter(tp) for name, tp in SECTION_TYPES.items()}
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(tp) for name, tp in SECTION_TYPES.items()
+}
 
 _TYPE_NAMES = {
     "string_type": "a string",
@@ -54,8 +56,8 @@ _RANGE_TYPES = {
     "greater_than": "greater than {gt}",
     "less_than_equal": "at most {le}",
     "less_than": "less than {lt}",
-    "too_short": "at least {min_length} item(s) long",
-    "too_long": "at most {max_length} item(s) long",
+    "too_short": "at least {min_length} entries long",
+    "too_long": "at most {max_length} entries long",
     "string_too_short": "at least {min_length} character(s) long",
     "string_too_long": "at most {max_length} character(s) long",
 }
@@ -71,20 +73,75 @@ def validate_entry(
     sensitive: Callable[[DocPath], bool],
 ) -> Any | None:
     """Validate one entry of a section; report every error; return the model or None."""
+    model, _ = validate_entry_for_checks(section, name, data, report, sensitive)
+    return model
+
+
+def validate_entry_for_checks(
+    section: str,
+    name: str,
+    data: Any,
+    report: Report,
+    sensitive: Callable[[DocPath], bool],
+) -> tuple[Any | None, Any | None]:
+    """(model, degraded): the model when the entry is valid; otherwise errors are reported
+    and `degraded` is the entry validated without its failing top-level fields, so that
+    cross-reference checks still see the rest of it. A degraded model is never run."""
+    base: DocPath = (section, name)
+    if not isinstance(data, dict):
+        noun = section[:-1].replace("_", " ")
+        report(codes.WRONG_TYPE, Severity.ERROR, base, f"{noun} '{name}' must be a mapping", False)
+        return None, None
     try:
-        return _ADAPTERS[section].validate_python(data)
+        return _ADAPTERS[section].validate_python(data), None
     except ValidationError as exc:
-        base: DocPath = (section, name)
-        seen: set[DocPath] = set()
-        for error in _collapse_unions(exc.errors()):
+        errors = _fold_misspellings(_collapse_unions(exc.errors()), data)
+        seen: set[tuple[DocPath, str]] = set()
+        for error in errors:
             path, key = _data_path(data, error["loc"])
+            if error["type"] == "union_tag_invalid":
+                path = (*path, _unquote(str((error.get("ctx") or {}).get("discriminator", ""))))
             full = (*base, *path)
-            if (full, error["type"]) in seen:  # type: ignore[comparison-overlap]
+            if (full, error["type"]) in seen:
                 continue
-            seen.add(full)
-            code, message, at_key = _describe(SECTION_TYPES[section], error, path, data, key, sensitive(full))
+            seen.add((full, error["type"]))
+            code, message, at_key = _describe(
+                SECTION_TYPES[section], error, path, key, sensitive(full)
+            )
             report(code, Severity.ERROR, full, message, at_key)
+        return None, _degraded(section, data, errors)
+
+
+def _degraded(section: str, data: dict[str, Any], errors: list[ErrorDetails]) -> Any | None:
+    failing = {path[0] for path, _ in (_data_path(data, e["loc"]) for e in errors) if path}
+    pruned = {k: v for k, v in data.items() if k not in failing}
+    if pruned == data:
         return None
+    try:
+        return _ADAPTERS[section].validate_python(pruned)
+    except ValidationError:
+        return None
+
+
+def _fold_misspellings(errors: list[ErrorDetails], data: Any) -> list[ErrorDetails]:
+    """`regoin: x` yields both "unknown key regoin" and "missing region": one mistake, so
+    keep the unknown-key error (whose hint names `region`) and drop the missing one."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(error["loc"][:-1]), []).append(str(error["loc"][-1]))
+    kept = []
+    for error in errors:
+        if error["type"] == "missing":
+            parent, missing = tuple(error["loc"][:-1]), str(error["loc"][-1])
+            if difflib.get_close_matches(missing, unknown.get(parent, []), n=1, cutoff=0.6):
+                continue
+        kept.append(error)
+    return kept
+
+
+def _unquote(text: str) -> str:
+    return text.strip("'\"")
 
 
 def _collapse_unions(errors: list[ErrorDetails]) -> list[ErrorDetails]:
@@ -108,6 +165,9 @@ def _is_union_member_tag(segment: Any) -> bool:
     )
 
 
+_DISCRIMINATORS = ("type", "method", "source")
+
+
 def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[DocPath, bool]:
     """Map a pydantic location to a path in the data, dropping union tags.
 
@@ -117,17 +177,24 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[DocPath, bool]:
     path: list[str | int] = []
     node = data
     is_key = False
+    tag_skipped = False
     for index, segment in enumerate(loc):
         last = index == len(loc) - 1
         if segment == "[key]":
             is_key = True
             continue
-        if isinstance(node, dict) and segment in node:
+        if (
+            not tag_skipped
+            and isinstance(node, dict)
+            and any(node.get(d) == segment for d in _DISCRIMINATORS)
+        ):
+            tag_skipped = True  # the union tag pydantic adds: this mapping's discriminator value
+            continue
+        tag_skipped = False
+        found, child = _child(node, segment)
+        if found:
             path.append(segment)
-            node = node[segment]
-        elif isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
-            path.append(segment)
-            node = node[segment]
+            node = child
         elif last and isinstance(segment, str) and not _is_union_member_tag(segment):
             path.append(segment)  # a missing key: located at its nearest ancestor
             node = None
@@ -135,11 +202,18 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[DocPath, bool]:
     return tuple(path), is_key
 
 
+def _child(node: Any, segment: int | str) -> tuple[bool, Any]:
+    if isinstance(node, dict) and segment in node:
+        return True, node[segment]
+    if isinstance(node, list) and isinstance(segment, int) and 0 <= segment < len(node):
+        return True, node[segment]
+    return False, None
+
+
 def _describe(
     root: Any,
     error: ErrorDetails,
     path: DocPath,
-    data: Any,
     is_key: bool,
     sensitive: bool,
 ) -> tuple[str, str, bool]:
@@ -155,27 +229,38 @@ def _describe(
     if kind == "extra_forbidden":
         allowed = _fields_at(root, error["loc"][:-1])
         hint = _did_you_mean(str(path[-1]), allowed) if allowed else ""
+        if set(allowed) >= {"value", "secret"} or allowed == ["value"]:
+            hint += "; to pass a mapping as the value, write {value: {...}}"
         return codes.UNKNOWN_KEY, f"unknown key '{path[-1]}'{hint}", True
     if kind == "missing":
-        return codes.MISSING_KEY, f"missing required key '{path[-1]}'", True
+        return codes.MISSING_KEY, f"missing required key '{_unquote(str(path[-1]))}'", True
     if kind == "string_pattern_mismatch" and is_key:
         return codes.INVALID_NAME, _name_message(value), True
     if kind in ("union_tag_invalid", "literal_error", "enum"):
+        if kind == "union_tag_invalid":
+            value = ctx.get("tag")
+            shown = _show(value)
         expected = ctx.get("expected_tags") or ctx.get("expected") or ""
         tag_field = _tag_field(kind, ctx, path, field)
         hint = ""
         options = _options(str(expected))
         if isinstance(value, str) and options:
-            hint = _did_you_mean(value, options)
+            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
         if field == "version" and len(path) == 1:
             return (
                 codes.UNSUPPORTED_VERSION,
                 f"unsupported manifest version{shown}; this polysync reads version 1",
                 False,
             )
-        return code or codes.INVALID_VALUE, f"{tag_field} must be one of {expected}{shown}{hint}", False
+        return (
+            code or codes.INVALID_VALUE,
+            f"{tag_field} must be one of {expected}{shown}{hint}",
+            False,
+        )
     if kind == "union_tag_not_found":
-        return codes.MISSING_KEY, f"missing required key '{ctx.get('discriminator', '')}'".replace("'''", "'"), True
+        missing = _unquote(str(ctx.get("discriminator", "")))
+        return codes.MISSING_KEY, f"missing required key '{missing}'", True
     if kind in _TYPE_NAMES:
         expected = _TYPE_NAMES[kind]
         hint = ""
@@ -185,10 +270,18 @@ def _describe(
             hint = "; Batch tags are strings, so quote it"
         return code or codes.WRONG_TYPE, f"{label} must be {expected}{shown}{hint}", False
     if kind in _RANGE_TYPES:
-        bound = _RANGE_TYPES[kind].format(**{k: ctx.get(k) for k in ("ge", "gt", "le", "lt", "min_length", "max_length")})
+        bound = _RANGE_TYPES[kind].format(
+            **{k: ctx.get(k) for k in ("ge", "gt", "le", "lt", "min_length", "max_length")}
+        )
+        if kind in ("too_short", "too_long"):
+            shown = ""  # the length is the point, not the value
         return code or codes.OUT_OF_RANGE, f"{label} must be {bound}{shown}", False
     if kind == "string_pattern_mismatch":
-        return code or codes.INVALID_VALUE, f"{label} is not valid{shown}: {_PATTERN_HELP.get(field, 'see the manifest reference')}", False
+        return (
+            code or codes.INVALID_VALUE,
+            f"{label} is not valid{shown}: {_PATTERN_HELP.get(field or '', 'see the manifest reference')}",
+            False,
+        )
     return code or codes.INVALID_VALUE, f"{label}: {error['msg']}", False
 
 
@@ -213,12 +306,16 @@ def _name_message(value: Any) -> str:
 
 def _tag_field(kind: str, ctx: dict[str, Any], path: DocPath, field: str | None) -> str:
     if kind == "union_tag_invalid":
-        return f"'{ctx.get('discriminator', field)}'".replace("''", "'")
+        return f"'{_unquote(str(ctx.get('discriminator', field)))}'"
     return f"'{field}'" if field else "value"
 
 
 def _options(expected: str) -> list[str]:
-    return [part.strip().strip("'\"") for part in expected.replace(" or ", ",").split(",") if part.strip()]
+    return [
+        part.strip().strip("'\"")
+        for part in expected.replace(" or ", ",").split(",")
+        if part.strip()
+    ]
 
 
 def _field_name(path: DocPath) -> str | None:

@@ -17,14 +17,17 @@ def text(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def json_document(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps(
-        {
-            "version": 1,
-            "diagnostics": [d.to_dict() for d in diagnostics],
-            "summary": counts(diagnostics),
-        },
-        indent=2,
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "version": 1,
+                "diagnostics": [d.to_dict() for d in diagnostics],
+                "summary": counts(diagnostics),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}

@@ -1,0 +1,92 @@
+"""Manifest sets: directories, merging by section, duplicates across files, ignores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from polysync_spec.errors import Position
+from polysync_spec.manifest import load_project, validate
+from tests.helpers import write
+
+
+def test_sections_merge_across_files_recursively(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n")
+    write(tmp_path, "jobs:\n  a: {platform: glue, external_id: a}\n", "jobs/a.yml")
+    write(tmp_path, "jobs:\n  b: {platform: glue, external_id: b}\n", "jobs/deep/b.yaml")
+    project = load_project(tmp_path, env={})
+    assert project.ok
+    assert sorted(project.jobs) == ["a", "b"]
+
+
+def test_name_defined_twice_cites_both_places(tmp_path: Path) -> None:
+    write(
+        tmp_path, "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n", "a.yaml"
+    )
+    write(tmp_path, "platforms:\n\n  glue: {type: aws_glue, region: us-west-2}\n", "b.yaml")
+    [dup] = [d for d in validate(tmp_path, env={}) if d.code == "PS106"]
+    assert dup.position == Position(str(tmp_path / "b.yaml"), 3, 3)
+    assert dup.related == (Position(str(tmp_path / "a.yaml"), 3, 3),)
+    assert str(tmp_path / "a.yaml") + ":3:3" in dup.message
+
+
+def test_positions_point_into_the_file_that_defines_the_entry(tmp_path: Path) -> None:
+    write(
+        tmp_path, "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n", "a.yaml"
+    )
+    write(
+        tmp_path,
+        "jobs:\n  a:\n    platform: glue\n    external_id: a\n    retry_attempts: 3\n",
+        "z.yaml",
+    )
+    [d] = validate(tmp_path, env={})
+    assert (d.code, d.position) == ("PS100", Position(str(tmp_path / "z.yaml"), 5, 5))
+
+
+def test_polysyncignore_and_hidden_entries_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\n")
+    write(tmp_path, "not: a manifest\n", "ci/workflow.yml")
+    write(tmp_path, "not: a manifest\n", ".github/workflows/x.yml")
+    write(tmp_path, "not: a manifest\n", ".hidden.yaml")
+    write(tmp_path, "not: a manifest\n", "drafts/one.yaml")
+    (tmp_path / ".polysyncignore").write_text("# comment\nci/\ndrafts/*.yaml\n")
+    assert validate(tmp_path, env={}) == []
+
+
+def test_a_directory_without_manifests_is_an_error(tmp_path: Path) -> None:
+    [d] = validate(tmp_path, env={})
+    assert d.code == "PS001" and d.is_error
+
+
+def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
+    [d] = validate(tmp_path / "nope.yaml", env={})
+    assert d.code == "PS001"
+
+
+def test_symlink_loop_in_a_manifest_directory_terminates(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\n")
+    os.symlink(tmp_path, tmp_path / "loop")
+    diagnostics = validate(tmp_path, env={})
+    assert [d.code for d in diagnostics] == ["PS002"]
+    assert not diagnostics[0].is_error
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    write(tmp_path, "\n".join(lines) + "\n")
+    codes = [d.code for d in validate(tmp_path, env={})]
+    assert "PS008" in codes
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nvariables: " + "[" * 200 + "]" * 200 + "\n")
+    codes = [d.code for d in validate(tmp_path, env={})]
+    assert "PS008" in codes
+
+
+def test_unquoted_dates_stay_the_text_the_user_wrote(tmp_path: Path) -> None:
+    write(tmp_path, "version: 1\nvariables:\n  day: {default: 2026-01-01}\n")
+    project = load_project(tmp_path, env={})
+    assert project.variables == {"day": "2026-01-01"}

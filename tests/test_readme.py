@@ -1,0 +1,47 @@
+"""The README's examples run, so they cannot rot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from polysync_spec.errors import Severity
+from polysync_spec.manifest import codes, validate
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_manifest_example_validates(tmp_path: Path) -> None:
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "version: 1" in b]
+    path = tmp_path / "polysync.yaml"
+    path.write_text(block, encoding="utf-8")
+    diagnostics = validate(path, env={"ORDERS_TOKEN": "t"}, require_env=True)
+    # The example shows an output parameter on purpose: it is the one warning.
+    assert [(d.code, d.severity) for d in diagnostics] == [("PS308", Severity.WARNING)]
+
+
+def test_readme_lists_every_diagnostic_code() -> None:
+    listed = set(re.findall(r"^\| (PS\d{3}) \|", README, re.M))
+    assert listed == set(codes.TITLES)
+
+
+def test_readme_invalid_example_output_is_what_the_tool_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    shown = re.findall(r"^(examples/invalid/common-mistakes\.yaml:\d+:\d+: .*)$", README, re.M)
+    assert shown
+    printed = {
+        f"{d.position}: {d.severity.value} {d.code}: {d.message}"
+        for d in validate(Path("examples/invalid/common-mistakes.yaml"), env={})
+    }
+    assert set(shown) <= printed
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ".venv/bin/python -m pytest" in README
+    assert ".venv/bin/python -m pytest" in ci
