@@ -16,7 +16,7 @@ import click
 from polysync_spec import __version__
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.manifest import validate as validate_manifests
-from polysync_spec.manifest.loader import load_path
+from polysync_spec.manifest.loader import count_manifest_files
 from polysync_spec.render import diagnostics as render
 from polysync_spec.schema import schema_text
 
@@ -84,8 +84,7 @@ def validate(
         click.echo(render.github(diagnostics), nl=False)
     else:
         click.echo(render.text(diagnostics), nl=False)
-        files = len(load_path(path).documents) if os.path.isdir(path) else 1
-        click.echo(render.summary(diagnostics, files), err=True)
+        click.echo(render.summary(diagnostics, count_manifest_files(path)), err=True)
     return ExitCode.ERROR if any(d.is_error for d in diagnostics) else ExitCode.OK
 
 

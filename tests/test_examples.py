@@ -9,10 +9,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from ruamel.yaml import YAML
 
+from polysync_spec.errors import Diagnostic
 from polysync_spec.manifest import load_project, validate
-from polysync_spec.manifest.loader import to_plain
+from polysync_spec.manifest.loader import parse_text
 from polysync_spec.schema import manifest_schema
 from tests.conftest import EXAMPLES, ROOT
 
@@ -23,7 +23,10 @@ EXAMPLE_FILES = sorted(
 
 
 def _load(path: Path) -> Any:
-    return to_plain(YAML(typ="rt").load(path.read_text(encoding="utf-8")))
+    problems: list[Diagnostic] = []
+    document = parse_text(path.read_text(encoding="utf-8"), str(path), problems)
+    assert document is not None, problems
+    return document.data
 
 
 def test_examples_produce_zero_diagnostics_without_env() -> None:

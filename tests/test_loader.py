@@ -90,3 +90,43 @@ def test_unquoted_dates_stay_the_text_the_user_wrote(tmp_path: Path) -> None:
     write(tmp_path, "version: 1\nvariables:\n  day: {default: 2026-01-01}\n")
     project = load_project(tmp_path, env={})
     assert project.variables == {"day": "2026-01-01"}
+
+
+def test_scalars_follow_yaml_1_2_core(tmp_path: Path) -> None:
+    from polysync_spec.manifest.loader import parse_text
+
+    text = (
+        "a: yes\nb: on\nc: 0o17\nd: 017\ne: 0x1F\nf: 1e3\ng: .inf\nh: ~\ni: 'true'\n"
+        "j: True\nk: 2026-01-01\nl: 1_000\nm: !custom 5\n"
+    )
+    document = parse_text(text, "t.yaml", [])
+    assert document is not None
+    assert document.data == {
+        "a": "yes", "b": "on", "c": 15, "d": 17, "e": 31, "f": 1000.0, "g": float("inf"),
+        "h": None, "i": "true", "j": True, "k": "2026-01-01", "l": "1_000", "m": "5",
+    }  # fmt: skip
+
+
+def test_the_on_key_of_an_after_edge_is_not_a_boolean(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\nplatforms: {g: {type: aws_glue, region: us-east-1}}\n"
+        "jobs: {j: {platform: g, external_id: x}}\n"
+        "run_plans:\n  p:\n    runs:\n      - {name: a, job: j}\n"
+        "      - {name: b, job: j, after: [{run: a, on: failed}]}\n",
+    )
+    project = load_project(path, env={})
+    assert project.ok
+    assert project.run_plans["p"].runs[1].after[0].on.value == "failed"
+
+
+def test_merge_keys_and_anchors_share_defaults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\nplatforms:\n  g: &glue {type: aws_glue, region: us-east-1}\n"
+        "  h:\n    <<: *glue\n    region: eu-west-1\n",
+    )
+    project = load_project(path, env={})
+    assert project.ok
+    assert project.platforms["h"].region == "eu-west-1"
+    assert project.platforms["h"].type == "aws_glue"

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from polysync_spec.errors import Position
 from polysync_spec.manifest.loader import SourceDocument
@@ -41,7 +38,7 @@ class SourceMap:
         if self.target is not None and path and path[0] in ("variables", "platforms", "jobs"):
             overlay = ("targets", self.target, *self._overlay_path(path))
             owner = self.owners.get(("targets", self.target))
-            if owner is not None and _exists(owner.root, overlay):
+            if owner is not None and _exists(owner, overlay):
                 return _walk(owner, overlay, key=key)
         document = self._owner(path)
         if document is None:
@@ -62,39 +59,22 @@ class SourceMap:
                 return owner
         if path:
             for document in self.documents:
-                if path[0] in document.root:
+                if path[0] in document.data:
                     return document
         return self.documents[0] if self.documents else None
 
 
-def _exists(node: Any, path: DocPath) -> bool:
-    for segment in path:
-        if (isinstance(node, CommentedMap) and segment in node) or (
-            isinstance(node, CommentedSeq) and isinstance(segment, int) and segment < len(node)
-        ):
-            node = node[segment]
-        else:
-            return False
-    return True
+def _exists(document: SourceDocument, path: DocPath) -> bool:
+    return path in document.marks
 
 
 def _walk(document: SourceDocument, path: DocPath, *, key: bool) -> Position:
-    """Descend as far as the path exists; answer the deepest position found."""
-    node: Any = document.root
-    line, column = 0, 0
-    for index, segment in enumerate(path):
-        last = index == len(path) - 1
-        if isinstance(node, CommentedMap) and segment in node:
-            if last and not key:
-                line, column = node.lc.value(segment)
-            else:
-                line, column = node.lc.key(segment)
-            node = node[segment]
-        elif (
-            isinstance(node, CommentedSeq) and isinstance(segment, int) and 0 <= segment < len(node)
-        ):
-            line, column = node.lc.item(segment)
-            node = node[segment]
-        else:
-            break
-    return Position(document.path, line + 1, column + 1)
+    """The deepest position the path reaches: the value (or key) itself when it exists,
+    else the key of its nearest existing ancestor."""
+    for depth in range(len(path), 0, -1):
+        marks = document.marks.get(path[:depth])
+        if marks is None:
+            continue
+        line, column = marks.value if depth == len(path) and not key else marks.key
+        return Position(document.path, line + 1, column + 1)
+    return Position(document.path)

@@ -22,7 +22,7 @@ from polysync_spec.manifest.interpolate import (
     deep_merge,
     interpolate,
 )
-from polysync_spec.manifest.loader import SourceDocument, load_path, to_plain
+from polysync_spec.manifest.loader import SourceDocument, load_path
 from polysync_spec.manifest.models import (
     NAME_PATTERN,
     PLATFORM_JOB_TYPES,
@@ -179,10 +179,10 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
     merged: dict[str, Any] = {section: {} for section in NAMED_SECTIONS}
     version_seen = False
     for document in documents:
-        for key in document.root:
+        for key in document.data:
             if key == "version":
                 version_seen = True
-                value = to_plain(document.root[key])
+                value = document.data[key]
                 if value != 1:
                     shown = f" {value!r}" if isinstance(value, int | str) else ""
                     out.add(
@@ -205,7 +205,7 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                     )
                 )
                 continue
-            section = document.root[key]
+            section = document.data[key]
             if section is None:
                 continue
             if not isinstance(section, dict):
@@ -248,7 +248,7 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                         )
                     )
                     continue
-                merged[key][name_text] = to_plain(section[name])
+                merged[key][name_text] = section[name]
     if documents and not version_seen:
         out.add(
             Diagnostic(
