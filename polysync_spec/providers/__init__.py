@@ -1,0 +1,1 @@
+"""Providers: one module per platform behind the small vocabulary of `base`."""

@@ -1,0 +1,84 @@
+"""What every provider speaks: run statuses, compute tiers, requests and status reports.
+
+No Glue or Batch field name appears here; each lives in its own provider module.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunStatus(enum.StrEnum):
+    """Polysync's run status, the target of both product documents' status tables."""
+
+    STARTING = "Starting"
+    RUNNING = "Running"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    UNKNOWN = "Unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class Tier(enum.StrEnum):
+    """Where a compute value came from; higher tiers win (run > job > platform > definition)."""
+
+    RUN = "run"
+    JOB = "job"
+    PLATFORM = "platform"
+    DEFINITION = "definition"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A compute value and the tier that supplied it."""
+
+    value: Any
+    tier: Tier
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """The exact API call a run makes: `api` with `payload`, as boto3 takes it.
+
+    `secret_fields` names the payload entries (e.g. `("Arguments", "--api_token")`) whose
+    values are secrets: shown as *** everywhere the request is printed or stored.
+    """
+
+    api: str
+    payload: Mapping[str, Any]
+    compute: Mapping[str, Resolved] = field(default_factory=dict)
+    secret_fields: frozenset[tuple[str, str]] = frozenset()
+
+    def redacted(self) -> dict[str, Any]:
+        """The payload with every secret value replaced by ***."""
+        shown: dict[str, Any] = {
+            k: dict(v) if isinstance(v, Mapping) else v for k, v in self.payload.items()
+        }
+        for outer, inner in self.secret_fields:
+            if isinstance(shown.get(outer), dict) and inner in shown[outer]:
+                shown[outer][inner] = "***"
+        return shown
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One read of a run: the mapped status, the service's own state, and its message."""
+
+    status: RunStatus
+    state: str | None
+    message: str | None = None
+
+
+def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:
+    """The first candidate whose value is set, with its tier: the precedence rule."""
+    for value, tier in candidates:
+        if value is not None:
+            return Resolved(value, tier)
+    return None
