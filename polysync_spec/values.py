@@ -46,6 +46,42 @@ def _plain_float(value: float) -> str:
     return plain if "." in plain else plain + ".0"
 
 
+def fits_type(value: Any, kind: str) -> bool:
+    """Whether `value` is of a declared type: string, integer, number, boolean or json.
+
+    A string is accepted for the other types when it parses as one, since AWS receives a
+    string either way (a value from ${env...} or a template is always a string).
+    """
+    if isinstance(value, str) and kind != "string":
+        return _string_parses(value, kind)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "json":
+        return isinstance(value, list | dict)
+    return False
+
+
+def _string_parses(value: str, kind: str) -> bool:
+    try:
+        if kind == "integer":
+            int(value, 10)
+        elif kind == "number":
+            float(value)
+        elif kind == "boolean":
+            return value in ("true", "false")
+        elif kind == "json":
+            return isinstance(json.loads(value), list | dict)
+    except ValueError:
+        return False
+    return kind in ("integer", "number")
+
+
 def is_internal(key: str) -> bool:
     """Polysync-internal parameters (leading `_`) are never sent to AWS."""
     return key.startswith(INTERNAL_PREFIX)

@@ -320,6 +320,16 @@ def test_batch_fair_share_array_job(project: Project) -> None:
     assert request.compute["array_size"].tier is Tier.RUN
 
 
+def test_batch_secret_parameters_are_redacted(project: Project) -> None:
+    job = _batch(project, "cleanup")
+    secret = job.parameters["older_than_days"].model_copy(update={"value": SECRET, "secret": True})
+    job = job.model_copy(update={"parameters": {**job.parameters, "older_than_days": secret}})
+    request = batch.build_request(job, project.platforms["batch_main"], name="n")
+    assert request.payload["parameters"]["older_than_days"] == SECRET
+    assert request.redacted()["parameters"]["older_than_days"] == "***"
+    assert SECRET not in repr(request.redacted())
+
+
 def test_batch_queue_resolution_job_then_platform_then_error(project: Project) -> None:
     platform = project.platforms["batch_main"]
     cleanup = _batch(project, "cleanup")

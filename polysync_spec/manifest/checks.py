@@ -24,11 +24,10 @@ from polysync_spec.manifest.models import (
     Direction,
     GlueJob,
     Parameter,
-    ParameterType,
     RunPlan,
 )
 from polysync_spec.manifest.positions import DocPath
-from polysync_spec.values import glue_argument_key, is_internal
+from polysync_spec.values import fits_type, glue_argument_key, is_internal
 
 # Documented Glue special parameters: set by Glue features, not by a job's own script.
 GLUE_RESERVED_ARGUMENTS = frozenset(
@@ -240,7 +239,7 @@ def check_parameter_types(ctx: CheckContext) -> Iterator[Finding]:
         for key, param in params.items():
             declared = job.parameters.get(key)
             kind = declared.type if isinstance(declared, Parameter) else None
-            if kind is None or param.value is None or _matches(param.value, kind):
+            if kind is None or param.value is None or fits_type(param.value, kind.value):
                 continue
             yield Finding(
                 codes.PARAMETER_TYPE_MISMATCH,
@@ -248,42 +247,6 @@ def check_parameter_types(ctx: CheckContext) -> Iterator[Finding]:
                 (*path, key, "value") if _is_long_form(ctx, (*path, key)) else (*path, key),
                 f"parameter '{key}' is declared {kind.value} but its value is not",
             )
-
-
-def _matches(value: Any, kind: ParameterType) -> bool:
-    if isinstance(value, str) and kind is not ParameterType.STRING:
-        # A string from ${env...} or a longer template: accept it if it parses, since AWS
-        # receives a string either way.
-        return _string_parses(value, kind)
-    match kind:
-        case ParameterType.STRING:
-            return isinstance(value, str)
-        case ParameterType.INTEGER:
-            return isinstance(value, int) and not isinstance(value, bool)
-        case ParameterType.NUMBER:
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        case ParameterType.BOOLEAN:
-            return isinstance(value, bool)
-        case ParameterType.JSON:
-            return isinstance(value, list | dict)
-
-
-def _string_parses(value: str, kind: ParameterType) -> bool:
-    import json
-
-    try:
-        match kind:
-            case ParameterType.INTEGER:
-                int(value, 10)
-            case ParameterType.NUMBER:
-                float(value)
-            case ParameterType.BOOLEAN:
-                return value in ("true", "false")
-            case ParameterType.JSON:
-                return isinstance(json.loads(value), list | dict)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_long_form(ctx: CheckContext, path: DocPath) -> bool:

@@ -36,6 +36,7 @@ from polysync_spec.manifest.models import (
 )
 from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
 from polysync_spec.manifest.structure import validate_entry, validate_entry_for_checks
+from polysync_spec.values import fits_type
 
 NAME_RE = re.compile(NAME_PATTERN)
 
@@ -310,7 +311,14 @@ def _resolve_variables(
             continue
         declared[name] = model
         default = model.default
-        if default is not None and model.type is not None and not _fits(default, model.type):
+        if (
+            default is not None
+            and model.type is not None
+            and (
+                isinstance(default, str) != (model.type is VariableType.STRING)
+                or not fits_type(default, model.type.value)
+            )
+        ):
             out.at(
                 codes.VARIABLE_TYPE_MISMATCH,
                 Severity.ERROR,
@@ -353,18 +361,6 @@ def _resolve_variables(
                 )
             )
     project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}
-
-
-def _fits(value: Any, kind: VariableType) -> bool:
-    match kind:
-        case VariableType.STRING:
-            return isinstance(value, str)
-        case VariableType.INTEGER:
-            return isinstance(value, int) and not isinstance(value, bool)
-        case VariableType.NUMBER:
-            return isinstance(value, int | float) and not isinstance(value, bool)
-        case VariableType.BOOLEAN:
-            return isinstance(value, bool)
 
 
 def _fill_job_types(resolved: dict[str, Any]) -> None:

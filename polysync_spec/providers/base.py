@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from polysync_spec.manifest.models import Direction
+from polysync_spec.values import is_internal
+
 
 class RunStatus(enum.StrEnum):
     """Polysync's run status, the target of both product documents' status tables."""
@@ -74,6 +77,28 @@ class StatusReport:
     status: RunStatus
     state: str | None
     message: str | None = None
+
+
+def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]]:
+    """The parameter values a run sends, by manifest name, and which of them are secret.
+
+    Input and input/output parameters of the job, overridden by the run's values; output
+    parameters (nothing can fill them) and `_`-prefixed internal ones are never sent, and
+    a parameter without a value is left to the service's own default.
+    """
+    values: dict[str, Any] = {}
+    for name, parameter in job.parameters.items():
+        if parameter.direction is not Direction.OUTPUT and not is_internal(name):
+            values[name] = parameter.value
+    if run is not None:
+        for name, override in run.parameters.items():
+            declared = job.parameters.get(name)
+            if is_internal(name) or (declared and declared.direction is Direction.OUTPUT):
+                continue
+            values[name] = override.value
+    sent = {name: value for name, value in values.items() if value is not None}
+    secret = {name for name in sent if (p := job.parameters.get(name)) and p.secret}
+    return sent, secret
 
 
 def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:

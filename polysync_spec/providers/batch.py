@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from polysync_spec.errors import PolysyncError
-from polysync_spec.manifest.models import BatchJob, BatchPlatform, Direction, Run
+from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -20,8 +20,9 @@ from polysync_spec.providers.base import (
     StatusReport,
     Tier,
     first_set,
+    sent_parameters,
 )
-from polysync_spec.values import aws_string, is_internal
+from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
 CANCEL_REASON = "Cancelled by Polysync"
@@ -128,7 +129,8 @@ def build_request(
         "jobQueue": queue.value,
         "jobDefinition": job.external_id,
     }
-    parameters = _parameters(job, run)
+    values, secret = sent_parameters(job, run)
+    parameters = {name: aws_string(value) for name, value in values.items()}
     if parameters:
         payload["parameters"] = parameters
     if "share_identifier" in compute:
@@ -149,22 +151,5 @@ def build_request(
         payload["tags"] = dict(job.tags)
     if job.propagate_tags is not None:
         payload["propagateTags"] = job.propagate_tags
-    secrets = frozenset(
-        ("parameters", key) for key, p in job.parameters.items() if p.secret and key in parameters
-    )
+    secrets = frozenset(("parameters", key) for key in secret)
     return RunRequest(SUBMIT_JOB, payload, compute, secrets)
-
-
-def _parameters(job: BatchJob, run: Run | None) -> dict[str, str]:
-    """Input and input/output parameters as a flat string map for `Ref::name`."""
-    values: dict[str, Any] = {}
-    for name, parameter in job.parameters.items():
-        if parameter.direction is not Direction.OUTPUT and not is_internal(name):
-            values[name] = parameter.value
-    if run is not None:
-        for name, override in run.parameters.items():
-            declared = job.parameters.get(name)
-            if is_internal(name) or (declared and declared.direction is Direction.OUTPUT):
-                continue
-            values[name] = override.value
-    return {name: aws_string(value) for name, value in values.items() if value is not None}

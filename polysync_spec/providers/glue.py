@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from polysync_spec.manifest.models import Direction, GlueJob, GluePlatform, Run
+from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -20,8 +20,9 @@ from polysync_spec.providers.base import (
     StatusReport,
     Tier,
     first_set,
+    sent_parameters,
 )
-from polysync_spec.values import aws_string, glue_argument_key, is_internal
+from polysync_spec.values import aws_string, glue_argument_key
 
 START_JOB_RUN = "StartJobRun"
 
@@ -165,24 +166,7 @@ def build_request(
 
 
 def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]:
-    """Input and input/output parameters as `--key: "value"`; run values win."""
-    values: dict[str, Any] = {}
-    secret: set[str] = set()
-    for name, parameter in job.parameters.items():
-        if parameter.direction is Direction.OUTPUT or is_internal(name):
-            continue
-        values[name] = parameter.value
-        if parameter.secret:
-            secret.add(glue_argument_key(name))
-    if run is not None:
-        for name, override in run.parameters.items():
-            declared = job.parameters.get(name)
-            if is_internal(name) or (declared and declared.direction is Direction.OUTPUT):
-                continue
-            values[name] = override.value
-    arguments = {
-        glue_argument_key(name): aws_string(value)
-        for name, value in values.items()
-        if value is not None
-    }
-    return arguments, secret & set(arguments)
+    """Parameters as `--key: "value"`, and the argument keys that hold secrets."""
+    values, secret = sent_parameters(job, run)
+    arguments = {glue_argument_key(name): aws_string(value) for name, value in values.items()}
+    return arguments, {glue_argument_key(name) for name in secret}
