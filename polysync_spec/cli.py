@@ -6,10 +6,11 @@ Every command returns an `ExitCode`; `main` is the only place that exits. Usage 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 import click
 
@@ -31,6 +32,32 @@ def _parse_vars(values: Sequence[str]) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         parsed[name.strip()] = value
     return parsed
+
+
+sandbox_option = click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Run against an embedded AWS sandbox seeded with the example objects (no AWS account).",
+)
+
+
+@contextlib.contextmanager
+def _sessions(use_sandbox: bool) -> Iterator[Any]:
+    """AWS sessions for a command: real ones, or ones aimed at a fresh embedded sandbox."""
+    from polysync_spec.providers.aws import Sessions
+
+    if not use_sandbox:
+        yield Sessions()
+        return
+    from polysync_spec.sandbox.seed import apply_seed, load_seed
+    from polysync_spec.sandbox.server import Sandbox
+
+    with Sandbox() as server:
+        server.reset()  # moto's state is process-wide: start from nothing, then seed
+        apply_seed(server, load_seed())
+        click.echo(f"(sandbox at {server.endpoint_url}, seeded with the example objects)", err=True)
+        yield Sessions(sandbox_url=server.endpoint_url)
 
 
 path_argument = click.argument(
@@ -86,6 +113,92 @@ def validate(
         click.echo(render.text(diagnostics), nl=False)
         click.echo(render.summary(diagnostics, count_manifest_files(path)), err=True)
     return ExitCode.ERROR if any(d.is_error for d in diagnostics) else ExitCode.OK
+
+
+@cli.command()
+@path_argument
+@click.option("--platform", "-p", "platform_name", required=True, help="Platform to look at.")
+@target_option
+@var_option
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@sandbox_option
+def discover(
+    *,
+    path: str,
+    platform_name: str,
+    target: str | None,
+    variables: tuple[str, ...],
+    output: str,
+    use_sandbox: bool,
+) -> ExitCode:
+    """List what a platform holds: Glue jobs, or Batch definitions and queues. Read-only."""
+    from polysync_spec.manifest import load_project
+
+    project = load_project(
+        path, target=target, cli_vars=_parse_vars(variables), unset_env_severity=None
+    )
+    platform = project.platforms.get(platform_name)
+    if platform is None:
+        known = ", ".join(sorted(project.platforms)) or "none"
+        problems = [
+            d for d in project.errors if f"'{platform_name}'" in d.message or not project.platforms
+        ]
+        click.echo(render.text(problems), nl=False, err=True)
+        raise PolysyncError(f"no valid platform {platform_name!r} in {path} (platforms: {known})")
+    with _sessions(use_sandbox) as sessions:
+        return _discover(platform_name, platform, sessions, output)
+
+
+def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> ExitCode:
+    from polysync_spec.providers import BatchProvider, provider_for
+    from polysync_spec.render import discovery
+
+    provider = provider_for(platform_name, platform, sessions)
+    found = discovery.Discovery(platform_name, platform.type, platform.region)
+    if isinstance(provider, BatchProvider):
+        found.batch_definitions = sorted(provider.discover().values(), key=lambda d: d.name)
+        found.batch_queues = sorted(provider.queues().values(), key=lambda q: q.name)
+    else:
+        jobs, _ = provider.discover()
+        found.glue_jobs = sorted(jobs.values(), key=lambda j: j.name)
+    click.echo(discovery.as_json(found) if output == "json" else discovery.as_text(found), nl=False)
+    return ExitCode.OK
+
+
+@cli.command()
+@click.option(
+    "--seed", "seed_file", type=click.Path(exists=True, dir_okay=False), help="Seed YAML."
+)
+@click.option(
+    "--port", type=int, default=4599, show_default=True, help="Port on 127.0.0.1 (0: any)."
+)
+def sandbox(seed_file: str | None, port: int) -> ExitCode:
+    """Run the local AWS emulator (Glue, Batch, STS, S3) in the foreground, seeded."""
+    import threading
+
+    from polysync_spec.sandbox.seed import apply_seed, load_seed
+    from polysync_spec.sandbox.server import Sandbox
+
+    server = Sandbox(port=port).start()
+    try:
+        created = apply_seed(server, load_seed(seed_file))
+        click.echo(f"polysync sandbox listening on {server.endpoint_url}")
+        click.echo(
+            f"seeded: {created['glue_jobs']} Glue jobs, {created['job_queues']} Batch queues, "
+            f"{created['job_definitions']} Batch definition revisions"
+        )
+        click.echo("point polysync (or any AWS SDK) at it with:")
+        for key, value in server.env().items():
+            click.echo(f"  export {key}={value}")
+        click.echo("Ctrl-C stops it.")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopped.", err=True)
+    finally:
+        server.stop()
+    return ExitCode.OK
 
 
 @cli.command()

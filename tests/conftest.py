@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from polysync_spec.sandbox.seed import apply_seed, load_seed
+from polysync_spec.sandbox.server import Sandbox, apply_outcomes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -36,3 +40,22 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Sandbox]:
+    """One emulator per test session (moto's state is process-wide)."""
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """A freshly reset and seeded sandbox, reachable through AWS_ENDPOINT_URL, with fast
+    default lifecycles (tests script slower or failing ones where they need them)."""
+    sandbox_server.reset()
+    apply_seed(sandbox_server, load_seed())
+    apply_outcomes({"default": {"starting_seconds": 0.2, "running_seconds": 0.3}})
+    sandbox_server.log.clear()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_server.endpoint_url)
+    return sandbox_server

@@ -1,1 +1,23 @@
-"""Providers: one module per platform behind the small vocabulary of `base`."""
+"""Providers: one module per platform behind the small vocabulary of `base`.
+
+`provider_for` is the registry: a new platform type is one new module and one line here.
+"""
+
+from __future__ import annotations
+
+from polysync_spec.manifest.models import BatchPlatform, GluePlatform
+from polysync_spec.providers.aws import Sessions
+from polysync_spec.providers.batch import BatchProvider
+from polysync_spec.providers.glue import GlueProvider
+
+Provider = GlueProvider | BatchProvider
+
+
+def provider_for(name: str, platform: GluePlatform | BatchPlatform, sessions: Sessions) -> Provider:
+    """The provider for a platform, with its client built lazily from `sessions`."""
+    if isinstance(platform, GluePlatform):
+        return GlueProvider(sessions.client(name, platform, "glue"), platform.region)
+    return BatchProvider(sessions.client(name, platform, "batch"), platform.region)
+
+
+__all__ = ["BatchProvider", "GlueProvider", "Provider", "Sessions", "provider_for"]

@@ -6,13 +6,18 @@ request: see shared/seeds/003_*.txt (the Batch job type).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
+from polysync_spec.providers.aws import describe_client_error
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -153,3 +158,199 @@ def build_request(
         payload["propagateTags"] = job.propagate_tags
     secrets = frozenset(("parameters", key) for key in secret)
     return RunRequest(SUBMIT_JOB, payload, compute, secrets)
+
+
+# ---------------------------------------------------------------- talking to Batch
+
+DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product document
+DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
+DESCRIBE_QUEUES_CHUNK = 100
+_REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class BatchDefinition:
+    """One job-definition revision as discovered."""
+
+    name: str
+    revision: int
+    arn: str
+    status: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    # The Ref::name placeholders its command and environment use.
+    placeholders: frozenset[str] = frozenset()
+    attempt_duration_seconds: int | None = None
+    retry_attempts: int | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.name}:{self.revision}"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> BatchDefinition:
+        container = data.get("containerProperties") or {}
+        texts = [*map(str, container.get("command") or [])]
+        texts += [str(e.get("value", "")) for e in container.get("environment") or []]
+        return cls(
+            name=data["jobDefinitionName"],
+            revision=int(data["revision"]),
+            arn=data["jobDefinitionArn"],
+            status=data.get("status", "ACTIVE"),
+            parameters=dict(data.get("parameters") or {}),
+            placeholders=frozenset(m for text in texts for m in _REF.findall(text)),
+            attempt_duration_seconds=(data.get("timeout") or {}).get("attemptDurationSeconds"),
+            retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
+        )
+
+
+@dataclass(frozen=True)
+class BatchQueue:
+    name: str
+    arn: str
+    state: str
+    status: str
+    scheduling_policy_arn: str | None = None
+
+    @property
+    def fair_share(self) -> bool:
+        return self.scheduling_policy_arn is not None
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "ENABLED" and self.status == "VALID"
+
+
+def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefinition]:
+    """DescribeJobDefinitions returns every ACTIVE revision; keep the highest per name."""
+    best: dict[str, BatchDefinition] = {}
+    for definition in definitions:
+        current = best.get(definition.name)
+        if current is None or definition.revision > current.revision:
+            best[definition.name] = definition
+    return best
+
+
+class BatchProvider:
+    """AWS Batch through one boto3 client: discover, submit, poll, cancel."""
+
+    service = "batch"
+
+    def __init__(self, client: Any, region: str) -> None:
+        self.client = client
+        self.region = region
+
+    def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
+        """The highest ACTIVE revision of each definition (of `names`, or of all)."""
+        revisions: list[BatchDefinition] = []
+        try:
+            if names is None:
+                revisions = self._describe_definitions({"status": "ACTIVE"})
+            else:
+                for name in dict.fromkeys(names):
+                    revisions += self._describe_definitions(
+                        {"status": "ACTIVE", "jobDefinitionName": name}
+                    )
+        except (ClientError, BotoCoreError) as exc:
+            raise describe_client_error(
+                exc, f"discovering Batch job definitions in {self.region}"
+            ) from None
+        return highest_revisions(revisions)
+
+    def _describe_definitions(self, query: dict[str, Any]) -> list[BatchDefinition]:
+        paginator = self.client.get_paginator("describe_job_definitions")
+        pages = paginator.paginate(**query, PaginationConfig={"PageSize": DESCRIBE_PAGE})
+        return [
+            BatchDefinition.from_api(d) for page in pages for d in page.get("jobDefinitions", [])
+        ]
+
+    def queues(self, names: list[str] | None = None) -> dict[str, BatchQueue]:
+        """DescribeJobQueues, 100 names a call (or every queue, paginated); a queue that
+        does not exist is absent from the answer."""
+        found: dict[str, BatchQueue] = {}
+        try:
+            if names is None:
+                paginator = self.client.get_paginator("describe_job_queues")
+                pages = list(
+                    paginator.paginate(PaginationConfig={"PageSize": DESCRIBE_QUEUES_CHUNK})
+                )
+            else:
+                unique = list(dict.fromkeys(names))
+                pages = [
+                    self.client.describe_job_queues(
+                        jobQueues=unique[start : start + DESCRIBE_QUEUES_CHUNK]
+                    )
+                    for start in range(0, len(unique), DESCRIBE_QUEUES_CHUNK)
+                ]
+            for response in pages:
+                for queue in response.get("jobQueues", []):
+                    found[queue["jobQueueName"]] = BatchQueue(
+                        name=queue["jobQueueName"],
+                        arn=queue["jobQueueArn"],
+                        state=queue.get("state", ""),
+                        status=queue.get("status", ""),
+                        scheduling_policy_arn=queue.get("schedulingPolicyArn"),
+                    )
+        except (ClientError, BotoCoreError) as exc:
+            raise describe_client_error(
+                exc, f"describing Batch job queues in {self.region}"
+            ) from None
+        return found
+
+    def submit(self, request: RunRequest) -> str:
+        """SubmitJob; the run id is the job id."""
+        payload = request.payload
+        try:
+            response = self.client.submit_job(**payload)
+        except (ClientError, BotoCoreError) as exc:
+            error = describe_client_error(
+                exc, f"submitting Batch job definition {payload['jobDefinition']!r}"
+            )
+            raise type(error)(_with_remedy(str(error), payload), error.code) from None
+        return str(response["jobId"])
+
+    def poll(self, job_ids: list[str]) -> dict[str, StatusReport]:
+        """DescribeJobs, 100 ids a call; an id Batch no longer returns is Unknown."""
+        reports: dict[str, StatusReport] = {}
+        for start in range(0, len(job_ids), DESCRIBE_JOBS_CHUNK):
+            chunk = job_ids[start : start + DESCRIBE_JOBS_CHUNK]
+            response = self.client.describe_jobs(jobs=chunk)
+            for job in response.get("jobs", []):
+                reports[job["jobId"]] = map_status(job)
+        for job_id in job_ids:
+            reports.setdefault(
+                job_id, StatusReport(RunStatus.UNKNOWN, None, f"Batch does not know job {job_id}")
+            )
+        return reports
+
+    def cancel(self, job_ids: list[str]) -> dict[str, str | None]:
+        """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs."""
+        results: dict[str, str | None] = {}
+        for job_id in job_ids:
+            try:
+                self.client.terminate_job(jobId=job_id, reason=CANCEL_REASON)
+                results[job_id] = None
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                results[job_id] = (
+                    f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+                )
+        return results
+
+    def monitor_url(self, job_id: str) -> str:
+        return monitor_url(self.region, job_id)
+
+
+def _with_remedy(message: str, payload: Mapping[str, Any]) -> str:
+    """The troubleshooting line of the product document that matches the error."""
+    lowered = message.lower()
+    if "queue" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. The queue {payload['jobQueue']!r} on the job attribute / platform "
+            "default does not exist in this region"
+        )
+    if "definition" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. Confirm the name {payload['jobDefinition']!r} and that at least one "
+            "revision has status ACTIVE"
+        )
+    return message

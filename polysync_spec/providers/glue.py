@@ -7,12 +7,17 @@ shared/seeds/000_*.txt (the Glue platform) and 001_*.txt (the Glue job type).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+from polysync_spec.providers.aws import describe_client_error
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -170,3 +175,151 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
     values, secret = sent_parameters(job, run)
     arguments = {glue_argument_key(name): aws_string(value) for name, value in values.items()}
     return arguments, {glue_argument_key(name) for name in secret}
+
+
+# ---------------------------------------------------------------- talking to Glue
+
+GET_JOBS_PAGE = 100  # the product document's MaxResults for discovery
+BATCH_GET_JOBS_CHUNK = 100
+BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
+
+
+def imported_parameters(definition: GlueDefinition) -> dict[str, tuple[Any, str]]:
+    """DefaultArguments as manifest parameters: `--` dropped, system arguments filtered,
+    types inferred from the string values (Glue arguments are always strings)."""
+    result: dict[str, tuple[Any, str]] = {}
+    for key, value in definition.default_arguments.items():
+        if key in GLUE_RESERVED_ARGUMENTS or key in GLUE_INTERNAL_ARGUMENTS:
+            continue
+        name = key[2:] if key.startswith("--") else key
+        result[name] = infer_value(value)
+    return result
+
+
+def infer_value(text: str) -> tuple[Any, str]:
+    """A Glue argument string as (value, type): booleans, integers, numbers, JSON."""
+    if text in ("true", "false"):
+        return text == "true", "boolean"
+    try:
+        if text.strip() == text and text.lstrip("-").isdigit():
+            return int(text), "integer"
+        if text.strip() == text and any(c.isdigit() for c in text):
+            number = float(text)
+            if text.lower() not in ("nan", "inf", "-inf", "infinity"):
+                return number, "number"
+    except ValueError:
+        pass
+    if text[:1] in ("[", "{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return text, "string"
+        return parsed, "json"
+    return text, "string"
+
+
+class GlueProvider:
+    """AWS Glue through one boto3 client: discover, submit, poll, cancel."""
+
+    service = "glue"
+
+    def __init__(self, client: Any, region: str) -> None:
+        self.client = client
+        self.region = region
+
+    def discover(
+        self, names: list[str] | None = None
+    ) -> tuple[dict[str, GlueDefinition], list[str]]:
+        """(found, missing): named jobs by BatchGetJobs in chunks of 100, else every job
+        by GetJobs pages of 100."""
+        found: dict[str, GlueDefinition] = {}
+        missing: list[str] = []
+        try:
+            if names is None:
+                paginator = self.client.get_paginator("get_jobs")
+                for page in paginator.paginate(PaginationConfig={"PageSize": GET_JOBS_PAGE}):
+                    for job in page.get("Jobs", []):
+                        found[job["Name"]] = GlueDefinition.from_api(job)
+                return found, missing
+            unique = list(dict.fromkeys(names))
+            for start in range(0, len(unique), BATCH_GET_JOBS_CHUNK):
+                chunk = unique[start : start + BATCH_GET_JOBS_CHUNK]
+                response = self.client.batch_get_jobs(JobNames=chunk)
+                for job in response.get("Jobs", []):
+                    found[job["Name"]] = GlueDefinition.from_api(job)
+            # JobsNotFound comes in no particular order: answer in the caller's.
+            missing = [name for name in unique if name not in found]
+        except (ClientError, BotoCoreError) as exc:
+            raise describe_client_error(exc, f"discovering Glue jobs in {self.region}") from None
+        return found, missing
+
+    def submit(self, request: RunRequest) -> str:
+        """StartJobRun; returns the composite run id `{jobName}/{jobRunId}`."""
+        job_name = str(request.payload["JobName"])
+        try:
+            response = self.client.start_job_run(**request.payload)
+        except (ClientError, BotoCoreError) as exc:
+            error = describe_client_error(exc, f"starting Glue job {job_name!r}")
+            raise type(error)(
+                _with_remedy(str(error), error.code, job_name, self.region), error.code
+            ) from None
+        return composite_run_id(job_name, response["JobRunId"])
+
+    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
+        """GetJobRun for each run; a run Glue no longer knows is Unknown, not an error."""
+        reports: dict[str, StatusReport] = {}
+        for run_id in run_ids:
+            job_name, job_run_id = split_run_id(run_id)
+            try:
+                response = self.client.get_job_run(JobName=job_name, RunId=job_run_id)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("EntityNotFoundException",):
+                    reports[run_id] = StatusReport(
+                        RunStatus.UNKNOWN, None, f"Glue does not know run {job_run_id}"
+                    )
+                    continue
+                raise
+            reports[run_id] = map_status(response.get("JobRun"))
+        return reports
+
+    def cancel(self, run_ids: list[str]) -> dict[str, str | None]:
+        """BatchStopJobRun per job, 25 runs a call. Failures come back in `Errors`, not as
+        exceptions: each run maps to None (stop accepted) or the error text."""
+        results: dict[str, str | None] = {}
+        by_job: dict[str, list[str]] = {}
+        for run_id in run_ids:
+            job_name, job_run_id = split_run_id(run_id)
+            by_job.setdefault(job_name, []).append(job_run_id)
+        for job_name, ids in by_job.items():
+            for start in range(0, len(ids), BATCH_STOP_CHUNK):
+                chunk = ids[start : start + BATCH_STOP_CHUNK]
+                response = self.client.batch_stop_job_run(JobName=job_name, JobRunIds=chunk)
+                for ok in response.get("SuccessfulSubmissions", []):
+                    results[composite_run_id(job_name, ok["JobRunId"])] = None
+                for error in response.get("Errors", []):
+                    detail = error.get("ErrorDetail", {})
+                    text = f"{detail.get('ErrorCode', 'Error')}: {detail.get('ErrorMessage', '')}".strip()
+                    results[composite_run_id(job_name, error.get("JobRunId", ""))] = text
+        return results
+
+    def monitor_url(self, run_id: str) -> str:
+        job_name, job_run_id = split_run_id(run_id)
+        return monitor_url(self.region, job_name, job_run_id)
+
+
+def _with_remedy(message: str, code: str | None, job_name: str, region: str) -> str:
+    """The troubleshooting line of the product documents that matches the error."""
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return (
+            f"{message}. The caller's IAM principal is missing glue:StartJobRun on "
+            f"arn:aws:glue:{region}:<account>:job/{job_name}"
+        )
+    if code == "InvalidInputException" and "argument" in message.lower():
+        return (
+            f"{message}. Confirm parameter keys are valid Glue argument names (polysync "
+            "prepends --, but a literal key=value is not split)"
+        )
+    if code == "EntityNotFoundException":
+        return f"{message}. No Glue job named {job_name!r} exists in {region}"
+    return message

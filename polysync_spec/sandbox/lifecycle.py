@@ -1,0 +1,344 @@
+"""Realistic run lifecycles for the sandbox: what moto does not do by itself.
+
+moto's Glue job runs jump to SUCCEEDED and its Docker-less Batch jobs finish at submit.
+Here every run gets a clock: it goes STARTING → RUNNING → its scripted result (Glue), or
+SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING → result (Batch), in real seconds.
+Outcomes are scripted per Glue job name or Batch job-definition name: succeed, fail with a
+message or exit code, time out, or get stuck. Stops (BatchStopJobRun, TerminateJob) go
+through STOPPING → STOPPED (Glue) or end FAILED with the reason (Batch). A Batch job with
+`dependsOn` waits for its dependencies and fails when one fails.
+
+The timelines are pure functions of the clock; `install()` patches them into moto, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+GLUE_RESULTS = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
+BATCH_RESULTS = frozenset({"SUCCEEDED", "FAILED"})
+GLUE_TERMINAL = GLUE_RESULTS | {"STOPPED"}
+STOP_DELAY = 0.3  # seconds a stop spends in STOPPING (Glue) or before FAILED (Batch)
+DEPENDENCY_FAILED = "Dependent Job failed"
+
+_DEFAULT_MESSAGES = {
+    "FAILED": "Job failed: the sandbox scripted this run to fail",
+    "TIMEOUT": "Job run timed out",
+    "ERROR": "Internal service error",
+    "EXPIRED": "Job run expired before it could start",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a scripted run behaves. `stuck_in` holds a run in one state for good
+    (Glue: WAITING or RUNNING; Batch: RUNNABLE or RUNNING)."""
+
+    result: str = "SUCCEEDED"
+    message: str | None = None
+    exit_code: int | None = None
+    starting_seconds: float = 0.5
+    running_seconds: float = 1.0
+    stuck_in: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Clock:
+    created: float
+    outcome: Outcome
+    stopped_at: float | None = None
+    stop_reason: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+
+def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
+    """(JobRunState, ErrorMessage) of a Glue run at time `now`."""
+    out = clock.outcome
+    natural_end = (
+        None if out.stuck_in else clock.created + out.starting_seconds + out.running_seconds
+    )
+    if clock.stopped_at is not None and (natural_end is None or clock.stopped_at < natural_end):
+        return ("STOPPING", None) if now < clock.stopped_at + STOP_DELAY else ("STOPPED", None)
+    elapsed = now - clock.created
+    if out.stuck_in == "WAITING":
+        return "WAITING", None
+    if elapsed < out.starting_seconds:
+        return "STARTING", None
+    if out.stuck_in or natural_end is None or now < natural_end:
+        return "RUNNING", None
+    if out.result == "SUCCEEDED":
+        return "SUCCEEDED", None
+    return out.result, out.message or _DEFAULT_MESSAGES.get(out.result)
+
+
+@dataclass(frozen=True)
+class BatchView:
+    status: str
+    reason: str | None = None
+    exit_code: int | None = None
+    started: bool = False
+
+
+def batch_view(
+    clock: Clock,
+    now: float,
+    dependency: Callable[[str], BatchView | None] = lambda _id: None,
+) -> BatchView:
+    """The state of a Batch job at `now`; dependencies are looked up by job id."""
+    out = clock.outcome
+    start = clock.created
+    for dep_id in clock.depends_on:
+        dep = dependency(dep_id)
+        if dep is None:
+            continue
+        if dep.status == "FAILED":
+            return BatchView("FAILED", DEPENDENCY_FAILED)
+        if dep.status != "SUCCEEDED":
+            return _stopped_or(clock, now, BatchView("PENDING"))
+        start = max(start, finish_time(dependency_clock(dep_id)) or start)
+    elapsed = now - start
+    queue = out.starting_seconds
+    if out.stuck_in == "RUNNABLE":
+        natural = BatchView("SUBMITTED") if elapsed < queue * 0.1 else BatchView("RUNNABLE")
+        return _stopped_or(clock, now, natural)
+    if elapsed < queue * 0.1:
+        natural = BatchView("SUBMITTED")
+    elif elapsed < queue * 0.2:
+        natural = BatchView("PENDING")
+    elif elapsed < queue * 0.8:
+        natural = BatchView("RUNNABLE")
+    elif elapsed < queue:
+        natural = BatchView("STARTING", started=True)
+    elif out.stuck_in == "RUNNING" or elapsed < queue + out.running_seconds:
+        natural = BatchView("RUNNING", started=True)
+    elif out.result == "SUCCEEDED":
+        natural = BatchView("SUCCEEDED", None, 0, started=True)
+    else:
+        reason = out.message or (
+            "Essential container in task exited" if out.exit_code is None else None
+        )
+        natural = BatchView(
+            "FAILED", reason, out.exit_code if out.exit_code is not None else 1, True
+        )
+    return _stopped_or(clock, now, natural)
+
+
+def _stopped_or(clock: Clock, now: float, natural: BatchView) -> BatchView:
+    if clock.stopped_at is None or natural.status in BATCH_RESULTS:
+        return natural
+    if now < clock.stopped_at + STOP_DELAY:
+        return natural
+    return BatchView("FAILED", clock.stop_reason or "Terminated", None, natural.started)
+
+
+def finish_time(clock: Clock | None) -> float | None:
+    if clock is None or clock.outcome.stuck_in:
+        return None
+    return clock.created + clock.outcome.starting_seconds + clock.outcome.running_seconds
+
+
+_REGISTRY_CLOCKS: dict[str, Clock] = {}
+
+
+def dependency_clock(job_id: str) -> Clock | None:
+    return _REGISTRY_CLOCKS.get(job_id)
+
+
+@dataclass
+class Lifecycles:
+    """Scripted outcomes and the clock of every run the sandbox has started."""
+
+    default: Outcome = field(default_factory=Outcome)
+    glue: dict[str, Outcome] = field(default_factory=dict)
+    batch: dict[str, Outcome] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def clocks(self) -> dict[str, Clock]:
+        return _REGISTRY_CLOCKS
+
+    def outcome_for(self, service: str, name: str) -> Outcome:
+        table = self.glue if service == "glue" else self.batch
+        return table.get(name, self.default)
+
+    def start(self, run_id: str, outcome: Outcome, depends_on: tuple[str, ...] = ()) -> None:
+        with self.lock:
+            self.clocks[run_id] = Clock(time.monotonic(), outcome, depends_on=depends_on)
+
+    def stop(self, run_id: str, reason: str | None = None) -> bool:
+        with self.lock:
+            clock = self.clocks.get(run_id)
+            if clock is None or clock.stopped_at is not None:
+                return False
+            clock.stopped_at = time.monotonic()
+            clock.stop_reason = reason
+            return True
+
+    def reset(self) -> None:
+        with self.lock:
+            self.clocks.clear()
+            self.glue.clear()
+            self.batch.clear()
+            self.default = Outcome()
+
+    def set_default(self, outcome: Outcome) -> None:
+        self.default = outcome
+
+    def speed(self, factor: float) -> None:
+        """Scale every scripted duration (benchmarks run minutes in seconds)."""
+
+        def scaled(o: Outcome) -> Outcome:
+            return replace(
+                o,
+                starting_seconds=o.starting_seconds * factor,
+                running_seconds=o.running_seconds * factor,
+            )
+
+        self.default = scaled(self.default)
+        self.glue = {k: scaled(v) for k, v in self.glue.items()}
+        self.batch = {k: scaled(v) for k, v in self.batch.items()}
+
+
+LIFECYCLES = Lifecycles()
+_INSTALLED: set[str] = set()
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Patch moto's Glue job runs and Batch jobs to follow `LIFECYCLES`. Idempotent."""
+    with _install_lock:
+        if "moto" in _INSTALLED:
+            return
+        _patch_glue()
+        _patch_batch()
+        _INSTALLED.add("moto")
+
+
+def _module(name: str) -> Any:
+    # Patching is untyped by nature: moto's classes are handled as Any here, and only here.
+    return importlib.import_module(name)
+
+
+def _patch_glue() -> None:
+    glue_models = _module("moto.glue.models")
+
+    original_start = glue_models.FakeJob.start_job_run
+    original_status = glue_models.FakeJobRun.status
+    original_as_dict = glue_models.FakeJobRun.as_dict
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id: str = original_start(self, *args, **kwargs)
+        LIFECYCLES.start(run_id, LIFECYCLES.outcome_for("glue", self.name))
+        return run_id
+
+    def status_get(self: Any) -> str | None:
+        clock = LIFECYCLES.clocks.get(self.job_run_id)
+        if clock is None:
+            return original_status.fget(self)  # type: ignore[no-any-return]
+        return glue_state(clock, time.monotonic())[0]
+
+    def status_set(self: Any, value: str) -> None:
+        original_status.fset(self, value)
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = original_as_dict(self)
+        clock = LIFECYCLES.clocks.get(self.job_run_id)
+        if clock is not None:
+            state, message = glue_state(clock, time.monotonic())
+            result["JobRunState"] = state
+            if message:
+                result["ErrorMessage"] = message
+            if state not in GLUE_TERMINAL:
+                result.pop("CompletedOn", None)
+        return result
+
+    glue_models.FakeJob.start_job_run = start_job_run
+    glue_models.FakeJobRun.status = property(status_get, status_set)
+    glue_models.FakeJobRun.as_dict = as_dict
+
+
+def _patch_batch() -> None:
+    import datetime as dt
+
+    batch_models = _module("moto.batch.models")
+    simple_models = _module("moto.batch_simple.models")
+
+    original_status = batch_models.Job.status
+    original_terminate = batch_models.Job.terminate
+    original_describe = batch_models.Job.describe
+
+    def describe(self: Any) -> dict[str, Any]:
+        # moto's full description replaces `container`, losing the exit code it reports
+        # in the short form; real DescribeJobs returns it once the job has stopped.
+        result: dict[str, Any] = original_describe(self)
+        if self.job_stopped and self.exit_code is not None:
+            result.setdefault("container", {})["exitCode"] = self.exit_code
+        return result
+
+    def mark_started(self: Any, job: Any) -> None:
+        # Docker-less Batch would finish the job right here; register a clock instead.
+        self.backend._jobs[job.job_id] = job
+        depends = tuple(d.get("jobId", "") for d in (job.depends_on or []))
+        LIFECYCLES.start(
+            job.job_id, LIFECYCLES.outcome_for("batch", job.job_definition.name), depends
+        )
+
+    def status_get(self: Any) -> str | None:
+        clock = LIFECYCLES.clocks.get(self.job_id)
+        if clock is None:
+            return original_status.fget(self)  # type: ignore[no-any-return]
+        view = _view(self.job_id, time.monotonic())
+        _sync(self, view)
+        return view.status
+
+    def status_set(self: Any, value: str) -> None:
+        original_status.fset(self, value)
+
+    def terminate(self: Any, reason: str) -> None:
+        original_terminate(self, reason)
+        LIFECYCLES.stop(self.job_id, reason)
+        for child in self._child_jobs or []:
+            original_terminate(child, reason)
+            LIFECYCLES.stop(child.job_id, reason)
+
+    def _view(job_id: str, now: float) -> BatchView:
+        clock = LIFECYCLES.clocks[job_id]
+        return batch_view(
+            clock, now, lambda dep: _view(dep, now) if dep in LIFECYCLES.clocks else None
+        )
+
+    def _sync(job: Any, view: BatchView) -> None:
+        """Keep moto's own fields (attempts, exit code, reason) in step with the view."""
+        if view.started and not job.attempts:
+            job.job_started_at = dt.datetime.now()
+            job.log_stream_name = job._stream_name
+            job._start_attempt()
+        if view.status in BATCH_RESULTS and not job.job_stopped:
+            job.job_stopped = True
+            job.job_stopped_at = dt.datetime.now()
+            job.exit_code = view.exit_code
+            if view.reason:
+                job.job_stopped_reason = view.reason
+            if job.latest_attempt is not None and view.exit_code is not None:
+                job.latest_attempt["container"]["exitCode"] = view.exit_code
+            job._stop_attempt()
+
+    simple_models.BatchSimpleBackend._mark_job_as_finished = (
+        lambda self, include_start_attempt, job: mark_started(self, job)
+    )
+    batch_models.Job.status = property(status_get, status_set)
+    batch_models.Job.terminate = terminate
+    batch_models.Job.describe = describe

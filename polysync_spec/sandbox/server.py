@@ -1,0 +1,349 @@
+"""The embedded sandbox: a moto server on 127.0.0.1 with polysync's extensions.
+
+Extensions, in one place and used by the demo and every test alike:
+- realistic lifecycles and scripted outcomes (`lifecycle.py`);
+- Glue BatchStopJobRun, which moto lacks, with per-run `Errors` as AWS reports them;
+- a log of every request the emulator received (service, operation, parameters), so that
+  tests assert on what went over the wire and benchmarks count calls by operation;
+- control endpoints under `/_sandbox/` for processes that drive it over HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from polysync_spec.errors import PolysyncError
+from polysync_spec.sandbox import lifecycle
+from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
+
+DEFAULT_REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+SANDBOX_KEY = "sandbox"
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request the emulator received."""
+
+    service: str
+    operation: str
+    params: Any
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "params": self.params,
+            "at": self.at,
+        }
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._items: list[Recorded] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: Recorded) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def items(self, operation: str | None = None) -> list[Recorded]:
+        with self._lock:
+            return [r for r in self._items if operation is None or r.operation == operation]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(Counter(r.operation for r in self._items))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _batch_operations() -> dict[str, str]:
+    """Batch is REST-JSON: the operation is named by its request path."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("batch")
+    return {
+        model.operation_model(name).http["requestUri"].rstrip("/").lower(): name
+        for name in model.operation_names
+    }
+
+
+class SandboxApp:
+    """WSGI middleware in front of moto's application."""
+
+    def __init__(self, inner: WsgiApp, log: RequestLog) -> None:
+        self.inner = inner
+        self.log = log
+        self.batch_paths = _batch_operations()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        if path.startswith("/_sandbox/"):
+            return self._control(environ, start_response, path)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, operation, params = self._identify(environ, path, body)
+        self.log.add(Recorded(service, operation, params, time.time()))
+        if service == "glue" and operation == "BatchStopJobRun":
+            return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
+        if service == "batch" and operation in _PAGINATED:
+            return self._paginated(environ, start_response, operation, params or {})
+        return self.inner(environ, start_response)
+
+    def _paginated(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        operation: str,
+        params: dict[str, Any],
+    ) -> Iterable[bytes]:
+        """moto answers Batch listings in one page whatever maxResults says; AWS pages
+        them. Ask moto for everything, then hand out the page that was asked for."""
+        key = _PAGINATED[operation]
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *_: Any) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(self.inner(environ, capture))
+        if not captured.get("status", "").startswith("200"):
+            start_response(captured["status"], captured["headers"])
+            return [body]
+        document = _parse_json(body) or {}
+        items = document.get(key, [])
+        start = int(params.get("nextToken") or 0)
+        size = int(params.get("maxResults") or 100)
+        document[key] = items[start : start + size]
+        document.pop("nextToken", None)
+        if start + size < len(items):
+            document["nextToken"] = str(start + size)
+        return _json(start_response, 200, document)
+
+    def _identify(self, environ: dict[str, Any], path: str, body: bytes) -> tuple[str, str, Any]:
+        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope.group(2) if scope else "unknown"
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            return service, target.rsplit(".", 1)[-1], _parse_json(body)
+        if service == "batch":
+            return service, self.batch_paths.get(path.rstrip("/").lower(), path), _parse_json(body)
+        form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+        if "Action" in form:
+            params = {k: v[0] for k, v in form.items() if k != "Action"}
+            return service, form["Action"][0], params
+        return service, f"{environ.get('REQUEST_METHOD', '')} {path}", None
+
+    def _control(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if path == "/_sandbox/requests" and method == "GET":
+            operation = query.get("operation", [None])[0]
+            return _json(start_response, 200, [r.to_dict() for r in self.log.items(operation)])
+        if path == "/_sandbox/counts" and method == "GET":
+            return _json(start_response, 200, self.log.counts())
+        if path == "/_sandbox/reset" and method == "POST":
+            reset_state(self.log)
+            return _json(start_response, 200, {"reset": True})
+        if path == "/_sandbox/outcomes" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            data = _parse_json(environ["wsgi.input"].read(length)) or {}
+            apply_outcomes(data)
+            return _json(start_response, 200, {"ok": True})
+        return _json(start_response, 404, {"message": f"no sandbox endpoint {method} {path}"})
+
+
+_PAGINATED = {"DescribeJobDefinitions": "jobDefinitions", "DescribeJobQueues": "jobQueues"}
+
+
+def apply_outcomes(data: Mapping[str, Any]) -> None:
+    """`{"default": {...}, "glue": {job: {...}}, "batch": {definition: {...}}}`."""
+    if "default" in data:
+        LIFECYCLES.set_default(Outcome.from_dict(data["default"]))
+    for name, outcome in (data.get("glue") or {}).items():
+        LIFECYCLES.glue[name] = Outcome.from_dict(outcome)
+    for name, outcome in (data.get("batch") or {}).items():
+        LIFECYCLES.batch[name] = Outcome.from_dict(outcome)
+
+
+def reset_state(log: RequestLog) -> None:
+    """Forget every AWS object, clock, outcome and logged request."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    LIFECYCLES.reset()
+    log.clear()
+
+
+def _batch_stop_job_run(params: Any, region: str) -> dict[str, Any]:
+    """Glue BatchStopJobRun: per-run results, failures in `Errors` (never an exception)."""
+    from moto.glue.models import glue_backends
+
+    job_name = str((params or {}).get("JobName", ""))
+    run_ids = list((params or {}).get("JobRunIds") or [])
+    backend = glue_backends[ACCOUNT_ID][region]
+    job = backend.jobs.get(job_name)
+    successes: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        run = next((r for r in job.job_runs if r.job_run_id == run_id), None) if job else None
+        if run is None:
+            errors.append(
+                _stop_error(
+                    job_name, run_id, "EntityNotFoundException", f"Job run {run_id} not found"
+                )
+            )
+            continue
+        state = run.status
+        if state in lifecycle.GLUE_TERMINAL or state == "STOPPING":
+            errors.append(
+                _stop_error(
+                    job_name,
+                    run_id,
+                    "InvalidInputException",
+                    f"Job run {run_id} is in state {state} and cannot be stopped",
+                )
+            )
+            continue
+        LIFECYCLES.stop(run_id)
+        successes.append({"JobName": job_name, "JobRunId": run_id})
+    return {"SuccessfulSubmissions": successes, "Errors": errors}
+
+
+def _stop_error(job_name: str, run_id: str, code: str, message: str) -> dict[str, Any]:
+    return {
+        "JobName": job_name,
+        "JobRunId": run_id,
+        "ErrorDetail": {"ErrorCode": code, "ErrorMessage": message},
+    }
+
+
+def _region(environ: Mapping[str, Any]) -> str:
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return scope.group(1) if scope else DEFAULT_REGION
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _json(start_response: StartResponse, status: int, payload: Any) -> Iterable[bytes]:
+    body = json.dumps(payload, default=str).encode()
+    reason = {200: "OK", 404: "Not Found"}.get(status, "OK")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class Sandbox:
+    """A moto server with polysync's extensions, on 127.0.0.1. One per process: moto's
+    backends are process-wide.
+
+    >>> with Sandbox() as sandbox:          # doctest: +SKIP
+    ...     boto3.client("glue", endpoint_url=sandbox.endpoint_url, ...)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not host.startswith("127.") and host not in ("localhost", "::1"):
+            raise ValueError("the sandbox listens on loopback only")
+        self.host = host
+        self.port = port
+        self.log = RequestLog()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Sandbox:
+        try:
+            import moto  # noqa: F401
+        except ImportError:
+            raise PolysyncError(
+                "the sandbox needs moto: pip install 'polysync-spec[sandbox]'"
+            ) from None
+        from moto.core.config import default_user_config
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        # Batch without Docker; the lifecycle patches give its jobs their states.
+        default_user_config["batch"] = {"use_docker": False}
+        lifecycle.install()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.log)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="polysync-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def env(self, region: str = DEFAULT_REGION) -> dict[str, str]:
+        """Environment for a process that should talk to this sandbox (no real AWS)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": SANDBOX_KEY,
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_KEY,
+            "AWS_DEFAULT_REGION": region,
+        }
+
+    def reset(self) -> None:
+        reset_state(self.log)
+
+    def requests(self, operation: str | None = None) -> list[Recorded]:
+        return self.log.items(operation)
+
+    def script(self, service: str, name: str, outcome: Outcome) -> None:
+        """Script how runs of Glue job `name` (or Batch definition `name`) behave."""
+        apply_outcomes({service: {name: outcome.to_dict()}})
