@@ -92,23 +92,24 @@ class BatchView:
     started: bool = False
 
 
-def batch_view(
-    clock: Clock,
-    now: float,
-    dependency: Callable[[str], BatchView | None] = lambda _id: None,
-) -> BatchView:
-    """The state of a Batch job at `now`; dependencies are looked up by job id."""
+Dependency = Callable[[str], tuple[BatchView, float | None] | None]
+
+
+def batch_view(clock: Clock, now: float, dependency: Dependency = lambda _id: None) -> BatchView:
+    """The state of a Batch job at `now`. `dependency(job_id)` answers a dependency's
+    state and the time it finished (None for a job the sandbox did not start)."""
     out = clock.outcome
     start = clock.created
     for dep_id in clock.depends_on:
-        dep = dependency(dep_id)
-        if dep is None:
+        found = dependency(dep_id)
+        if found is None:
             continue
+        dep, finished = found
         if dep.status == "FAILED":
             return BatchView("FAILED", DEPENDENCY_FAILED)
         if dep.status != "SUCCEEDED":
             return _stopped_or(clock, now, BatchView("PENDING"))
-        start = max(start, finish_time(dependency_clock(dep_id)) or start)
+        start = max(start, finished or start)
     elapsed = now - start
     queue = out.starting_seconds
     if out.stuck_in == "RUNNABLE":
@@ -150,13 +151,6 @@ def finish_time(clock: Clock | None) -> float | None:
     return clock.created + clock.outcome.starting_seconds + clock.outcome.running_seconds
 
 
-_REGISTRY_CLOCKS: dict[str, Clock] = {}
-
-
-def dependency_clock(job_id: str) -> Clock | None:
-    return _REGISTRY_CLOCKS.get(job_id)
-
-
 @dataclass
 class Lifecycles:
     """Scripted outcomes and the clock of every run the sandbox has started."""
@@ -164,11 +158,8 @@ class Lifecycles:
     default: Outcome = field(default_factory=Outcome)
     glue: dict[str, Outcome] = field(default_factory=dict)
     batch: dict[str, Outcome] = field(default_factory=dict)
+    clocks: dict[str, Clock] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def clocks(self) -> dict[str, Clock]:
-        return _REGISTRY_CLOCKS
 
     def outcome_for(self, service: str, name: str) -> Outcome:
         table = self.glue if service == "glue" else self.batch
@@ -315,10 +306,12 @@ def _patch_batch() -> None:
             LIFECYCLES.stop(child.job_id, reason)
 
     def _view(job_id: str, now: float) -> BatchView:
-        clock = LIFECYCLES.clocks[job_id]
-        return batch_view(
-            clock, now, lambda dep: _view(dep, now) if dep in LIFECYCLES.clocks else None
-        )
+        def dependency(dep_id: str) -> tuple[BatchView, float | None] | None:
+            if dep_id not in LIFECYCLES.clocks:
+                return None
+            return _view(dep_id, now), finish_time(LIFECYCLES.clocks[dep_id])
+
+        return batch_view(LIFECYCLES.clocks[job_id], now, dependency)
 
     def _sync(job: Any, view: BatchView) -> None:
         """Keep moto's own fields (attempts, exit code, reason) in step with the view."""
