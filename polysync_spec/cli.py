@@ -7,6 +7,7 @@ Every command returns an `ExitCode`; `main` is the only place that exits. Usage 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -72,10 +73,28 @@ var_option = click.option(
 )
 
 
+# Their debug output holds request bodies: tokens, keys and secret parameter values. They
+# stay at WARNING whatever the root logger says; --verbose is for polysync's own loggers.
+WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "azure", "msal")
+
+
+def configure_logging(verbose: bool) -> None:
+    for name in WIRE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    own = logging.getLogger("polysync_spec")
+    own.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if verbose and not own.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        own.addHandler(handler)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="polysync")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Log what polysync does (never secrets).")
+def cli(verbose: bool) -> None:
     """Jobs-as-code for AWS Glue and AWS Batch."""
+    configure_logging(verbose)
 
 
 @cli.command()
@@ -134,19 +153,8 @@ def discover(
     use_sandbox: bool,
 ) -> ExitCode:
     """List what a platform holds: Glue jobs, or Batch definitions and queues. Read-only."""
-    from polysync_spec.manifest import load_project
-
-    project = load_project(
-        path, target=target, cli_vars=_parse_vars(variables), unset_env_severity=None
-    )
-    platform = project.platforms.get(platform_name)
-    if platform is None:
-        known = ", ".join(sorted(project.platforms)) or "none"
-        problems = [
-            d for d in project.errors if f"'{platform_name}'" in d.message or not project.platforms
-        ]
-        click.echo(render.text(problems), nl=False, err=True)
-        raise PolysyncError(f"no valid platform {platform_name!r} in {path} (platforms: {known})")
+    project = _load(path, target, variables)
+    platform = _usable_platform(project, platform_name, path)
     with _sessions(use_sandbox) as sessions:
         return _discover(platform_name, platform, sessions, output)
 
@@ -165,6 +173,86 @@ def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> 
         found.glue_jobs = sorted(jobs.values(), key=lambda j: j.name)
     click.echo(discovery.as_json(found) if output == "json" else discovery.as_text(found), nl=False)
     return ExitCode.OK
+
+
+def _load(path: str, target: str | None, variables: tuple[str, ...]) -> Any:
+    from polysync_spec.manifest import load_project
+
+    return load_project(path, target=target, cli_vars=_parse_vars(variables))
+
+
+def _usable_platform(project: Any, name: str, path: str) -> Any:
+    """A platform that validated cleanly (its ${env...} values all set), or a clear error."""
+    platform = project.platforms.get(name)
+    problems = project.errors_of("platforms", name)
+    if platform is None or problems:
+        click.echo(render.text(problems), nl=False, err=True)
+        if platform is None and not problems:
+            known = ", ".join(sorted(project.platforms)) or "none"
+            raise PolysyncError(f"no valid platform {name!r} in {path} (platforms: {known})")
+        raise PolysyncError(f"platform {name!r} has errors; fix them first")
+    return platform
+
+
+@cli.group()
+def auth() -> None:
+    """Authentication: check who each platform's credentials are."""
+
+
+@auth.command("check")
+@path_argument
+@click.option(
+    "--platform", "-p", "platform_names", multiple=True, help="Platform to check (default: all)."
+)
+@target_option
+@var_option
+@click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@sandbox_option
+def auth_check(
+    *,
+    path: str,
+    platform_names: tuple[str, ...],
+    target: str | None,
+    variables: tuple[str, ...],
+    output: str,
+    use_sandbox: bool,
+) -> ExitCode:
+    """sts:GetCallerIdentity per platform: the account and ARN it acts as. No secret is shown."""
+    import json
+
+    from polysync_spec.providers.aws import caller_identity
+
+    project = _load(path, target, variables)
+    declared = {name for (section, name) in project.entry_errors if section == "platforms"}
+    names = list(platform_names) or sorted(set(project.platforms) | declared)
+    results: list[dict[str, str]] = []
+    with _sessions(use_sandbox) as sessions:
+        for name in names:
+            entry: dict[str, str] = {"platform": name}
+            try:
+                platform = _usable_platform(project, name, path)
+                entry["method"] = platform.auth.method
+                entry.update(caller_identity(sessions, name, platform))
+                entry["status"] = "ok"
+            except PolysyncError as exc:
+                entry["status"] = "failed"
+                entry["error"] = str(exc)
+            results.append(entry)
+    if output == "json":
+        click.echo(json.dumps({"version": 1, "platforms": results}, indent=2))
+    else:
+        for entry in results:
+            if entry["status"] == "ok":
+                click.echo(
+                    f"{entry['platform']}: {entry['method']} -> account {entry['account']}, "
+                    f"{entry['arn']}"
+                )
+            else:
+                click.echo(f"{entry['platform']}: FAILED: {entry['error']}")
+    failed = any(entry["status"] != "ok" for entry in results)
+    return ExitCode.ERROR if failed or not results else ExitCode.OK
 
 
 @cli.command()

@@ -53,13 +53,17 @@ def test_a_missing_profile_names_the_profile(tmp_path: Path) -> None:
         Sessions().session("glue", platform)  # type: ignore[arg-type]
 
 
-def test_federated_methods_say_they_are_not_available_yet(tmp_path: Path) -> None:
+def test_federated_sessions_fetch_nothing_until_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
     platform = _platform(
         tmp_path,
         "{method: web_identity, role_arn: 'arn:aws:iam::123456789012:role/r', token: {source: github}}",
     )
-    with pytest.raises(PolysyncError, match="web_identity") as raised:
-        Sessions().session("glue", platform)  # type: ignore[arg-type]
+    session = Sessions().session("glue", platform)  # type: ignore[arg-type]  # no token needed yet
+    with pytest.raises(PolysyncError, match="id-token: write") as raised:
+        session.get_credentials().get_frozen_credentials()  # type: ignore[union-attr]
     assert "CANARY" not in str(raised.value)
 
 

@@ -511,6 +511,21 @@ def check_token_audience(ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+def check_web_identity_external_id(ctx: CheckContext) -> Iterator[Finding]:
+    """AssumeRoleWithWebIdentity takes no ExternalId: say so rather than drop it silently."""
+    for name, platform in ctx.platforms.items():
+        auth = platform.auth
+        if getattr(auth, "method", None) == "web_identity" and auth.external_id:
+            yield Finding(
+                codes.WEB_IDENTITY_EXTERNAL_ID,
+                Severity.WARNING,
+                ("platforms", name, "auth", "external_id"),
+                "sts:AssumeRoleWithWebIdentity has no ExternalId, so this value is not sent; "
+                "restrict the role's trust policy on the token's sub and aud claims instead",
+                at_key=True,
+            )
+
+
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -528,6 +543,7 @@ CHECKS: tuple[Check, ...] = (
     check_run_plans,
     check_literal_secrets,
     check_token_audience,
+    check_web_identity_external_id,
 )
 
 

@@ -67,6 +67,7 @@ UNDECLARED_PARAMETER: Final = "PS508"
 # PS6xx: authentication and secrets
 LITERAL_SECRET: Final = "PS602"
 AUTH_TOKEN_AUDIENCE: Final = "PS603"
+WEB_IDENTITY_EXTERNAL_ID: Final = "PS609"
 
 # Range and value errors on these fields carry an AWS-specific code, so that a search for
 # the code lands on the rule that names the AWS limit rather than on a generic one.
@@ -153,4 +154,5 @@ TITLES: Final[dict[str, str]] = {
     "PS605": "STS duration_seconds must be 900..43200",
     "PS606": "invalid STS session name",
     "PS607": "invalid STS external id",
+    WEB_IDENTITY_EXTERNAL_ID: "external_id has no effect with web_identity",
 }

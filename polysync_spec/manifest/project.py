@@ -55,6 +55,13 @@ class Project:
     targets: dict[str, Target] = field(default_factory=dict)
     # Paths whose values came from the environment: redacted wherever they are shown.
     env_paths: set[DocPath] = field(default_factory=set)
+    # The errors of each entry, by (section, name): commands refuse an entry that has any,
+    # even when a value was left unresolved (an unset ${env...} secret) in its model.
+    entry_errors: dict[tuple[str, str], list[Diagnostic]] = field(default_factory=dict)
+
+    def errors_of(self, section: str, name: str) -> list[Diagnostic]:
+        """The errors located in one entry (a platform, a job, ...)."""
+        return self.entry_errors.get((section, name), [])
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -72,6 +79,7 @@ class _Collector:
         self.source = source
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple[str, Position | None, str]] = set()
+        self.entry_errors: dict[tuple[str, str], list[Diagnostic]] = {}
 
     def add(self, diagnostic: Diagnostic) -> None:
         key = (diagnostic.code, diagnostic.position, diagnostic.message)
@@ -82,7 +90,10 @@ class _Collector:
     def at(
         self, code: str, severity: Severity, path: DocPath, message: str, at_key: bool = False
     ) -> None:
-        self.add(Diagnostic(code, severity, message, self.source.locate(path, key=at_key)))
+        diagnostic = Diagnostic(code, severity, message, self.source.locate(path, key=at_key))
+        self.add(diagnostic)
+        if severity is Severity.ERROR and len(path) >= 2:
+            self.entry_errors.setdefault((str(path[0]), str(path[1])), []).append(diagnostic)
 
 
 def load_project(
@@ -172,6 +183,7 @@ def load_project(
     for finding in run_checks(ctx):
         out.at(finding.code, finding.severity, finding.path, finding.message, finding.at_key)
     project.diagnostics = _sorted(out.diagnostics)
+    project.entry_errors = out.entry_errors
     return project
 
 

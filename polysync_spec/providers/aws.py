@@ -21,11 +21,14 @@ from polysync_spec import __version__
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import (
     AccessKeyAuth,
+    AssumeRoleAuth,
     BatchPlatform,
     GluePlatform,
     InstanceProfileAuth,
     ProfileAuth,
+    WebIdentityAuth,
 )
+from polysync_spec.providers.credentials import AzureCredential, federated_session
 
 Platform = GluePlatform | BatchPlatform
 
@@ -66,10 +69,13 @@ class Sessions:
     whatever the manifests say about endpoints and auth (`--sandbox`).
     """
 
-    def __init__(self, sandbox_url: str | None = None) -> None:
+    def __init__(
+        self, sandbox_url: str | None = None, azure_credential: AzureCredential | None = None
+    ) -> None:
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
         self.sandbox_url = sandbox_url
+        self.azure_credential = azure_credential
 
     def session(self, name: str, platform: Platform) -> boto3.Session:
         with self._lock:
@@ -81,7 +87,7 @@ class Sessions:
                         region_name=platform.region,
                     )
                 else:
-                    self._sessions[name] = _build_session(name, platform)
+                    self._sessions[name] = _build_session(name, platform, self.azure_credential)
             return self._sessions[name]
 
     def client(self, name: str, platform: Platform, service: str) -> Any:
@@ -94,8 +100,12 @@ class Sessions:
         )
 
 
-def _build_session(name: str, platform: Platform) -> boto3.Session:
+def _build_session(
+    name: str, platform: Platform, azure_credential: AzureCredential | None = None
+) -> boto3.Session:
     auth = platform.auth
+    if isinstance(auth, WebIdentityAuth | AssumeRoleAuth):
+        return federated_session(name, platform.region, auth, azure_credential=azure_credential)
     if isinstance(auth, AccessKeyAuth):
         return boto3.Session(
             aws_access_key_id=auth.access_key_id,
@@ -116,12 +126,16 @@ def _build_session(name: str, platform: Platform) -> boto3.Session:
             p for p in resolver.providers if p.METHOD in ("container-role", "iam-role")
         ]
         return boto3.Session(botocore_session=core, region_name=platform.region)
-    if auth.method in ("web_identity", "assume_role"):
-        raise PolysyncError(
-            f"platform {name!r}: auth method {auth.method!r} needs STS federation, which this "
-            "version does not implement yet; use default, profile, access_key or instance_profile"
-        )
     return boto3.Session(region_name=platform.region)
+
+
+_CREDENTIAL_HINTS = {
+    "ExpiredToken": " (the credentials have expired: renew the session token or the keys)",
+    "ExpiredTokenException": " (the credentials have expired: renew the session token or the keys)",
+    "InvalidClientTokenId": " (AWS does not recognise the access key: rotated or deleted?)",
+    "UnrecognizedClientException": " (AWS does not recognise the access key: rotated or deleted?)",
+    "SignatureDoesNotMatch": " (the secret access key does not match the access key id)",
+}
 
 
 def describe_client_error(exc: ClientError | BotoCoreError, action: str) -> AwsError:
@@ -130,5 +144,22 @@ def describe_client_error(exc: ClientError | BotoCoreError, action: str) -> AwsE
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Error"))
         message = str(error.get("Message", "")).strip()
-        return AwsError(f"{action}: {code}: {message}" if message else f"{action}: {code}", code)
+        text = f"{action}: {code}: {message}" if message else f"{action}: {code}"
+        return AwsError(text + _CREDENTIAL_HINTS.get(code, ""), code)
     return AwsError(f"{action}: {exc}")
+
+
+def caller_identity(sessions: Sessions, name: str, platform: Platform) -> dict[str, str]:
+    """sts:GetCallerIdentity with the platform's credentials: account and ARN only."""
+    session = sessions.session(name, platform)
+    client = session.client(
+        "sts",
+        region_name=platform.region,
+        endpoint_url=sessions.sandbox_url,
+        config=client_config(),
+    )
+    try:
+        identity = client.get_caller_identity()
+    except (ClientError, BotoCoreError) as exc:
+        raise describe_client_error(exc, f"platform {name!r}: sts:GetCallerIdentity") from None
+    return {"account": str(identity["Account"]), "arn": str(identity["Arn"])}

@@ -6,6 +6,7 @@ request: see shared/seeds/003_*.txt (the Batch job type).
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
+log = logging.getLogger(__name__)
 CANCEL_REASON = "Cancelled by Polysync"
 JOB_NAME_PREFIX = "Polysync-"
 # A StatusReason holding any of these means the job was cancelled, not failed.
@@ -299,6 +301,7 @@ class BatchProvider:
     def submit(self, request: RunRequest) -> str:
         """SubmitJob; the run id is the job id."""
         payload = request.payload
+        log.debug("SubmitJob %s to queue %s", payload["jobDefinition"], payload["jobQueue"])
         try:
             response = self.client.submit_job(**payload)
         except (ClientError, BotoCoreError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string, glue_argument_key
 
 START_JOB_RUN = "StartJobRun"
+log = logging.getLogger(__name__)
 
 # Glue JobRunState -> Polysync status (001: the job type's table; EXPIRED is terminal and
 # mapped to Failed with its message, DESIGN.md §5). Anything else, or no state: Unknown.
@@ -256,6 +258,9 @@ class GlueProvider:
     def submit(self, request: RunRequest) -> str:
         """StartJobRun; returns the composite run id `{jobName}/{jobRunId}`."""
         job_name = str(request.payload["JobName"])
+        log.debug(
+            "StartJobRun %s (%d arguments)", job_name, len(request.payload.get("Arguments", {}))
+        )
         try:
             response = self.client.start_job_run(**request.payload)
         except (ClientError, BotoCoreError) as exc:

@@ -86,6 +86,17 @@ def _batch_operations() -> dict[str, str]:
     }
 
 
+@dataclass
+class Fault:
+    """Make an operation fail as AWS would: an error code, a message, an HTTP status.
+    `times` is how many calls fail (None: every call)."""
+
+    code: str
+    message: str
+    status: int = 400
+    times: int | None = None
+
+
 class SandboxApp:
     """WSGI middleware in front of moto's application."""
 
@@ -93,6 +104,8 @@ class SandboxApp:
         self.inner = inner
         self.log = log
         self.batch_paths = _batch_operations()
+        self.faults: dict[str, Fault] = {}
+        self._faults_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -103,6 +116,9 @@ class SandboxApp:
         environ["wsgi.input"] = io.BytesIO(body)
         service, operation, params = self._identify(environ, path, body)
         self.log.add(Recorded(service, operation, params, time.time()))
+        fault = self._take_fault(operation)
+        if fault is not None:
+            return _error(start_response, service, environ, fault)
         if service == "glue" and operation == "BatchStopJobRun":
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
         if service == "batch" and operation in _PAGINATED:
@@ -138,6 +154,17 @@ class SandboxApp:
         if start + size < len(items):
             document["nextToken"] = str(start + size)
         return _json(start_response, 200, document)
+
+    def _take_fault(self, operation: str) -> Fault | None:
+        with self._faults_lock:
+            fault = self.faults.get(operation)
+            if fault is None:
+                return None
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self.faults[operation]
+            return fault
 
     def _identify(self, environ: dict[str, Any], path: str, body: bytes) -> tuple[str, str, Any]:
         scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -253,6 +280,26 @@ def _parse_json(body: bytes) -> Any:
         return None
 
 
+def _error(
+    start_response: StartResponse, service: str, environ: Mapping[str, Any], fault: Fault
+) -> Iterable[bytes]:
+    """An AWS error response in the protocol the client speaks."""
+    if environ.get("HTTP_X_AMZ_TARGET") or service == "batch":
+        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", fault.code)]
+    else:  # query protocol (STS, IAM): an XML ErrorResponse
+        from xml.sax.saxutils import escape
+
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{escape(fault.code)}</Code><Message>{escape(fault.message)}</Message>"
+            "</Error><RequestId>polysync-sandbox</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    start_response(f"{fault.status} Error", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def _json(start_response: StartResponse, status: int, payload: Any) -> Iterable[bytes]:
     body = json.dumps(payload, default=str).encode()
     reason = {200: "OK", 404: "Not Found"}.get(status, "OK")
@@ -279,6 +326,7 @@ class Sandbox:
         self.log = RequestLog()
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._app: SandboxApp | None = None
 
     def start(self) -> Sandbox:
         try:
@@ -300,6 +348,7 @@ class Sandbox:
         lifecycle.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.log)
+        self._app = app
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -340,6 +389,14 @@ class Sandbox:
 
     def reset(self) -> None:
         reset_state(self.log)
+        if self._app is not None:
+            self._app.faults.clear()
+
+    def fail(self, operation: str, fault: Fault) -> None:
+        """Make `operation` fail with `fault` (e.g. an STS denial, an expired key)."""
+        assert self._app is not None, "start the sandbox first"
+        with self._app._faults_lock:
+            self._app.faults[operation] = fault
 
     def requests(self, operation: str | None = None) -> list[Recorded]:
         return self.log.items(operation)
