@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from polysync_spec.errors import Position
+
 GLUE_BASE = """\
 version: 1
 platforms:
@@ -36,3 +38,25 @@ def write(directory: Path, text: str, name: str = "polysync.yaml") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+def write_marked(
+    directory: Path, text: str, name: str = "polysync.yaml"
+) -> tuple[Path, dict[str, Position]]:
+    """Write `text` without its «name» markers; answer where each marker stood (1-based)."""
+    import re
+
+    positions: dict[str, Position] = {}
+    clean = ""
+    cursor = 0
+    path = directory / name
+    for match in re.finditer(r"«(\w+)»", text):
+        clean += text[cursor : match.start()]
+        line = clean.count("\n") + 1
+        column = len(clean) - (clean.rfind("\n") + 1) + 1
+        positions[match.group(1)] = Position(str(path), line, column)
+        cursor = match.end()
+    clean += text[cursor:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(clean, encoding="utf-8")
+    return path, positions

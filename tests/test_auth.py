@@ -17,9 +17,10 @@ import pytest
 from polysync_spec.cli import run
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import GlueProvider, Sessions, provider_for
-from polysync_spec.providers.aws import AwsError, caller_identity
+from polysync_spec.providers import provider_for
+from polysync_spec.providers.aws import AwsError, Sessions, caller_identity
 from polysync_spec.providers.credentials import AuthError
+from polysync_spec.providers.glue import GlueProvider
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.helpers import write
 

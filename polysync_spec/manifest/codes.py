@@ -1,7 +1,8 @@
 """The catalogue of diagnostic codes. Codes are stable: never renumber, only add.
 
 PS0xx files and YAML · PS1xx structure · PS2xx interpolation · PS3xx AWS Glue ·
-PS4xx AWS Batch · PS5xx cross-references · PS6xx authentication and secrets.
+PS4xx AWS Batch · PS5xx cross-references · PS6xx authentication and secrets ·
+PS7xx plan findings against live AWS.
 """
 
 from __future__ import annotations
@@ -68,6 +69,26 @@ UNDECLARED_PARAMETER: Final = "PS508"
 LITERAL_SECRET: Final = "PS602"
 AUTH_TOKEN_AUDIENCE: Final = "PS603"
 WEB_IDENTITY_EXTERNAL_ID: Final = "PS609"
+
+
+# PS7xx: plan findings (errors block apply; drift and notes inform the reviewer)
+GLUE_JOB_MISSING: Final = "PS701"
+DEFINITION_NOT_ACTIVE: Final = "PS702"
+PINNED_REVISION: Final = "PS703"
+QUEUE_MISSING: Final = "PS704"
+QUEUE_UNUSABLE: Final = "PS705"
+FAIR_SHARE_WITHOUT_SHARE: Final = "PS706"
+SHARE_WITHOUT_FAIR_SHARE: Final = "PS707"
+GLUE_CONCURRENCY: Final = "PS708"
+GLUE_ARGUMENTS_TOO_LARGE: Final = "PS709"
+PYTHON_SHELL_WORKERS: Final = "PS710"
+NO_PLACEHOLDER: Final = "PS711"
+PLACEHOLDER_UNSET: Final = "PS712"
+DEFAULT_DRIFT: Final = "PS713"
+NON_OVERRIDABLE: Final = "PS715"
+INHERITED_COMPUTE: Final = "PS721"
+INHERITED_PARAMETERS: Final = "PS722"
+PYTHON_SHELL_DEFAULTS_SKIPPED: Final = "PS723"
 
 # Range and value errors on these fields carry an AWS-specific code, so that a search for
 # the code lands on the rule that names the AWS limit rather than on a generic one.
@@ -155,4 +176,24 @@ TITLES: Final[dict[str, str]] = {
     "PS606": "invalid STS session name",
     "PS607": "invalid STS external id",
     WEB_IDENTITY_EXTERNAL_ID: "external_id has no effect with web_identity",
+}
+
+PLAN_TITLES: Final[dict[str, str]] = {
+    GLUE_JOB_MISSING: "the Glue job does not exist",
+    DEFINITION_NOT_ACTIVE: "the Batch job definition has no ACTIVE revision",
+    PINNED_REVISION: "the pinned revision is INACTIVE or does not exist",
+    QUEUE_MISSING: "the job queue does not exist",
+    QUEUE_UNUSABLE: "the job queue is not ENABLED and VALID",
+    FAIR_SHARE_WITHOUT_SHARE: "fair-share queue without share_identifier",
+    SHARE_WITHOUT_FAIR_SHARE: "share_identifier on a queue without a fair-share policy",
+    GLUE_CONCURRENCY: "more parallel runs of a Glue job than its MaxConcurrentRuns",
+    GLUE_ARGUMENTS_TOO_LARGE: "a run's arguments exceed Glue's 260 KB",
+    PYTHON_SHELL_WORKERS: "worker settings on a Python shell job",
+    NO_PLACEHOLDER: "Batch parameter with no Ref:: placeholder",
+    PLACEHOLDER_UNSET: "Ref:: placeholder nobody fills",
+    DEFAULT_DRIFT: "manifest parameter differs from the live default",
+    NON_OVERRIDABLE: "Glue parameter in NonOverridableArguments",
+    INHERITED_COMPUTE: "compute values the definition supplies",
+    INHERITED_PARAMETERS: "parameters filled from the definition's defaults",
+    PYTHON_SHELL_DEFAULTS_SKIPPED: "platform worker defaults skipped for a Python shell job",
 }

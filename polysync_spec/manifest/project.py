@@ -58,6 +58,9 @@ class Project:
     # The errors of each entry, by (section, name): commands refuse an entry that has any,
     # even when a value was left unresolved (an unset ${env...} secret) in its model.
     entry_errors: dict[tuple[str, str], list[Diagnostic]] = field(default_factory=dict)
+    # The merged, overlaid data before interpolation: what the user wrote (e.g. which
+    # ${env.NAME} a secret comes from).
+    raw: dict[str, Any] = field(default_factory=dict)
 
     def errors_of(self, section: str, name: str) -> list[Diagnostic]:
         """The errors located in one entry (a platform, a job, ...)."""
@@ -184,6 +187,7 @@ def load_project(
         out.at(finding.code, finding.severity, finding.path, finding.message, finding.at_key)
     project.diagnostics = _sorted(out.diagnostics)
     project.entry_errors = out.entry_errors
+    project.raw = merged
     return project
 
 

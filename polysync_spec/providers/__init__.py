@@ -1,23 +1,31 @@
 """Providers: one module per platform behind the small vocabulary of `base`.
 
 `provider_for` is the registry: a new platform type is one new module and one line here.
+The provider modules import boto3/botocore only where they call AWS, so the pure planner
+can use their request builders without loading the SDK.
 """
 
 from __future__ import annotations
 
-from polysync_spec.manifest.models import BatchPlatform, GluePlatform
-from polysync_spec.providers.aws import Sessions
-from polysync_spec.providers.batch import BatchProvider
-from polysync_spec.providers.glue import GlueProvider
+from typing import TYPE_CHECKING
 
-Provider = GlueProvider | BatchProvider
+if TYPE_CHECKING:
+    from polysync_spec.manifest.models import BatchPlatform, GluePlatform
+    from polysync_spec.providers.aws import Sessions
+    from polysync_spec.providers.batch import BatchProvider
+    from polysync_spec.providers.glue import GlueProvider
+
+    Provider = GlueProvider | BatchProvider
 
 
-def provider_for(name: str, platform: GluePlatform | BatchPlatform, sessions: Sessions) -> Provider:
+def provider_for(
+    name: str, platform: GluePlatform | BatchPlatform, sessions: Sessions
+) -> GlueProvider | BatchProvider:
     """The provider for a platform, with its client built lazily from `sessions`."""
+    from polysync_spec.manifest.models import GluePlatform
+    from polysync_spec.providers.batch import BatchProvider
+    from polysync_spec.providers.glue import GlueProvider
+
     if isinstance(platform, GluePlatform):
         return GlueProvider(sessions.client(name, platform, "glue"), platform.region)
     return BatchProvider(sessions.client(name, platform, "batch"), platform.region)
-
-
-__all__ = ["BatchProvider", "GlueProvider", "Provider", "Sessions", "provider_for"]

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
-from polysync_spec.providers.aws import describe_client_error
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -243,6 +240,10 @@ class BatchProvider:
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
         """The highest ACTIVE revision of each definition (of `names`, or of all)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
         revisions: list[BatchDefinition] = []
         try:
             if names is None:
@@ -265,9 +266,34 @@ class BatchProvider:
             BatchDefinition.from_api(d) for page in pages for d in page.get("jobDefinitions", [])
         ]
 
+    def revisions(self, references: list[str]) -> dict[str, BatchDefinition]:
+        """Specific revisions (ARNs or name:revision), 100 a call, whatever their status;
+        a revision that does not exist is absent."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
+        found: dict[str, BatchDefinition] = {}
+        unique = list(dict.fromkeys(references))
+        try:
+            for start in range(0, len(unique), DESCRIBE_PAGE):
+                chunk = unique[start : start + DESCRIBE_PAGE]
+                for definition in self._describe_definitions({"jobDefinitions": chunk}):
+                    found[definition.arn] = definition
+                    found[definition.reference] = definition
+        except (ClientError, BotoCoreError) as exc:
+            raise describe_client_error(
+                exc, f"describing Batch job definition revisions in {self.region}"
+            ) from None
+        return found
+
     def queues(self, names: list[str] | None = None) -> dict[str, BatchQueue]:
         """DescribeJobQueues, 100 names a call (or every queue, paginated); a queue that
         does not exist is absent from the answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
         found: dict[str, BatchQueue] = {}
         try:
             if names is None:
@@ -300,6 +326,10 @@ class BatchProvider:
 
     def submit(self, request: RunRequest) -> str:
         """SubmitJob; the run id is the job id."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
         payload = request.payload
         log.debug("SubmitJob %s to queue %s", payload["jobDefinition"], payload["jobQueue"])
         try:
@@ -327,6 +357,8 @@ class BatchProvider:
 
     def cancel(self, job_ids: list[str]) -> dict[str, str | None]:
         """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs."""
+        from botocore.exceptions import ClientError
+
         results: dict[str, str | None] = {}
         for job_id in job_ids:
             try:

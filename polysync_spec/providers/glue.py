@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
-from polysync_spec.providers.aws import describe_client_error
 from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
@@ -31,6 +28,8 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string, glue_argument_key
 
 START_JOB_RUN = "StartJobRun"
+PYTHON_SHELL = "pythonshell"
+WORKER_KEYS = ("worker_type", "number_of_workers")
 log = logging.getLogger(__name__)
 
 # Glue JobRunState -> Polysync status (001: the job type's table; EXPIRED is terminal and
@@ -150,6 +149,12 @@ def build_request(
         )
         if resolved is not None:
             compute[key] = resolved
+    if definition is not None and definition.command_name == PYTHON_SHELL:
+        # Python shell jobs size by MaxCapacity; worker settings from the platform's
+        # defaults cannot apply to them (job- or run-level ones are a plan error).
+        for key in WORKER_KEYS:
+            if key in compute and compute[key].tier is Tier.PLATFORM:
+                del compute[key]
 
     arguments, secrets = _arguments(job, run)
     version = compute.get("glue_version")
@@ -234,6 +239,10 @@ class GlueProvider:
     ) -> tuple[dict[str, GlueDefinition], list[str]]:
         """(found, missing): named jobs by BatchGetJobs in chunks of 100, else every job
         by GetJobs pages of 100."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
         found: dict[str, GlueDefinition] = {}
         missing: list[str] = []
         try:
@@ -257,6 +266,10 @@ class GlueProvider:
 
     def submit(self, request: RunRequest) -> str:
         """StartJobRun; returns the composite run id `{jobName}/{jobRunId}`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
         job_name = str(request.payload["JobName"])
         log.debug(
             "StartJobRun %s (%d arguments)", job_name, len(request.payload.get("Arguments", {}))
@@ -272,6 +285,8 @@ class GlueProvider:
 
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
         """GetJobRun for each run; a run Glue no longer knows is Unknown, not an error."""
+        from botocore.exceptions import ClientError
+
         reports: dict[str, StatusReport] = {}
         for run_id in run_ids:
             job_name, job_run_id = split_run_id(run_id)

@@ -1,0 +1,195 @@
+"""What a plan is: runs with their exact requests, findings, and live fingerprints.
+
+Plain data, serialised to one stable, versioned JSON shape: the `--output json` document
+and the plan file are the same thing. Secret values are never in it: a secret field holds
+`{"$env": "NAME"}`, resolved from the environment when the request is sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from polysync_spec.errors import PolysyncError, Position
+
+PLAN_FORMAT = 1
+
+
+class FindingKind(enum.StrEnum):
+    """Errors block apply; drift and notes are for the reviewer."""
+
+    ERROR = "error"
+    DRIFT = "drift"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class PlanFinding:
+    kind: FindingKind
+    code: str
+    message: str
+    position: Position | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        pos = self.position
+        return {
+            "kind": self.kind.value,
+            "code": self.code,
+            "message": self.message,
+            "path": pos.path if pos else None,
+            "line": pos.line if pos else None,
+            "column": pos.column if pos else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanFinding:
+        position = (
+            Position(data["path"], data["line"], data["column"]) if data.get("path") else None
+        )
+        return cls(FindingKind(data["kind"]), data["code"], data["message"], position)
+
+
+def _secret(value: Any, env: Mapping[str, str], run: str) -> Any:
+    if not (isinstance(value, dict) and set(value) == {"$env"}):
+        return value
+    name = value["$env"]
+    if name not in env:
+        raise PolysyncError(
+            f"run {run!r} needs the secret from environment variable {name}, which is not set"
+        )
+    return env[name]
+
+
+@dataclass
+class PlannedRun:
+    """One run of the run plan as apply will make it."""
+
+    key: str
+    job: str
+    platform: str
+    service: str  # "glue" | "batch"
+    region: str
+    api: str
+    # The exact payload; each secret value replaced by {"$env": NAME}.
+    request: dict[str, Any]
+    live: str | None  # what the job resolved to, e.g. "nightly-export:3"
+    compute: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {value, tier}
+    after: list[dict[str, str]] = field(default_factory=list)
+    findings: list[PlanFinding] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.kind is FindingKind.ERROR for f in self.findings)
+
+    def resolved_request(self, env: Mapping[str, str]) -> dict[str, Any]:
+        """The request to send: each {"$env": NAME} replaced by that variable's value."""
+        resolved: dict[str, Any] = {}
+        for key, value in self.request.items():
+            if isinstance(value, dict) and set(value) != {"$env"}:
+                resolved[key] = {k: _secret(v, env, self.key) for k, v in value.items()}
+            else:
+                resolved[key] = _secret(value, env, self.key)
+        return resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["findings"] = [f.to_dict() for f in self.findings]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlannedRun:
+        values = dict(data)
+        values["findings"] = [PlanFinding.from_dict(f) for f in data.get("findings", [])]
+        return cls(**values)
+
+
+@dataclass
+class Plan:
+    """Every run of one run plan, the live objects they depend on, and what was found."""
+
+    run_plan: str
+    target: str | None
+    manifest_path: str
+    variables: dict[str, Any]
+    runs: list[PlannedRun]
+    # Live object -> what it looked like when planned (Glue LastModifiedOn, Batch
+    # definition ARN, queue state): apply refuses a plan whose fingerprints moved.
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    findings: list[PlanFinding] = field(default_factory=list)  # not tied to one run
+    max_concurrency: int = 4
+    on_failure: str = "stop"
+
+    def all_findings(self) -> list[PlanFinding]:
+        return [*self.findings, *(f for run in self.runs for f in run.findings)]
+
+    def count(self, kind: FindingKind) -> int:
+        return sum(f.kind is kind for f in self.all_findings())
+
+    @property
+    def has_errors(self) -> bool:
+        return self.count(FindingKind.ERROR) > 0
+
+    @property
+    def plan_id(self) -> str:
+        """A digest of what the plan would submit: the apply identity of DESIGN.md §5."""
+        identity = {
+            "run_plan": self.run_plan,
+            "target": self.target,
+            "variables": self.variables,
+            "requests": [[r.key, r.api, r.request] for r in self.runs],
+        }
+        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def summary(self) -> str:
+        errors, drift = self.count(FindingKind.ERROR), self.count(FindingKind.DRIFT)
+        runs = len(self.runs)
+        return (
+            f"{runs} run{'s' if runs != 1 else ''} to start, {drift} drift, "
+            f"{errors} error{'s' if errors != 1 else ''}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "polysync-plan",
+            "version": PLAN_FORMAT,
+            "id": self.plan_id,
+            "run_plan": self.run_plan,
+            "target": self.target,
+            "manifest_path": self.manifest_path,
+            "variables": self.variables,
+            "max_concurrency": self.max_concurrency,
+            "on_failure": self.on_failure,
+            "summary": {
+                "runs": len(self.runs),
+                "errors": self.count(FindingKind.ERROR),
+                "drift": self.count(FindingKind.DRIFT),
+                "notes": self.count(FindingKind.NOTE),
+            },
+            "findings": [f.to_dict() for f in self.findings],
+            "runs": [run.to_dict() for run in self.runs],
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        if data.get("format") != "polysync-plan" or data.get("version") != PLAN_FORMAT:
+            raise ValueError(
+                f"not a polysync plan file of version {PLAN_FORMAT} "
+                f"(format={data.get('format')!r}, version={data.get('version')!r})"
+            )
+        return cls(
+            run_plan=data["run_plan"],
+            target=data.get("target"),
+            manifest_path=data.get("manifest_path", ""),
+            variables=data.get("variables", {}),
+            runs=[PlannedRun.from_dict(r) for r in data["runs"]],
+            fingerprints=data.get("fingerprints", {}),
+            findings=[PlanFinding.from_dict(f) for f in data.get("findings", [])],
+            max_concurrency=data.get("max_concurrency", 4),
+            on_failure=data.get("on_failure", "stop"),
+        )

@@ -1,0 +1,156 @@
+"""A plan as text (for a terminal), JSON (for machines) or Markdown (for a pull request)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun
+
+Style = Callable[..., str]
+_COLOURS = {FindingKind.ERROR: "red", FindingKind.DRIFT: "yellow", FindingKind.NOTE: "cyan"}
+
+
+def _plain(text: str, **_: Any) -> str:
+    return text
+
+
+def shown(value: Any) -> str:
+    """A request value as a reviewer reads it: secrets as *** with their source."""
+    if isinstance(value, dict) and set(value) == {"$env"}:
+        return f"*** (from ${value['$env']})"
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _request_lines(request: dict[str, Any], indent: str) -> list[str]:
+    lines: list[str] = []
+    for key, value in request.items():
+        if isinstance(value, dict) and set(value) != {"$env"}:
+            lines.append(f"{indent}{key}:")
+            lines.extend(f"{indent}  {k}: {shown(v)}" for k, v in value.items())
+        else:
+            lines.append(f"{indent}{key}: {shown(value)}")
+    return lines
+
+
+def _finding_line(finding: PlanFinding, style: Style) -> str:
+    where = f" {finding.position}" if finding.position else ""
+    label = style(f"{finding.kind.value} {finding.code}", fg=_COLOURS[finding.kind], bold=True)
+    return f"{label}{where}: {finding.message}"
+
+
+def text(plan: Plan, *, color: bool = False) -> str:
+    import click
+
+    style: Style = click.style if color else _plain
+    target = plan.target or "none"
+    lines = [f"Plan for run plan '{plan.run_plan}' (target: {target}, id {plan.plan_id})", ""]
+    for finding in plan.findings:
+        lines.append(_finding_line(finding, style))
+    for run in plan.runs:
+        marker = (
+            style("!", fg="red", bold=True) if run.blocked else style("+", fg="green", bold=True)
+        )
+        live = f" -> {run.live}" if run.live else " -> (not found)"
+        lines.append(f"{marker} {style(run.key, bold=True)}  {run.platform}  {run.api}{live}")
+        lines.extend(_request_lines(run.request, "      "))
+        if run.compute:
+            parts = [f"{k} {shown(v['value'])} ({v['tier']})" for k, v in run.compute.items()]
+            lines.append(f"    compute: {', '.join(parts)}")
+        if run.after:
+            edges = [
+                e["run"] if e["on"] == "succeeded" else f"{e['run']} ({e['on']})" for e in run.after
+            ]
+            lines.append(f"    after: {', '.join(edges)}")
+        lines.extend(f"    {_finding_line(f, style)}" for f in run.findings)
+        lines.append("")
+    summary = f"Plan: {plan.summary()}"
+    colour = "red" if plan.has_errors else "green"
+    lines.append(style(summary, fg=colour, bold=True))
+    return "\n".join(lines) + "\n"
+
+
+def json_document(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2) + "\n"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def _counts(run: PlannedRun) -> str:
+    parts = []
+    for kind in FindingKind:
+        n = sum(f.kind is kind for f in run.findings)
+        if n:
+            parts.append(
+                f"{n} {kind.value}{'s' if n > 1 and kind is not FindingKind.DRIFT else ''}"
+            )
+    return ", ".join(parts) or "none"
+
+
+def markdown(plan: Plan) -> str:
+    """For a pull-request comment: summary, a table of runs, details per run collapsed."""
+    icon = "❌" if plan.has_errors else "✅"
+    target = f", target `{plan.target}`" if plan.target else ""
+    lines = [
+        f"### {icon} polysync plan: `{plan.run_plan}`{target}",
+        "",
+        f"**{plan.summary()}** · plan id `{plan.plan_id}`",
+        "",
+    ]
+    for finding in plan.findings:
+        lines.append(
+            f"- **{finding.kind.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
+        )
+    if plan.findings:
+        lines.append("")
+    lines += [
+        "| run | platform | request | resolves to | after | findings |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in plan.runs:
+        after = (
+            ", ".join(
+                f"`{e['run']}`" + ("" if e["on"] == "succeeded" else f" ({e['on']})")
+                for e in run.after
+            )
+            or "—"
+        )
+        live = f"`{_cell(run.live)}`" if run.live else "**not found**"
+        lines.append(
+            f"| `{run.key}` | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |"
+        )
+    lines.append("")
+    for run in plan.runs:
+        lines += [
+            "<details>",
+            f"<summary><code>{run.key}</code>: {run.api} ({_counts(run)})</summary>",
+            "",
+            "```json",
+            json.dumps(run.request, indent=2),
+            "```",
+            "",
+        ]
+        if run.compute:
+            lines += ["| setting | value | from |", "|---|---|---|"]
+            lines += [
+                f"| {k} | `{_cell(shown(v['value']))}` | {v['tier']} |"
+                for k, v in run.compute.items()
+            ]
+            lines.append("")
+        for finding in run.findings:
+            lines.append(
+                f"- **{finding.kind.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
+            )
+        if run.findings:
+            lines.append("")
+        lines += ["</details>", ""]
+    return "\n".join(lines)
+
+
+def _where(finding: PlanFinding) -> str:
+    return f" `{finding.position}`" if finding.position else ""
