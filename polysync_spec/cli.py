@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import click
@@ -61,6 +61,12 @@ def _sessions(use_sandbox: bool) -> Iterator[Any]:
         yield Sessions(sandbox_url=server.endpoint_url)
 
 
+def output_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--output", "-o", type=click.Choice(list(formats)), default="text", show_default=True
+    )
+
+
 path_argument = click.argument(
     "path",
     required=False,
@@ -101,13 +107,7 @@ def cli(verbose: bool) -> None:
 @path_argument
 @target_option
 @var_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-)
+@output_option("text", "json", "github")
 @click.option(
     "--require-env",
     is_flag=True,
@@ -139,9 +139,7 @@ def validate(
 @click.option("--platform", "-p", "platform_name", required=True, help="Platform to look at.")
 @target_option
 @var_option
-@click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@output_option("text", "json")
 @sandbox_option
 def discover(
     *,
@@ -182,13 +180,7 @@ def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> 
 @target_option
 @var_option
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write a plan file.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@output_option("text", "json", "markdown")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -234,13 +226,7 @@ def plan(
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@output_option("text", "json", "markdown")
 def show(plan_file: str, output: str) -> ExitCode:
     """Render a saved plan file."""
     import json
@@ -315,9 +301,7 @@ def auth() -> None:
 )
 @target_option
 @var_option
-@click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@output_option("text", "json")
 @sandbox_option
 def auth_check(
     *,

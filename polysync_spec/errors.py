@@ -38,6 +38,13 @@ class Position:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
 
+    @staticmethod
+    def fields(position: Position | None) -> dict[str, object]:
+        """`path`, `line`, `column` for a JSON document (None when there is no position)."""
+        if position is None:
+            return {"path": None, "line": None, "column": None}
+        return {"path": position.path, "line": position.line, "column": position.column}
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -59,15 +66,12 @@ class Diagnostic:
         return (pos.path, pos.line, pos.column, self.code, self.message)
 
     def to_dict(self) -> dict[str, object]:
-        pos = self.position
         return {
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
-            "path": pos.path if pos else None,
-            "line": pos.line if pos else None,
-            "column": pos.column if pos else None,
-            "related": [{"path": r.path, "line": r.line, "column": r.column} for r in self.related],
+            **Position.fields(self.position),
+            "related": [Position.fields(r) for r in self.related],
         }
 
 

@@ -35,14 +35,11 @@ class PlanFinding:
     position: Position | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        pos = self.position
         return {
             "kind": self.kind.value,
             "code": self.code,
             "message": self.message,
-            "path": pos.path if pos else None,
-            "line": pos.line if pos else None,
-            "column": pos.column if pos else None,
+            **Position.fields(self.position),
         }
 
     @classmethod
