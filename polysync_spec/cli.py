@@ -157,6 +157,12 @@ def discover(
         return _discover(platform_name, platform, sessions, output)
 
 
+def provider_for(name: str, platform: Any, sessions: Any) -> Any:
+    from polysync_spec.providers import provider_for as build
+
+    return build(name, platform, sessions)
+
+
 def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> ExitCode:
     from polysync_spec.providers import provider_for
     from polysync_spec.providers.batch import BatchProvider
@@ -199,17 +205,8 @@ def plan(
     use_sandbox: bool,
 ) -> ExitCode:
     """Diff the manifests against live AWS and show the exact requests apply would send."""
-    from polysync_spec.engine.discovery import discover_live
-    from polysync_spec.engine.plan import make_plan
-
-    project = _load(path, target, variables)
-    if not project.ok:
-        click.echo(render.text(project.diagnostics), nl=False, err=True)
-        raise PolysyncError("the manifests have errors (see above); plan needs them valid")
-    name = _choose_run_plan(project, run_plan)
     with _sessions(use_sandbox) as sessions:
-        live = discover_live(project, name, sessions)
-    result = make_plan(project, name, live, manifest_path=path)
+        result = _make_plan(path, run_plan, target, variables, sessions)
     _emit_plan(result, output)
     if out_file:
         from polysync_spec.render.plan import json_document
@@ -242,6 +239,305 @@ def show(plan_file: str, output: str) -> ExitCode:
         raise PolysyncError(f"{plan_file} is not a valid plan file: {exc}") from None
     _emit_plan(saved, output)
     return ExitCode.ERROR if saved.has_errors else ExitCode.OK
+
+
+@cli.command()
+@click.argument("source", required=False, default=lambda: os.environ.get(DEFAULT_PATH_ENV, "."))
+@click.option("--run-plan", "-r", "run_plan", help="Run plan to apply (default: the only one).")
+@target_option
+@var_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
+@click.option("--detach", is_flag=True, help="Submit the runs and return without waiting.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), help="Runs in flight at once.")
+@click.option(
+    "--on-interrupt",
+    type=click.Choice(["cancel", "detach"]),
+    default="cancel",
+    show_default=True,
+    help="What Ctrl-C / SIGTERM does to runs in flight.",
+)
+@click.option(
+    "--state", "state_path", default=".polysync/state.db", show_default=True, help="SQLite ledger."
+)
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
+)
+@sandbox_option
+def apply(
+    *,
+    source: str,
+    run_plan: str | None,
+    target: str | None,
+    variables: tuple[str, ...],
+    auto_approve: bool,
+    detach: bool,
+    max_concurrency: int | None,
+    on_interrupt: str,
+    state_path: str,
+    poll_interval: float,
+    rerun: bool,
+    retry_failed: bool,
+    use_sandbox: bool,
+) -> ExitCode:
+    """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
+
+    SOURCE is a plan file from `plan --out`, or manifests (default: $POLYSYNC_PATH or .).
+    """
+    from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
+    from polysync_spec.engine.ledger import SqliteLedger
+
+    saved = _read_plan_file(source)
+    with _sessions(use_sandbox) as sessions:
+        if saved is not None:
+            project = _load(saved.manifest_path, saved.target, _vars_of(saved))
+            _require_fresh(project, saved, sessions)
+            the_plan = saved
+        else:
+            the_plan = _make_plan(source, run_plan, target, variables, sessions)
+            click.echo(_render_text(the_plan), nl=False)
+            if the_plan.has_errors:
+                raise PolysyncError("the plan has errors; nothing was submitted")
+            _confirm(the_plan, auto_approve)
+        ledger = SqliteLedger(state_path)
+        try:
+            _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
+            providers = {
+                name: provider_for(name, project_platform, sessions)
+                for name, project_platform in _platforms(the_plan, sessions, saved).items()
+            }
+            applier = Applier(
+                the_plan,
+                providers,
+                ledger,
+                env=os.environ,
+                poll=PollPolicy(minimum=poll_interval, maximum=max(poll_interval * 15, 30.0)),
+                on_interrupt=on_interrupt,
+                detach=detach,
+                max_concurrency=max_concurrency,
+                emit=_timestamped,
+            )
+            with _interrupts(applier):
+                result = applier.run()
+        finally:
+            ledger.close()
+    click.echo("")
+    click.echo(summary_table(result.runs))
+    return result.exit_code
+
+
+def _timestamped(line: str) -> None:
+    import time
+
+    click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+
+@contextlib.contextmanager
+def _interrupts(applier: Any) -> Iterator[None]:
+    """SIGINT / SIGTERM (a cancelled CI job) interrupt the apply; a second one detaches."""
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        applier.interrupt()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _read_plan_file(source: str) -> Any:
+    """The plan in `source` if it is a plan file, None if it is a manifest path."""
+    import json
+
+    from polysync_spec.engine.model import Plan
+
+    if not source.endswith(".json") or not os.path.isfile(source):
+        return None
+    try:
+        with open(source, encoding="utf-8") as stream:
+            return Plan.from_dict(json.load(stream))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PolysyncError(f"{source} is not a valid plan file: {exc}") from None
+
+
+def _vars_of(saved: Any) -> tuple[str, ...]:
+    return tuple(f"{k}={v}" for k, v in saved.variables.items() if v != "***")
+
+
+def _make_plan(
+    path: str, run_plan: str | None, target: str | None, variables: tuple[str, ...], sessions: Any
+) -> Any:
+    """Load, check, discover and plan: what both `plan` and `apply` start with."""
+    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.engine.plan import make_plan
+
+    project = _load(path, target, variables)
+    if not project.ok:
+        click.echo(render.text(project.diagnostics), nl=False, err=True)
+        raise PolysyncError("the manifests have errors (see above); nothing was planned")
+    name = _choose_run_plan(project, run_plan)
+    return make_plan(project, name, discover_live(project, name, sessions), manifest_path=path)
+
+
+def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
+    """Refuse a plan file whose live objects changed since it was made."""
+    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.engine.plan import make_plan
+
+    if not project.ok:
+        click.echo(render.text(project.diagnostics), nl=False, err=True)
+        raise PolysyncError(
+            f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
+        )
+    live = discover_live(project, saved.run_plan, sessions)
+    now = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path).fingerprints
+    changed = [
+        f"{key}: was {saved.fingerprints.get(key, 'absent')}, now {now.get(key, 'absent')}"
+        for key in sorted(set(now) | set(saved.fingerprints))
+        if now.get(key) != saved.fingerprints.get(key)
+    ]
+    if changed:
+        raise PolysyncError(
+            "stale plan: live objects changed since it was made:\n  "
+            + "\n  ".join(changed)
+            + "\nrun polysync plan again"
+        )
+
+
+def _confirm(the_plan: Any, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PolysyncError(
+            "no terminal to confirm on: pass --auto-approve to apply without asking"
+        )
+    if not click.confirm(f"Apply {len(the_plan.runs)} run(s)?", default=False):
+        raise PolysyncError("not applied")
+
+
+def _reset_runs(ledger: Any, apply_id: str, *, rerun: bool, retry_failed: bool) -> None:
+    records = ledger.runs(apply_id)
+    if rerun:
+        ledger.forget(apply_id, list(records))
+    elif retry_failed:
+        again = [
+            k
+            for k, r in records.items()
+            if r.status in ("Failed", "Cancelled", "Skipped", "Unknown")
+        ]
+        ledger.forget(apply_id, again)
+
+
+def _platforms(the_plan: Any, sessions: Any, saved: Any) -> dict[str, Any]:
+    project = _load(the_plan.manifest_path, the_plan.target, _vars_of(the_plan))
+    return {run.platform: project.platforms[run.platform] for run in the_plan.runs}
+
+
+def _render_text(the_plan: Any) -> str:
+    from polysync_spec.render.plan import text
+
+    return text(the_plan, color=sys.stdout.isatty())
+
+
+@cli.command()
+@click.argument("apply_id", required=False)
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+def status(apply_id: str | None, state_path: str) -> ExitCode:
+    """Show applies recorded in the ledger, or the runs of one apply."""
+    import time
+
+    from polysync_spec.engine.ledger import SqliteLedger
+
+    ledger = SqliteLedger(state_path)
+    try:
+        if apply_id is None:
+            for ident, run_plan_name, created in ledger.applies():
+                click.echo(
+                    f"{ident}  {run_plan_name}  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(created))}"
+                )
+            return ExitCode.OK
+        runs = ledger.runs(apply_id)
+        if not runs and ledger.plan(apply_id) is None:
+            raise PolysyncError(f"no apply {apply_id} in {state_path}")
+        for key, record in runs.items():
+            message = f"  {record.message}" if record.message else ""
+            click.echo(f"{key}  {record.status}  {record.run_id or '-'}{message}")
+        return ExitCode.OK
+    finally:
+        ledger.close()
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option("--apply", "apply_id", help="Cancel every in-flight run of this apply.")
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+@sandbox_option
+def cancel(
+    run_ids: tuple[str, ...], apply_id: str | None, state_path: str, use_sandbox: bool
+) -> ExitCode:
+    """Cancel runs recorded in the ledger (BatchStopJobRun / TerminateJob)."""
+    from polysync_spec.engine.ledger import SqliteLedger
+    from polysync_spec.engine.model import Plan
+
+    if not run_ids and not apply_id:
+        raise click.UsageError("name run ids or --apply APPLY_ID")
+    ledger = SqliteLedger(state_path)
+    try:
+        targets: dict[str, list[tuple[str, str]]] = {}  # apply id -> [(platform, run id)]
+        if apply_id:
+            for record in ledger.runs(apply_id).values():
+                if record.run_id and record.status not in (
+                    "Success",
+                    "Failed",
+                    "Cancelled",
+                    "Skipped",
+                ):
+                    targets.setdefault(apply_id, []).append((record.platform, record.run_id))
+        for run_id in run_ids:
+            found = ledger.find_run(run_id)
+            if found is None:
+                raise PolysyncError(f"run {run_id} is not in the ledger {state_path}")
+            targets.setdefault(found[0], []).append((found[1].platform, run_id))
+        failed = False
+        with _sessions(use_sandbox) as sessions:
+            for ident, pairs in targets.items():
+                stored = ledger.plan(ident)
+                assert stored is not None
+                saved = Plan.from_dict(stored)
+                project = _load(saved.manifest_path, saved.target, _vars_of(saved))
+                for platform in sorted({p for p, _ in pairs}):
+                    provider = provider_for(platform, project.platforms[platform], sessions)
+                    for run_id, error in provider.cancel(
+                        [r for p, r in pairs if p == platform]
+                    ).items():
+                        failed |= error is not None
+                        click.echo(f"{run_id}: {'cancel requested' if error is None else error}")
+        if not targets:
+            click.echo("nothing in flight to cancel")
+        return ExitCode.ERROR if failed else ExitCode.OK
+    finally:
+        ledger.close()
+
+
+@cli.command()
+@click.argument("lock_id")
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+def unlock(lock_id: str, state_path: str) -> ExitCode:
+    """Remove a stale apply lock (when the process holding it is gone)."""
+    from polysync_spec.engine.ledger import SqliteLedger
+
+    ledger = SqliteLedger(state_path)
+    try:
+        if not ledger.release(lock_id):
+            raise PolysyncError(f"no lock {lock_id} in {state_path}")
+        click.echo(f"lock {lock_id} removed")
+        return ExitCode.OK
+    finally:
+        ledger.close()
 
 
 def _emit_plan(result: Any, output: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from polysync_spec.errors import Position
 
@@ -60,3 +61,18 @@ def write_marked(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(clean, encoding="utf-8")
     return path, positions
+
+
+def plan_against(
+    sandbox_url: str, path: Path, run_plan: str = "p", env: dict[str, str] | None = None
+) -> Any:
+    """Load the manifests at `path` and plan `run_plan` against the sandbox."""
+    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.engine.plan import make_plan
+    from polysync_spec.manifest import load_project
+    from polysync_spec.providers.aws import Sessions
+
+    project = load_project(path, env=env or {})
+    assert project.ok, project.diagnostics
+    live = discover_live(project, run_plan, Sessions(sandbox_url=sandbox_url))
+    return make_plan(project, run_plan, live, manifest_path=str(path))

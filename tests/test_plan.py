@@ -12,9 +12,7 @@ import boto3
 import pytest
 
 from polysync_spec.cli import run
-from polysync_spec.engine.discovery import discover_live
 from polysync_spec.engine.model import FindingKind, Plan
-from polysync_spec.engine.plan import make_plan
 from polysync_spec.errors import Position
 from polysync_spec.manifest import load_project
 from polysync_spec.providers import provider_for
@@ -22,7 +20,7 @@ from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
-from tests.helpers import write_marked
+from tests.helpers import plan_against, write_marked
 
 HEADER = """\
 version: 1
@@ -39,10 +37,8 @@ def _client(sandbox: Sandbox, service: str) -> Any:
 def _plan(
     sandbox: Sandbox, path: Path, run_plan: str = "p", env: dict[str, str] | None = None
 ) -> Plan:
-    project = load_project(path, env=env or {})
-    assert project.ok, project.diagnostics
-    live = discover_live(project, run_plan, Sessions(sandbox_url=sandbox.endpoint_url))
-    return make_plan(project, run_plan, live, manifest_path=str(path))
+    plan: Plan = plan_against(sandbox.endpoint_url, path, run_plan, env)
+    return plan
 
 
 def _found(plan: Plan) -> set[tuple[str, FindingKind, Position | None]]:

@@ -124,6 +124,11 @@ def test_batch_success_and_unknown(job: dict[str, Any], status: RunStatus) -> No
     assert batch.map_status(job).status is status
 
 
+def test_batch_success_has_no_exit_code_message() -> None:
+    report = batch.map_status({"status": "SUCCEEDED", "container": {"exitCode": 0}})
+    assert report.message is None
+
+
 def test_terminal_statuses() -> None:
     assert {s for s in RunStatus if s.terminal} == {
         RunStatus.SUCCESS,

@@ -45,3 +45,44 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert ".venv/bin/python -m pytest" in README
     assert ".venv/bin/python -m pytest" in ci
+
+
+def test_readme_setup_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first set-up command's polysync steps, exactly as written, exit 0."""
+    import shlex
+
+    from polysync_spec.cli import run
+
+    block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert block is not None
+    first = block.group(1).splitlines()[0]
+    steps = [s.strip() for s in first.split("&&") if "polysync " in s]
+    assert len(steps) == 2
+    monkeypatch.chdir(ROOT)
+    for step in steps:
+        words = shlex.split(step)
+        env = [w for w in words if "=" in w and w.split("=")[0].isupper()]
+        for assignment in env:
+            name, _, value = assignment.partition("=")
+            monkeypatch.setenv(name, value)
+        args = words[len(env) + 1 :]
+        if args[0] == "apply":
+            args += ["--state", str(tmp_path / "state.db"), "--poll-interval", "0.1"]
+        assert run(args) == 0, capsys.readouterr()
+
+
+def test_the_planner_imports_no_aws_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, polysync_spec.engine.plan, polysync_spec.engine.model\n"
+        "loaded = [m for m in ('boto3', 'botocore') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -88,6 +88,8 @@ def _message(job: Mapping[str, Any]) -> str | None:
     reason = job.get("statusReason")
     if reason:
         return str(reason)
+    if job.get("status") != "FAILED":
+        return None  # an exit code explains a failure; on success it is noise
     exit_code = (job.get("container") or {}).get("exitCode")
     if exit_code is None:
         attempts = job.get("attempts") or []

@@ -1,0 +1,408 @@
+"""Execute a plan: dependency order, concurrency, polling, interrupts, the ledger.
+
+The executor submits each run once its `after` edges allow it, up to `max_concurrency`
+in flight, and polls everything in one loop (each provider batches its own reads). A Batch
+run that waits for another Batch run's success on the same platform is submitted at once
+with a native `dependsOn` on that run's job id, and Batch orders them.
+
+Every submission is recorded in the ledger before and after the AWS call. A run whose
+intent was recorded without a run id (the process died mid-submit) is never submitted
+again: it is reported Unknown, to be checked in the console.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from polysync_spec.engine.ledger import SqliteLedger
+from polysync_spec.engine.model import Plan, PlannedRun
+from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport
+
+PENDING = "Pending"
+SUBMITTED = "Submitted"
+SKIPPED = "Skipped"
+FINAL = frozenset(
+    {RunStatus.SUCCESS.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED}
+)
+THROTTLING = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
+)
+DEPENDENCY_FAILED = "Dependent Job failed"
+
+
+class Provider(Protocol):
+    def submit(self, request: RunRequest) -> str: ...
+    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
+    def cancel(self, run_ids: list[str]) -> dict[str, str | None]: ...
+    def monitor_url(self, run_id: str) -> str: ...
+
+
+@dataclass
+class PollPolicy:
+    """Poll intervals back off from `minimum` to `maximum` while nothing changes; any
+    change brings them back down. Jitter keeps many appliers from polling in step."""
+
+    minimum: float = 2.0
+    maximum: float = 30.0
+    factor: float = 1.5
+    jitter: float = 0.1
+
+    def next(self, current: float, changed: bool) -> float:
+        base = self.minimum if changed else min(self.maximum, current * self.factor)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass
+class RunState:
+    planned: PlannedRun
+    status: str = PENDING
+    run_id: str | None = None
+    message: str | None = None
+    url: str | None = None
+    state: str | None = None  # the service's own state (RUNNABLE, STOPPING, ...)
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    native_after: list[str] = field(default_factory=list)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def in_flight(self) -> bool:
+        return self.run_id is not None and not self.final
+
+
+@dataclass
+class ApplyResult:
+    apply_id: str
+    runs: dict[str, RunState]
+    exit_code: ExitCode
+    interrupted: bool = False
+
+
+Emit = Callable[[str], None]
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        providers: Mapping[str, Provider],
+        ledger: SqliteLedger,
+        *,
+        env: Mapping[str, str],
+        poll: PollPolicy | None = None,
+        on_interrupt: str = "cancel",
+        detach: bool = False,
+        max_concurrency: int | None = None,
+        emit: Emit = print,
+        sleep: Callable[[float], None] = time.sleep,
+        cancel_timeout: float = 300.0,
+    ) -> None:
+        self.plan = plan
+        self.apply_id = plan.plan_id
+        self.providers = providers
+        self.ledger = ledger
+        self.env = env
+        self.poll_policy = poll or PollPolicy()
+        self.on_interrupt = on_interrupt
+        self.detach = detach
+        self.max_concurrency = max_concurrency or plan.max_concurrency
+        self.emit = emit
+        self.sleep = sleep
+        self.cancel_timeout = cancel_timeout
+        self.runs = {run.key: RunState(run) for run in plan.runs}
+        self._interrupts = 0
+        self._wake = threading.Event()
+        self._failed_first: str | None = None
+
+    # ------------------------------------------------------------ control from signals
+
+    def interrupt(self) -> None:
+        """First call: stop (cancel or detach per `on_interrupt`). Second: detach at once."""
+        self._interrupts += 1
+        self._wake.set()
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> ApplyResult:
+        self.ledger.acquire(self.apply_id)
+        try:
+            self.ledger.begin(self.apply_id, self.plan.to_dict())
+            self._restore()
+            return self._loop()
+        finally:
+            self.ledger.release(self.apply_id)
+
+    def _loop(self) -> ApplyResult:
+        interval = self.poll_policy.minimum
+        while True:
+            if self._interrupts:
+                return self._stop_for_interrupt()
+            self._schedule()
+            if self.detach and not any(s.status == PENDING for s in self.runs.values()):
+                self.emit(
+                    f"detached: {sum(s.in_flight for s in self.runs.values())} run(s) continue in AWS"
+                )
+                return self._result(ExitCode.OK)
+            busy = any(s.in_flight or s.status == PENDING for s in self.runs.values())
+            if not busy:
+                return self._finish()
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._interrupts:
+                continue
+            changed = self._poll()
+            interval = self.poll_policy.next(interval, changed)
+
+    def _restore(self) -> None:
+        """Re-attach to runs the ledger knows for this apply identity."""
+        for key, record in self.ledger.runs(self.apply_id).items():
+            state = self.runs.get(key)
+            if state is None:
+                continue
+            state.run_id = record.run_id
+            state.message = record.message
+            if record.status == "Submitting" and record.run_id is None:
+                state.status = RunStatus.UNKNOWN.value
+                state.message = (
+                    "a previous apply stopped between submitting this run and recording it: it "
+                    "may exist in AWS; check the console before re-running it"
+                )
+                state.finished_at = time.time()
+                self.emit(f"{key}: Unknown ({state.message})")
+                continue
+            state.status = record.status if record.status != "Submitting" else SUBMITTED
+            if state.run_id:
+                state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
+            if state.final or state.status == RunStatus.UNKNOWN.value:
+                self.emit(f"{key}: {state.status} in an earlier apply, not submitted again")
+            else:
+                self.emit(f"{key}: re-attached to {state.run_id} ({state.status})")
+
+    # ------------------------------------------------------------ scheduling
+
+    def _schedule(self) -> None:
+        stopping = self.plan.on_failure in ("stop", "cancel") and self._failed_first is not None
+        for state in self.runs.values():
+            if state.status != PENDING:
+                continue
+            if stopping:
+                self._skip(
+                    state, f"on_failure: {self.plan.on_failure} after '{self._failed_first}' failed"
+                )
+                continue
+            verdict, native = self._readiness(state)
+            if verdict == "skip":
+                continue
+            if verdict == "wait":
+                continue
+            if sum(s.in_flight for s in self.runs.values()) >= self.max_concurrency:
+                return
+            self._submit(state, native)
+
+    def _readiness(self, state: RunState) -> tuple[str, list[str]]:
+        native: list[str] = []
+        for edge in state.planned.after:
+            dep = self.runs[edge["run"]]
+            if dep.final or dep.status == RunStatus.UNKNOWN.value:
+                if not _condition_met(edge["on"], dep.status):
+                    self._skip(
+                        state,
+                        f"'{dep.planned.key}' ended {dep.status}; this run needs it {edge['on']}",
+                    )
+                    return "skip", []
+                continue
+            if edge["on"] == "succeeded" and self._native_possible(state.planned, dep):
+                native.append(dep.planned.key)
+                continue
+            return "wait", []
+        return "ready", native
+
+    def _native_possible(self, run: PlannedRun, dep: RunState) -> bool:
+        return (
+            run.service == "batch"
+            and dep.planned.service == "batch"
+            and run.platform == dep.planned.platform
+            and dep.run_id is not None
+            and len(run.request.get("dependsOn", [])) + 1 <= 20
+        )
+
+    def _submit(self, state: RunState, native: list[str]) -> None:
+        run = state.planned
+        try:
+            request = run.resolved_request(self.env)
+        except PolysyncError as exc:
+            self._settle(state, RunStatus.FAILED.value, str(exc))
+            return
+        if native:
+            request["dependsOn"] = [
+                *request.get("dependsOn", []),
+                *({"jobId": self.runs[k].run_id} for k in native),
+            ]
+        self.ledger.intent(self.apply_id, run)
+        provider = self.providers[run.platform]
+        try:
+            run_id = provider.submit(RunRequest(run.api, request))
+        except PolysyncError as exc:
+            if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
+                # Another run of the job holds the slot: try again on a later round.
+                self.ledger.forget(self.apply_id, [run.key])
+                return
+            self._settle(state, RunStatus.FAILED.value, str(exc))
+            return
+        self.ledger.submitted(self.apply_id, run.key, run_id)
+        state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
+        state.native_after = native
+        state.url = provider.monitor_url(run_id)
+        waits = f" (Batch waits for {', '.join(native)})" if native else ""
+        self.emit(f"{run.key}: submitted {run_id}{waits}  {state.url}")
+
+    def _skip(self, state: RunState, reason: str) -> None:
+        run = state.planned
+        state.status, state.message, state.finished_at = SKIPPED, reason, time.time()
+        self.ledger.skipped(self.apply_id, run, reason)
+        self.emit(f"{run.key}: Skipped ({reason})")
+
+    def _settle(self, state: RunState, status: str, message: str | None) -> None:
+        state.status, state.message, state.finished_at = status, message, time.time()
+        final = status in FINAL
+        self.ledger.status(self.apply_id, state.planned.key, status, message, final)
+        if status == RunStatus.FAILED.value and self._failed_first is None:
+            self._failed_first = state.planned.key
+            if self.plan.on_failure == "cancel":
+                self._cancel_in_flight(f"on_failure: cancel after '{state.planned.key}' failed")
+        suffix = f": {message}" if message else ""
+        self.emit(f"{state.planned.key}: {status}{suffix}")
+
+    # ------------------------------------------------------------ polling
+
+    def _poll(self) -> bool:
+        changed = False
+        by_platform: dict[str, list[RunState]] = {}
+        for state in self.runs.values():
+            if state.in_flight:
+                by_platform.setdefault(state.planned.platform, []).append(state)
+        for platform, states in by_platform.items():
+            try:
+                reports = self.providers[platform].poll([s.run_id for s in states if s.run_id])
+            except Exception as exc:  # a failed read is not a failed run: try again later
+                kind = "throttled" if _error_code(exc) in THROTTLING else "could not read statuses"
+                self.emit(f"{platform}: {kind} ({exc.__class__.__name__}); polling again later")
+                continue
+            for state in states:
+                report = reports.get(state.run_id or "")
+                if report is None:
+                    continue
+                changed |= self._update(state, report)
+        return changed
+
+    def _update(self, state: RunState, report: StatusReport) -> bool:
+        status: str = report.status.value
+        message: str | None
+        if (
+            status == RunStatus.FAILED.value
+            and report.message == DEPENDENCY_FAILED
+            and state.native_after
+        ):
+            status, message = (
+                SKIPPED,
+                f"{', '.join(state.native_after)} did not succeed (Batch dependsOn)",
+            )
+        else:
+            message = report.message
+        if status == state.status and report.state == state.state:
+            return False
+        state.state = report.state
+        if status in FINAL:
+            self._settle(state, status, message)
+            return True
+        if status != state.status:
+            state.status = status
+            self.ledger.status(self.apply_id, state.planned.key, status, message, False)
+            shown = f" ({report.state})" if report.state else ""
+            self.emit(f"{state.planned.key}: {status}{shown}")
+        return True
+
+    # ------------------------------------------------------------ interrupts and the end
+
+    def _cancel_in_flight(self, reason: str) -> None:
+        by_platform: dict[str, list[str]] = {}
+        for state in self.runs.values():
+            if state.in_flight and state.run_id:
+                by_platform.setdefault(state.planned.platform, []).append(state.run_id)
+        for platform, run_ids in by_platform.items():
+            results = self.providers[platform].cancel(run_ids)
+            for run_id, error in results.items():
+                note = f" (refused: {error})" if error else ""
+                self.emit(f"cancel {run_id}: {reason}{note}")
+
+    def _stop_for_interrupt(self) -> ApplyResult:
+        for state in self.runs.values():
+            if state.status == PENDING:
+                self._skip(state, "the apply was interrupted")
+        if self.on_interrupt == "detach" or self._interrupts > 1:
+            self.emit("interrupted: detached, in-flight runs continue in AWS")
+            return self._result(ExitCode.INTERRUPTED, interrupted=True)
+        self._cancel_in_flight("interrupted")
+        deadline = time.monotonic() + self.cancel_timeout
+        interval = self.poll_policy.minimum
+        while any(s.in_flight for s in self.runs.values()) and time.monotonic() < deadline:
+            if self._interrupts > 1:
+                self.emit("second interrupt: detached without waiting for the cancellations")
+                break
+            self._wake.wait(interval)
+            self._wake.clear()
+            self._poll()
+            interval = min(interval * 1.5, 5.0)
+        return self._result(ExitCode.INTERRUPTED, interrupted=True)
+
+    def _finish(self) -> ApplyResult:
+        bad = [
+            s
+            for s in self.runs.values()
+            if s.status
+            in (RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.UNKNOWN.value)
+        ]
+        return self._result(ExitCode.RUNS_FAILED if bad else ExitCode.OK)
+
+    def _result(self, code: ExitCode, *, interrupted: bool = False) -> ApplyResult:
+        return ApplyResult(self.apply_id, self.runs, code, interrupted)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a polysync or botocore exception, if it has one."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code")) or None
+    return None
+
+
+def _condition_met(condition: str, status: str) -> bool:
+    if condition == "succeeded":
+        return status == RunStatus.SUCCESS.value
+    if condition == "failed":
+        return status in (RunStatus.FAILED.value, RunStatus.UNKNOWN.value)
+    return True  # completed: any end, skipped included
+
+
+def summary_table(runs: Mapping[str, RunState]) -> str:
+    rows = [("run", "status", "run id", "message")]
+    for key, state in runs.items():
+        rows.append((key, state.status, state.run_id or "-", (state.message or "")[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)

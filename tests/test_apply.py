@@ -1,0 +1,375 @@
+"""`polysync apply` against the sandbox: order, conditions, failure modes, native
+dependsOn, the ledger (re-attach, exactly once, crashes, locks), stale plans, interrupts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from polysync_spec.cli import run
+from polysync_spec.engine.apply import Applier, PollPolicy
+from polysync_spec.engine.ledger import LockHeld, SqliteLedger
+from polysync_spec.engine.model import Plan
+from polysync_spec.errors import ExitCode
+from polysync_spec.manifest import load_project
+from polysync_spec.providers import provider_for
+from polysync_spec.providers.aws import Sessions
+from polysync_spec.sandbox.lifecycle import Outcome
+from polysync_spec.sandbox.server import Sandbox
+from tests.conftest import EXAMPLES
+from tests.helpers import plan_against, write
+
+FAST = Outcome(starting_seconds=0.1, running_seconds=0.2)
+HEADER = """\
+version: 1
+platforms:
+  glue: {type: aws_glue, region: us-east-1}
+  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
+jobs:
+  load: {platform: glue, external_id: customers-etl}
+  check: {platform: glue, external_id: orders-quality}
+  export: {platform: batch, external_id: nightly-export, parameters: {input_path: x, partners: y}}
+  clean: {platform: batch, external_id: cleanup}
+"""
+
+
+def _plan(
+    sandbox: Sandbox, path: Path, run_plan: str = "p", env: dict[str, str] | None = None
+) -> Plan:
+    plan: Plan = plan_against(sandbox.endpoint_url, path, run_plan, env)
+    return plan
+
+
+def _apply(sandbox: Sandbox, plan: Plan, tmp_path: Path, **kwargs: Any) -> tuple[Any, list[str]]:
+    project = load_project(plan.manifest_path, env={"ORDERS_API_TOKEN": "t"})
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    lines: list[str] = []
+    ledger = SqliteLedger(tmp_path / "state.db")
+    applier = Applier(
+        plan, providers, ledger, env={"ORDERS_API_TOKEN": "t"},
+        poll=PollPolicy(minimum=0.05, maximum=0.2), emit=lines.append, **kwargs,
+    )  # fmt: skip
+    try:
+        return applier.run(), lines
+    finally:
+        ledger.close()
+
+
+def _statuses(result: Any) -> dict[str, str]:
+    return {key: state.status for key, state in result.runs.items()}
+
+
+def _fast(sandbox: Sandbox, **overrides: Outcome) -> None:
+    for name in ("customers-etl", "orders-quality"):
+        sandbox.script("glue", name, overrides.get(name, FAST))
+    for name in ("nightly-export", "cleanup"):
+        sandbox.script("batch", name, overrides.get(name, FAST))
+
+
+def _submissions(sandbox: Sandbox) -> list[tuple[str, Any]]:
+    return [
+        (r.operation, r.params)
+        for r in sandbox.requests()
+        if r.operation in ("StartJobRun", "SubmitJob")
+    ]
+
+
+# ------------------------------------------------------------------ order and conditions
+
+
+def test_diamond_of_glue_and_batch_runs_in_order_with_native_depends_on(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # export (Batch) outlasts check (Glue): when check succeeds, clean goes to Batch at once
+    # with a native dependsOn on the export still running.
+    _fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=1.2)})
+    text = HEADER + (
+        "run_plans:\n  p:\n    runs:\n"
+        "      - {job: load}\n"
+        "      - {job: export, after: [load]}\n"
+        "      - {job: check, after: [load]}\n"
+        "      - {job: clean, after: [export, check]}\n"
+    )
+    plan = _plan(sandbox, write(tmp_path, text))
+    result, _ = _apply(sandbox, plan, tmp_path)
+    assert result.exit_code is ExitCode.OK
+    assert _statuses(result) == dict.fromkeys(["load", "export", "check", "clean"], "Success")
+    order = [
+        params.get("JobName") or params.get("jobDefinition") for _, params in _submissions(sandbox)
+    ]
+    assert order[0] == "customers-etl" and order[-1] == "cleanup"
+    # clean waits for check client-side, then goes to Batch with a native dependsOn on export.
+    clean_request = _submissions(sandbox)[-1][1]
+    assert clean_request["dependsOn"] == [{"jobId": result.runs["export"].run_id}]
+    assert result.runs["clean"].native_after == ["export"]
+
+
+def test_batch_chain_is_submitted_at_once_and_ordered_by_batch(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=0.5)})
+    text = (
+        HEADER
+        + "run_plans:\n  p:\n    runs:\n      - {job: export}\n      - {job: clean, after: [export]}\n"
+    )
+    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    submits = sandbox.requests("SubmitJob")
+    assert len(submits) == 2
+    assert submits[1].at - submits[0].at < 0.3  # not after export finished
+    assert result.exit_code is ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("check_result", "condition", "handler"),
+    [
+        ("SUCCEEDED", "succeeded", "Success"),
+        ("FAILED", "succeeded", "Skipped"),
+        ("FAILED", "failed", "Success"),
+        ("SUCCEEDED", "failed", "Skipped"),
+        ("FAILED", "completed", "Success"),
+        ("SUCCEEDED", "completed", "Success"),
+    ],
+)
+def test_after_conditions(
+    sandbox: Sandbox, tmp_path: Path, check_result: str, condition: str, handler: str
+) -> None:
+    _fast(
+        sandbox,
+        **{
+            "orders-quality": Outcome(
+                result=check_result, starting_seconds=0.1, running_seconds=0.1
+            )
+        },
+    )
+    text = HEADER + (
+        "run_plans:\n  p:\n    on_failure: continue\n    runs:\n"
+        f"      - {{job: check}}\n      - {{job: clean, after: [{{run: check, on: {condition}}}]}}\n"
+    )
+    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    assert result.runs["clean"].status == handler
+    expected = ExitCode.RUNS_FAILED if check_result == "FAILED" else ExitCode.OK
+    assert result.exit_code is expected
+
+
+# ------------------------------------------------------------------ on_failure
+
+
+def _failure_plan(mode: str) -> str:
+    return HEADER + (
+        f"run_plans:\n  p:\n    on_failure: {mode}\n    runs:\n"
+        "      - {job: check}\n"  # fails fast
+        "      - {job: load}\n"  # slow, independent
+        "      - {job: clean, after: [load]}\n"
+    )
+
+
+def _failing(sandbox: Sandbox) -> None:
+    _fast(
+        sandbox,
+        **{
+            "orders-quality": Outcome(
+                result="FAILED", message="boom", starting_seconds=0.1, running_seconds=0.1
+            ),
+            "customers-etl": Outcome(starting_seconds=0.1, running_seconds=1.2),
+        },
+    )
+
+
+def test_on_failure_stop_submits_nothing_new(sandbox: Sandbox, tmp_path: Path) -> None:
+    _failing(sandbox)
+    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, _failure_plan("stop"))), tmp_path)
+    assert _statuses(result) == {"check": "Failed", "load": "Success", "clean": "Skipped"}
+    assert result.runs["check"].message == "boom"
+    assert result.exit_code is ExitCode.RUNS_FAILED
+
+
+def test_on_failure_continue_runs_what_does_not_depend_on_the_failure(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _failing(sandbox)
+    result, _ = _apply(
+        sandbox, _plan(sandbox, write(tmp_path, _failure_plan("continue"))), tmp_path
+    )
+    assert _statuses(result) == {"check": "Failed", "load": "Success", "clean": "Success"}
+
+
+def test_on_failure_cancel_cancels_what_is_in_flight(sandbox: Sandbox, tmp_path: Path) -> None:
+    _failing(sandbox)
+    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, _failure_plan("cancel"))), tmp_path)
+    assert _statuses(result) == {"check": "Failed", "load": "Cancelled", "clean": "Skipped"}
+    assert len(sandbox.requests("BatchStopJobRun")) == 1
+
+
+def test_max_concurrency_limits_runs_in_flight(sandbox: Sandbox, tmp_path: Path) -> None:
+    _fast(sandbox)
+    text = (
+        HEADER
+        + "run_plans:\n  p:\n    max_concurrency: 1\n    runs:\n      - {job: clean}\n      - {job: export}\n"
+    )
+    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    assert result.exit_code is ExitCode.OK
+    _first, second = sandbox.requests("SubmitJob")
+    finished = result.runs["clean"].finished_at
+    assert finished is not None and second.at >= finished - 0.05
+
+
+# ------------------------------------------------------------------ the ledger
+
+
+def test_applying_the_same_plan_again_submits_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    _fast(sandbox)
+    plan = _plan(sandbox, EXAMPLES, "nightly", {"ORDERS_API_TOKEN": "t"})
+    sandbox.script("glue", "orders-quality", FAST)
+    first, _ = _apply(sandbox, plan, tmp_path)
+    assert first.exit_code is ExitCode.OK
+    count = len(_submissions(sandbox))
+    second, lines = _apply(sandbox, plan, tmp_path)
+    assert len(_submissions(sandbox)) == count == 5
+    assert second.exit_code is ExitCode.OK
+    assert all("not submitted again" in line for line in lines)
+
+
+def test_a_crash_between_submit_and_record_is_never_submitted_twice(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _fast(sandbox)
+    text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n      - {job: load}\n"
+    plan = _plan(sandbox, write(tmp_path, text))
+    ledger = SqliteLedger(tmp_path / "state.db")
+    ledger.begin(plan.plan_id, plan.to_dict())
+    ledger.intent(plan.plan_id, plan.runs[0])  # the process died here, after submitting?
+    ledger.close()
+    result, _ = _apply(sandbox, plan, tmp_path)
+    assert result.runs["clean"].status == "Unknown"
+    assert [p.get("JobName") for _, p in _submissions(sandbox)] == ["customers-etl"]
+    assert result.exit_code is ExitCode.RUNS_FAILED
+
+
+def test_a_second_apply_of_the_same_plan_is_refused_while_the_first_holds_the_lock(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
+    plan = _plan(sandbox, write(tmp_path, text))
+    ledger = SqliteLedger(tmp_path / "state.db")
+    ledger.acquire(plan.plan_id)
+    with pytest.raises(LockHeld, match=f"pid {os.getpid()}"):
+        _apply(sandbox, plan, tmp_path)
+    assert _submissions(sandbox) == []
+    assert run(["unlock", plan.plan_id, "--state", str(tmp_path / "state.db")]) == 0
+    _fast(sandbox)
+    result, _ = _apply(sandbox, plan, tmp_path)
+    assert result.exit_code is ExitCode.OK
+    ledger.close()
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _cli_env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, **sandbox.env(), "ORDERS_API_TOKEN": "t", "PYTHONUNBUFFERED": "1"}
+
+
+def test_stale_plan_file_is_refused_naming_what_changed(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("ORDERS_API_TOKEN", "t")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "plan.json"
+    assert run(["plan", str(EXAMPLES), "-r", "nightly", "--out", str(out)]) == 0
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    batch.register_job_definition(
+        jobDefinitionName="cleanup",
+        type="container",
+        containerProperties={"image": "x", "vcpus": 1, "memory": 64},
+    )
+    capsys.readouterr()
+    sandbox.log.clear()
+    assert run(["apply", str(out), "--auto-approve"]) == 1
+    err = capsys.readouterr().err
+    assert "stale plan" in err and "job-definition/cleanup" in err and "cleanup:2" in err
+    assert _submissions(sandbox) == []
+
+
+def test_without_a_terminal_apply_needs_auto_approve(sandbox: Sandbox, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "polysync_spec", "apply", str(EXAMPLES), "-r", "nightly", "--state", str(tmp_path / "s.db")],
+        env=_cli_env(sandbox, tmp_path), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "pass --auto-approve" in result.stderr
+    assert _submissions(sandbox) == []
+
+
+def test_detach_submits_and_returns(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
+    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run(["apply", str(path), "--auto-approve", "--detach", "--poll-interval", "0.05"]) == 0
+    assert len(sandbox.requests("SubmitJob")) == 1
+    assert sandbox.requests("TerminateJob") == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_cancels_in_flight_runs_of_both_kinds(
+    sandbox: Sandbox, tmp_path: Path, signum: int
+) -> None:
+    sandbox.script("glue", "customers-etl", Outcome(stuck_in="RUNNING", starting_seconds=0.05))
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING", starting_seconds=0.05))
+    path = write(
+        tmp_path,
+        HEADER + "run_plans:\n  p:\n    runs:\n      - {job: load}\n      - {job: clean}\n",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "polysync_spec", "apply", str(path), "--auto-approve", "--poll-interval", "0.1",
+         "--state", str(tmp_path / "s.db")],
+        env=_cli_env(sandbox, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(_submissions(sandbox)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 4, err
+    assert len(sandbox.requests("BatchStopJobRun")) == 1
+    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
+        "Cancelled by Polysync"
+    ]
+    summary = {line.split()[0]: line.split()[1] for line in out.splitlines()[-2:]}
+    assert summary == {"load": "Cancelled", "clean": "Cancelled"}
+
+
+def test_status_and_cancel_work_from_the_ledger_in_a_later_process(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
+    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run(["apply", str(path), "--auto-approve", "--detach"]) == 0
+    capsys.readouterr()
+    assert run(["status"]) == 0
+    apply_id = capsys.readouterr().out.split()[0]
+    assert run(["cancel", "--apply", apply_id]) == 0
+    assert "cancel requested" in capsys.readouterr().out
+    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
+        "Cancelled by Polysync"
+    ]
+    assert run(["status", apply_id]) == 0
+    assert capsys.readouterr().out.startswith("clean  Submitted")
