@@ -22,6 +22,7 @@ from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
 from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
+from polysync_spec.providers.base import RunRequest
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
@@ -238,18 +239,64 @@ def test_applying_the_same_plan_again_submits_nothing(sandbox: Sandbox, tmp_path
     assert all("not submitted again" in line for line in lines)
 
 
-def test_a_crash_between_submit_and_record_is_never_submitted_twice(
+def _crash_after_intent(
+    sandbox: Sandbox, plan: Plan, tmp_path: Path, *, submitted: bool, age: float = 0.0
+) -> None:
+    """The state a SIGKILL leaves between the AWS call and the ledger write: the intent is
+    recorded, the run id is not; the request did (or did not) reach AWS."""
+    run_state = plan.runs[0]
+    ledger = SqliteLedger(tmp_path / "state.db")
+    ledger.begin(plan.plan_id, plan.to_dict())
+    ledger.intent(plan.plan_id, run_state)
+    ledger._db.execute("UPDATE runs SET intent_at = intent_at - ?", (age,))
+    ledger.close()
+    if submitted:
+        project = load_project(plan.manifest_path, env={})
+        provider = provider_for(
+            run_state.platform,
+            project.platforms[run_state.platform],
+            Sessions(sandbox_url=sandbox.endpoint_url),
+        )
+        provider.submit(RunRequest(run_state.api, run_state.resolved_request({})))
+
+
+@pytest.mark.parametrize("job", ["clean", "load"])
+def test_a_run_submitted_before_a_crash_is_found_and_not_submitted_again(
+    sandbox: Sandbox, tmp_path: Path, job: str
+) -> None:
+    _fast(sandbox)
+    plan = _plan(
+        sandbox, write(tmp_path, HEADER + f"run_plans:\n  p:\n    runs:\n      - {{job: {job}}}\n")
+    )
+    _crash_after_intent(sandbox, plan, tmp_path, submitted=True)
+    result, lines = _apply(sandbox, plan, tmp_path)
+    assert len(_submissions(sandbox)) == 1
+    assert any("from an interrupted submission" in line for line in lines)
+    assert result.runs[job].status == "Success" and result.exit_code is ExitCode.OK
+
+
+def test_a_submission_that_never_reached_aws_is_submitted_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _fast(sandbox)
+    plan = _plan(
+        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    )
+    _crash_after_intent(sandbox, plan, tmp_path, submitted=False, age=120)
+    result, _ = _apply(sandbox, plan, tmp_path)
+    assert len(_submissions(sandbox)) == 1 and result.exit_code is ExitCode.OK
+
+
+def test_a_fresh_unfound_submission_is_unknown_and_not_submitted(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     _fast(sandbox)
     text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n      - {job: load}\n"
     plan = _plan(sandbox, write(tmp_path, text))
-    ledger = SqliteLedger(tmp_path / "state.db")
-    ledger.begin(plan.plan_id, plan.to_dict())
-    ledger.intent(plan.plan_id, plan.runs[0])  # the process died here, after submitting?
-    ledger.close()
+    _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
     result, _ = _apply(sandbox, plan, tmp_path)
     assert result.runs["clean"].status == "Unknown"
+    assert "not visible in AWS yet" in (result.runs["clean"].message or "")
     assert [p.get("JobName") for _, p in _submissions(sandbox)] == ["customers-etl"]
     assert result.exit_code is ExitCode.RUNS_FAILED
 

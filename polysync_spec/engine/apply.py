@@ -38,6 +38,7 @@ DEPENDENCY_FAILED = "Dependent Job failed"
 
 class Provider(Protocol):
     def submit(self, request: RunRequest) -> str: ...
+    def find_submitted(self, request: RunRequest, since: float) -> list[str]: ...
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
     def cancel(self, run_ids: list[str]) -> dict[str, str | None]: ...
     def monitor_url(self, run_id: str) -> str: ...
@@ -105,6 +106,7 @@ class Applier:
         emit: Emit = print,
         sleep: Callable[[float], None] = time.sleep,
         cancel_timeout: float = 300.0,
+        settle_seconds: float = 60.0,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -118,6 +120,8 @@ class Applier:
         self.emit = emit
         self.sleep = sleep
         self.cancel_timeout = cancel_timeout
+        # How long a submission may take to show in AWS's listings (eventual consistency).
+        self.settle_seconds = settle_seconds
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self._interrupts = 0
         self._wake = threading.Event()
@@ -171,14 +175,10 @@ class Applier:
             state.run_id = record.run_id
             state.message = record.message
             if record.status == "Submitting" and record.run_id is None:
-                state.status = RunStatus.UNKNOWN.value
-                state.message = (
-                    "a previous apply stopped between submitting this run and recording it: it "
-                    "may exist in AWS; check the console before re-running it"
-                )
-                state.finished_at = time.time()
-                self.emit(f"{key}: Unknown ({state.message})")
-                continue
+                if not self._recover(state, record.intent_at or 0.0):
+                    continue
+                record.status = SUBMITTED
+                state.run_id = self.ledger.runs(self.apply_id)[key].run_id
             state.status = record.status if record.status != "Submitting" else SUBMITTED
             if state.run_id:
                 state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
@@ -186,6 +186,44 @@ class Applier:
                 self.emit(f"{key}: {state.status} in an earlier apply, not submitted again")
             else:
                 self.emit(f"{key}: re-attached to {state.run_id} ({state.status})")
+
+    def _recover(self, state: RunState, intent_at: float) -> bool:
+        """A run whose submission was interrupted before its id was recorded: find it in
+        AWS. True when found (re-attach); otherwise the state says what happens next."""
+        run = state.planned
+        provider = self.providers[run.platform]
+        try:
+            request = RunRequest(run.api, run.resolved_request(self.env))
+            candidates = provider.find_submitted(request, intent_at)
+        except Exception as exc:
+            return self._unknown(state, f"could not look for an interrupted submission ({exc})")
+        if len(candidates) == 1:
+            self.ledger.submitted(self.apply_id, run.key, candidates[0])
+            self.emit(f"{run.key}: found {candidates[0]} from an interrupted submission")
+            return True
+        if candidates:
+            return self._unknown(
+                state, f"an interrupted submission matches several runs: {', '.join(candidates)}"
+            )
+        if time.time() - intent_at < self.settle_seconds:
+            return self._unknown(
+                state,
+                "an interrupted submission is not visible in AWS yet; run apply again in a "
+                "minute to submit it or find it",
+            )
+        self.ledger.forget(self.apply_id, [run.key])  # never reached AWS: submit it now
+        self.emit(f"{run.key}: an interrupted submission never reached AWS; submitting it")
+        return False
+
+    def _unknown(self, state: RunState, message: str) -> bool:
+        state.status, state.message, state.finished_at = (
+            RunStatus.UNKNOWN.value,
+            message,
+            time.time(),
+        )
+        self.ledger.status(self.apply_id, state.planned.key, state.status, message, False)
+        self.emit(f"{state.planned.key}: Unknown ({message})")
+        return False
 
     # ------------------------------------------------------------ scheduling
 

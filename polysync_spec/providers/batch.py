@@ -28,6 +28,7 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
+CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 log = logging.getLogger(__name__)
 CANCEL_REASON = "Cancelled by Polysync"
 JOB_NAME_PREFIX = "Polysync-"
@@ -375,6 +376,23 @@ class BatchProvider:
 
     def monitor_url(self, job_id: str) -> str:
         return monitor_url(self.region, job_id)
+
+    def find_submitted(self, request: RunRequest, since: float) -> list[str]:
+        """Jobs this request may already have created: ListJobs in its queue, filtered by
+        its (deterministic) job name, created after `since` (epoch seconds, less skew)."""
+        payload = request.payload
+        paginator = self.client.get_paginator("list_jobs")
+        pages = paginator.paginate(
+            jobQueue=payload["jobQueue"],
+            filters=[{"name": "JOB_NAME", "values": [payload["jobName"]]}],
+        )
+        earliest = (since - CLOCK_SKEW) * 1000
+        return [
+            job["jobId"]
+            for page in pages
+            for job in page.get("jobSummaryList", [])
+            if job.get("jobName") == payload["jobName"] and job.get("createdAt", 0) >= earliest
+        ]
 
 
 def _with_remedy(message: str, payload: Mapping[str, Any]) -> str:

@@ -187,6 +187,7 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
 # ---------------------------------------------------------------- talking to Glue
 
 GET_JOBS_PAGE = 100  # the product document's MaxResults for discovery
+CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 BATCH_GET_JOBS_CHUNK = 100
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
 
@@ -326,6 +327,24 @@ class GlueProvider:
     def monitor_url(self, run_id: str) -> str:
         job_name, job_run_id = split_run_id(run_id)
         return monitor_url(self.region, job_name, job_run_id)
+
+    def find_submitted(self, request: RunRequest, since: float) -> list[str]:
+        """Runs this request may already have started: GetJobRuns (newest first) started
+        after `since` whose arguments include every argument of the request."""
+        job_name = str(request.payload["JobName"])
+        wanted = request.payload.get("Arguments", {})
+        earliest = since - CLOCK_SKEW
+        found: list[str] = []
+        paginator = self.client.get_paginator("get_job_runs")
+        for page in paginator.paginate(JobName=job_name, PaginationConfig={"PageSize": 200}):
+            for job_run in page.get("JobRuns", []):
+                started = job_run.get("StartedOn")
+                if started is not None and started.timestamp() < earliest:
+                    continue
+                arguments = job_run.get("Arguments") or {}
+                if all(arguments.get(k) == v for k, v in wanted.items()):
+                    found.append(composite_run_id(job_name, job_run["Id"]))
+        return found
 
 
 def _with_remedy(message: str, code: str | None, job_name: str, region: str) -> str:
