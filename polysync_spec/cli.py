@@ -286,7 +286,6 @@ def apply(
     SOURCE is a plan file from `plan --out`, or manifests (default: $POLYSYNC_PATH or .).
     """
     from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
-    from polysync_spec.engine.ledger import SqliteLedger
 
     saved = _read_plan_file(source)
     with _sessions(use_sandbox) as sessions:
@@ -300,7 +299,7 @@ def apply(
             if the_plan.has_errors:
                 raise PolysyncError("the plan has errors; nothing was submitted")
             _confirm(the_plan, auto_approve)
-        ledger = SqliteLedger(state_path)
+        ledger = _ledger(state_path, sessions)
         try:
             _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
             providers = {
@@ -325,6 +324,22 @@ def apply(
     click.echo("")
     click.echo(summary_table(result.runs))
     return result.exit_code
+
+
+def _ledger(state: str, sessions: Any = None) -> Any:
+    """The ledger named by --state: a SQLite file, or s3://bucket/prefix."""
+    from polysync_spec.engine.ledger import open_ledger
+
+    if not state.startswith("s3://"):
+        return open_ledger(state)
+    import boto3
+
+    sandbox_url = getattr(sessions, "sandbox_url", None)
+    keys = (
+        {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"} if sandbox_url else {}
+    )
+    client = boto3.client("s3", endpoint_url=sandbox_url, **keys)  # type: ignore[call-overload]
+    return open_ledger(state, client)
 
 
 def _timestamped(line: str) -> None:
@@ -450,9 +465,7 @@ def status(apply_id: str | None, state_path: str) -> ExitCode:
     """Show applies recorded in the ledger, or the runs of one apply."""
     import time
 
-    from polysync_spec.engine.ledger import SqliteLedger
-
-    ledger = SqliteLedger(state_path)
+    ledger = _ledger(state_path)
     try:
         if apply_id is None:
             for ident, run_plan_name, created in ledger.applies():
@@ -480,12 +493,11 @@ def cancel(
     run_ids: tuple[str, ...], apply_id: str | None, state_path: str, use_sandbox: bool
 ) -> ExitCode:
     """Cancel runs recorded in the ledger (BatchStopJobRun / TerminateJob)."""
-    from polysync_spec.engine.ledger import SqliteLedger
     from polysync_spec.engine.model import Plan
 
     if not run_ids and not apply_id:
         raise click.UsageError("name run ids or --apply APPLY_ID")
-    ledger = SqliteLedger(state_path)
+    ledger = _ledger(state_path)
     try:
         targets: dict[str, list[tuple[str, str]]] = {}  # apply id -> [(platform, run id)]
         if apply_id:
@@ -528,9 +540,7 @@ def cancel(
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 def unlock(lock_id: str, state_path: str) -> ExitCode:
     """Remove a stale apply lock (when the process holding it is gone)."""
-    from polysync_spec.engine.ledger import SqliteLedger
-
-    ledger = SqliteLedger(state_path)
+    ledger = _ledger(state_path)
     try:
         if not ledger.release(lock_id):
             raise PolysyncError(f"no lock {lock_id} in {state_path}")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from polysync_spec.engine.ledger import SqliteLedger
+from polysync_spec.engine.ledger import Ledger
 from polysync_spec.engine.model import Plan, PlannedRun
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport
@@ -96,7 +96,7 @@ class Applier:
         self,
         plan: Plan,
         providers: Mapping[str, Provider],
-        ledger: SqliteLedger,
+        ledger: Ledger,
         *,
         env: Mapping[str, str],
         poll: PollPolicy | None = None,

@@ -19,7 +19,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
@@ -196,3 +196,203 @@ class SqliteLedger:
             (run_id,),
         ).fetchone()
         return (row[0], RunRecord(*row[1:])) if row else None
+
+
+class Ledger(Protocol):
+    """What the executor and the commands need of a ledger; SQLite and S3 both provide it."""
+
+    def acquire(self, apply_id: str) -> str: ...
+    def release(self, apply_id: str) -> bool: ...
+    def begin(self, apply_id: str, plan: dict[str, Any]) -> None: ...
+    def intent(self, apply_id: str, run: PlannedRun) -> None: ...
+    def submitted(self, apply_id: str, key: str, run_id: str) -> None: ...
+    def status(
+        self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
+    ) -> None: ...
+    def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None: ...
+    def forget(self, apply_id: str, keys: list[str]) -> None: ...
+    def runs(self, apply_id: str) -> dict[str, RunRecord]: ...
+    def plan(self, apply_id: str) -> dict[str, Any] | None: ...
+    def applies(self) -> list[tuple[str, str, float]]: ...
+    def find_run(self, run_id: str) -> tuple[str, RunRecord] | None: ...
+    def close(self) -> None: ...
+
+
+class S3Ledger:
+    """The ledger in S3 for CI, where every job runs on a fresh machine.
+
+    `s3://bucket/prefix/applies/<id>/plan.json`, one object per run under `runs/`, and a
+    lock object created with a conditional write (If-None-Match: *), so two CI jobs
+    applying the same plan cannot both hold it. Only the lock holder writes run objects.
+    """
+
+    def __init__(self, url: str, client: Any) -> None:
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise PolysyncError(f"--state {url}: expected s3://bucket/prefix")
+        self.bucket, self.prefix, self.client = bucket, prefix.strip("/"), client
+
+    def _key(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+        value = json.loads(body)
+        return value if isinstance(value, dict) else None
+
+    def _put(self, key: str, value: dict[str, Any], **extra: Any) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), **extra
+        )
+
+    def close(self) -> None:
+        pass
+
+    def acquire(self, apply_id: str) -> str:
+        holder = {
+            "holder": f"pid {os.getpid()} on {socket.gethostname()}",
+            "acquired_at": time.time(),
+        }
+        try:
+            self._put(self._key("locks", f"{apply_id}.json"), holder, IfNoneMatch="*")
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            current = self._get(self._key("locks", f"{apply_id}.json")) or {}
+            since = time.strftime(
+                "%Y-%m-%d %H:%M:%S", time.localtime(current.get("acquired_at", 0))
+            )
+            raise LockHeld(
+                f"apply {apply_id} is locked by {current.get('holder', 'another process')} since "
+                f"{since} (s3://{self.bucket}/{self._key('locks')}); if that job is gone, run: "
+                f"polysync unlock {apply_id} --state s3://{self.bucket}/{self.prefix}"
+            ) from None
+        return apply_id
+
+    def release(self, apply_id: str) -> bool:
+        key = self._key("locks", f"{apply_id}.json")
+        existed = self._get(key) is not None
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return existed
+
+    def begin(self, apply_id: str, plan: dict[str, Any]) -> None:
+        key = self._key("applies", apply_id, "plan.json")
+        if self._get(key) is None:
+            self._put(key, {"plan": plan, "created_at": time.time()})
+
+    def _run_key(self, apply_id: str, key: str) -> str:
+        return self._key("applies", apply_id, "runs", f"{key}.json")
+
+    def _write(self, apply_id: str, record: RunRecord) -> None:
+        self._put(self._run_key(apply_id, record.key), record.__dict__)
+
+    def _read(self, apply_id: str, key: str) -> RunRecord | None:
+        data = self._get(self._run_key(apply_id, key))
+        return RunRecord(**data) if data else None
+
+    def intent(self, apply_id: str, run: PlannedRun) -> None:
+        self._write(
+            apply_id,
+            RunRecord(
+                run.key,
+                run.platform,
+                run.service,
+                run.region,
+                None,
+                "Submitting",
+                None,
+                time.time(),
+                None,
+                None,
+            ),
+        )
+
+    def submitted(self, apply_id: str, key: str, run_id: str) -> None:
+        record = self._read(apply_id, key)
+        if record is not None:
+            record.run_id, record.status, record.submitted_at = run_id, "Submitted", time.time()
+            self._write(apply_id, record)
+
+    def status(
+        self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
+    ) -> None:
+        record = self._read(apply_id, key)
+        if record is not None:
+            record.status, record.message = status, message
+            if terminal:
+                record.finished_at = time.time()
+            self._write(apply_id, record)
+
+    def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
+        self._write(
+            apply_id,
+            RunRecord(
+                run.key,
+                run.platform,
+                run.service,
+                run.region,
+                None,
+                "Skipped",
+                reason,
+                None,
+                None,
+                time.time(),
+            ),
+        )
+
+    def forget(self, apply_id: str, keys: list[str]) -> None:
+        for key in keys:
+            self.client.delete_object(Bucket=self.bucket, Key=self._run_key(apply_id, key))
+
+    def runs(self, apply_id: str) -> dict[str, RunRecord]:
+        records: dict[str, RunRecord] = {}
+        for key in self._list(self._key("applies", apply_id, "runs") + "/"):
+            data = self._get(key)
+            if data:
+                records[data["key"]] = RunRecord(**data)
+        return records
+
+    def _list(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        return [
+            o["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for o in page.get("Contents", [])
+        ]
+
+    def plan(self, apply_id: str) -> dict[str, Any] | None:
+        data = self._get(self._key("applies", apply_id, "plan.json"))
+        return data["plan"] if data else None
+
+    def applies(self) -> list[tuple[str, str, float]]:
+        found = []
+        for key in self._list(self._key("applies") + "/"):
+            if key.endswith("/plan.json"):
+                data = self._get(key) or {}
+                apply_id = key.rsplit("/", 2)[-2]
+                found.append(
+                    (
+                        apply_id,
+                        data.get("plan", {}).get("run_plan", "?"),
+                        data.get("created_at", 0.0),
+                    )
+                )
+        return sorted(found, key=lambda item: item[2], reverse=True)
+
+    def find_run(self, run_id: str) -> tuple[str, RunRecord] | None:
+        for apply_id, _, _ in self.applies():
+            for record in self.runs(apply_id).values():
+                if record.run_id == run_id:
+                    return apply_id, record
+        return None
+
+
+def open_ledger(state: str, s3_client: Any = None) -> Ledger:
+    """`--state`: a SQLite file path, or s3://bucket/prefix (with an S3 client)."""
+    if state.startswith("s3://"):
+        return S3Ledger(state, s3_client)
+    return SqliteLedger(state)
