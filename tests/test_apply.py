@@ -420,3 +420,50 @@ def test_status_and_cancel_work_from_the_ledger_in_a_later_process(
     ]
     assert run(["status", apply_id]) == 0
     assert capsys.readouterr().out.startswith("clean  Submitted")
+
+
+def test_apply_resumes_after_sigkill_and_submits_each_run_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """SIGKILL while runs are in flight leaves a lock and runs without results; the next
+    apply takes the dead process's lock over, re-attaches, and finishes."""
+    sandbox.script("glue", "customers-etl", Outcome(starting_seconds=0.1, running_seconds=1.5))
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=1.5))
+    path = write(
+        tmp_path,
+        HEADER + "run_plans:\n  p:\n    runs:\n      - {job: load}\n      - {job: clean}\n",
+    )
+    state = tmp_path / "s.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "polysync_spec", "apply", str(path), "--auto-approve", "--poll-interval", "0.1",
+         "--state", str(state)],
+        env=_cli_env(sandbox, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(_submissions(sandbox)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # let the ledger record both run ids
+    process.kill()
+    process.wait(timeout=10)
+    plan = _plan(sandbox, path)
+    lines: list[str] = []
+    ledger = SqliteLedger(state)
+    project = load_project(path, env={})
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    applier = Applier(
+        plan,
+        providers,
+        ledger,
+        env={},
+        poll=PollPolicy(minimum=0.05, maximum=0.2),
+        emit=lines.append,
+    )
+    try:
+        result = applier.run()
+    finally:
+        ledger.close()
+    assert result.exit_code is ExitCode.OK
+    assert _statuses(result) == {"load": "Success", "clean": "Success"}
+    assert len(_submissions(sandbox)) == 2
+    assert sum("re-attached" in line for line in lines) == 2

@@ -98,3 +98,25 @@ def test_apply_with_an_s3_ledger_records_runs_and_resumes(
     assert "is locked by pid" in capsys.readouterr().err
     assert run(["unlock", apply_id, "--state", state]) == 0
     assert run(args) == 0
+
+
+def test_a_lock_left_by_a_dead_process_of_this_host_is_taken_over(ledger: Ledger) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = f"pid {gone.stdout.strip()} on {socket.gethostname()}"
+    if isinstance(ledger, SqliteLedger):
+        ledger._db.execute("INSERT INTO locks VALUES ('a1', ?, 0)", (dead,))
+    else:
+        assert isinstance(ledger, S3Ledger)
+        ledger._put(ledger._key("locks", "a1.json"), {"holder": dead, "acquired_at": 0})
+    assert ledger.acquire("a1") == "a1"
+    with pytest.raises(LockHeld):  # and now it is ours, alive
+        ledger.acquire("a1")

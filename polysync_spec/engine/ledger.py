@@ -13,7 +13,9 @@ from applying the same plan at once; `polysync unlock` removes a stale one.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -56,6 +58,24 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 
+log = logging.getLogger(__name__)
+_HOLDER = re.compile(r"^pid (\d+) on (.+)$")
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True when `holder` names a process of this host that no longer runs."""
+    match = _HOLDER.match(holder)
+    if not match or match.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class LockHeld(PolysyncError):
     """Another apply of the same plan holds the lock."""
 
@@ -90,8 +110,19 @@ class SqliteLedger:
     # ------------------------------------------------------------ locks
 
     def acquire(self, apply_id: str) -> str:
-        """Take the apply's lock or raise LockHeld naming the holder; returns the lock id."""
+        """Take the apply's lock or raise LockHeld naming the holder; returns the lock id.
+
+        A lock left by a process of this host that no longer exists (a SIGKILLed apply) is
+        taken over, so a retried CI step resumes without a manual unlock."""
         holder = f"pid {os.getpid()} on {socket.gethostname()}"
+        row = self._db.execute(
+            "SELECT holder FROM locks WHERE apply_id = ?", (apply_id,)
+        ).fetchone()
+        if row and holder_is_gone(row[0]):
+            log.warning("taking over the lock of apply %s from %s, which is gone", apply_id, row[0])
+            self._db.execute(
+                "DELETE FROM locks WHERE apply_id = ? AND holder = ?", (apply_id, row[0])
+            )
         try:
             self._db.execute(
                 "INSERT INTO locks (apply_id, holder, acquired_at) VALUES (?, ?, ?)",
@@ -256,6 +287,16 @@ class S3Ledger:
             "holder": f"pid {os.getpid()} on {socket.gethostname()}",
             "acquired_at": time.time(),
         }
+        current = self._get(self._key("locks", f"{apply_id}.json"))
+        if current and holder_is_gone(str(current.get("holder", ""))):
+            log.warning(
+                "taking over the lock of apply %s from %s, which is gone",
+                apply_id,
+                current["holder"],
+            )
+            self.client.delete_object(
+                Bucket=self.bucket, Key=self._key("locks", f"{apply_id}.json")
+            )
         try:
             self._put(self._key("locks", f"{apply_id}.json"), holder, IfNoneMatch="*")
         except Exception as exc:
