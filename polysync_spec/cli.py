@@ -260,6 +260,12 @@ def show(plan_file: str, output: str) -> ExitCode:
     "--state", "state_path", default=".polysync/state.db", show_default=True, help="SQLite ledger."
 )
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="Stop waiting after this many seconds; runs still going are reported Unknown.",
+)
+@output_option("text", "json")
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(
     "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
@@ -280,12 +286,17 @@ def apply(
     rerun: bool,
     retry_failed: bool,
     use_sandbox: bool,
+    timeout: float | None,
+    output: str,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
     SOURCE is a plan file from `plan --out`, or manifests (default: $POLYSYNC_PATH or .).
     """
+    import json
+
     from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
+    from polysync_spec.render.progress import LiveProgress, plain
 
     saved = _read_plan_file(source)
     with _sessions(use_sandbox) as sessions:
@@ -295,7 +306,8 @@ def apply(
             the_plan = saved
         else:
             the_plan = _make_plan(source, run_plan, target, variables, sessions)
-            click.echo(_render_text(the_plan), nl=False)
+            # With --output json, stdout carries the JSON result alone.
+            click.echo(_render_text(the_plan), nl=False, err=output == "json")
             if the_plan.has_errors:
                 raise PolysyncError("the plan has errors; nothing was submitted")
             _confirm(the_plan, auto_approve)
@@ -315,14 +327,34 @@ def apply(
                 on_interrupt=on_interrupt,
                 detach=detach,
                 max_concurrency=max_concurrency,
-                emit=_timestamped,
+                timeout=timeout,
             )
+            live = None
+            if output == "json":
+                applier.emit = plain(sys.stderr)  # stdout carries the JSON result only
+            elif sys.stdout.isatty():
+                live = LiveProgress(applier.runs, sys.stdout, click.style)
+                applier.emit = live
+            else:
+                applier.emit = plain(sys.stdout)
             with _interrupts(applier):
                 result = applier.run()
+            if live is not None:
+                live.finish()
         finally:
             ledger.close()
-    click.echo("")
-    click.echo(summary_table(result.runs))
+    if output == "json":
+        document = {
+            "version": 1,
+            "apply_id": result.apply_id,
+            "exit_code": int(result.exit_code),
+            "interrupted": result.interrupted,
+            "runs": [state.to_dict() for state in result.runs.values()],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo("")
+        click.echo(summary_table(result.runs))
     return result.exit_code
 
 
@@ -340,12 +372,6 @@ def _ledger(state: str, sessions: Any = None) -> Any:
     )
     client = boto3.client("s3", endpoint_url=sandbox_url, **keys)  # type: ignore[call-overload]
     return open_ledger(state, client)
-
-
-def _timestamped(line: str) -> None:
-    import time
-
-    click.echo(f"{time.strftime('%H:%M:%S')} {line}")
 
 
 @contextlib.contextmanager

@@ -467,3 +467,104 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
     assert _statuses(result) == {"load": "Success", "clean": "Success"}
     assert len(_submissions(sandbox)) == 2
     assert sum("re-attached" in line for line in lines) == 2
+
+
+def test_a_run_past_its_own_limit_is_reported_unknown_not_waited_on(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING", starting_seconds=0.05))
+    text = (
+        HEADER
+        + "run_plans:\n  p:\n    runs:\n      - job: clean\n        compute: {attempt_duration_seconds: 60, retry_attempts: 2}\n"
+    )
+    plan = _plan(sandbox, write(tmp_path, text))
+    result, _ = _apply(sandbox, plan, tmp_path, grace_seconds=-119.5)  # limit 120 s, less "grace"
+    state = result.runs["clean"]
+    assert state.status == "Unknown" and result.exit_code is ExitCode.RUNS_FAILED
+    assert "beyond its limit of 120s" in (state.message or "") and "it was not cancelled" in (
+        state.message or ""
+    )
+    assert sandbox.requests("TerminateJob") == []
+
+
+def test_apply_timeout_bounds_the_whole_apply(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    sandbox.script("glue", "customers-etl", Outcome(stuck_in="RUNNING"))
+    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: load}\n")
+    monkeypatch.chdir(tmp_path)
+    code = run(
+        [
+            "apply",
+            str(path),
+            "--auto-approve",
+            "--timeout",
+            "1",
+            "--poll-interval",
+            "0.1",
+            "-o",
+            "json",
+        ]
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert code == 3 and document["exit_code"] == 3
+    [state] = document["runs"]
+    assert state["status"] == "Unknown" and "apply --timeout of 1s reached" in state["message"]
+    assert state["url"].startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
+
+
+def test_array_jobs_report_child_counts(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.script("batch", "thumbnails", Outcome(starting_seconds=0.2, running_seconds=0.6))
+    text = (
+        HEADER
+        + "  thumbs: {platform: batch, external_id: thumbnails, array_size: 5}\nrun_plans:\n  p:\n    runs:\n      - {job: thumbs}\n"
+    )
+    result, lines = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    assert result.exit_code is ExitCode.OK
+    assert any(line.startswith("thumbs: ") and "/5 succeeded" in line for line in lines)
+    assert (
+        result.runs["thumbs"].children is not None
+        and sum(result.runs["thumbs"].children.values()) == 5
+    )
+
+
+def test_two_applies_at_once_one_runs_the_other_is_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=2.0))
+    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    command = [
+        sys.executable,
+        "-m",
+        "polysync_spec",
+        "apply",
+        str(path),
+        "--auto-approve",
+        "--poll-interval",
+        "0.1",
+        "--state",
+        str(tmp_path / "s.db"),
+    ]
+    first = subprocess.Popen(
+        command,
+        env=_cli_env(sandbox, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not sandbox.requests("SubmitJob") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second = subprocess.run(
+        command, env=_cli_env(sandbox, tmp_path), capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 1
+    assert f"is locked by pid {first.pid}" in second.stderr
+    first.communicate(timeout=30)
+    assert first.returncode == 0
+    assert len(sandbox.requests("SubmitJob")) == 1

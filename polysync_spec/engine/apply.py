@@ -70,6 +70,8 @@ class RunState:
     submitted_at: float | None = None
     finished_at: float | None = None
     native_after: list[str] = field(default_factory=list)
+    gave_up: bool = False  # past its limit (or the apply's --timeout): no longer waited on
+    children: dict[str, int] | None = None  # array jobs: child counts by state
 
     @property
     def final(self) -> bool:
@@ -77,7 +79,30 @@ class RunState:
 
     @property
     def in_flight(self) -> bool:
-        return self.run_id is not None and not self.final
+        return self.run_id is not None and not self.final and not self.gave_up
+
+    def limit_seconds(self) -> float | None:
+        """How long the run may take by its own settings: the Glue timeout, or the Batch
+        attempt duration times the attempts. None when neither is known."""
+        compute = self.planned.compute
+        if self.planned.service == "glue":
+            minutes = compute.get("timeout_minutes", {}).get("value")
+            return float(minutes) * 60 if minutes else None
+        duration = compute.get("attempt_duration_seconds", {}).get("value")
+        attempts = compute.get("retry_attempts", {}).get("value") or 1
+        return float(duration) * attempts if duration else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.planned.key,
+            "status": self.status,
+            "state": self.state,
+            "run_id": self.run_id,
+            "url": self.url,
+            "message": self.message,
+            "submitted_at": self.submitted_at,
+            "finished_at": self.finished_at,
+        }
 
 
 @dataclass
@@ -107,6 +132,8 @@ class Applier:
         sleep: Callable[[float], None] = time.sleep,
         cancel_timeout: float = 300.0,
         settle_seconds: float = 60.0,
+        timeout: float | None = None,
+        grace_seconds: float = 600.0,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -122,6 +149,9 @@ class Applier:
         self.cancel_timeout = cancel_timeout
         # How long a submission may take to show in AWS's listings (eventual consistency).
         self.settle_seconds = settle_seconds
+        self.timeout = timeout
+        self.grace_seconds = grace_seconds
+        self._started = time.time()
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self._interrupts = 0
         self._wake = threading.Event()
@@ -164,6 +194,7 @@ class Applier:
             if self._interrupts:
                 continue
             changed = self._poll()
+            self._enforce_limits()
             interval = self.poll_policy.next(interval, changed)
 
     def _restore(self) -> None:
@@ -356,9 +387,10 @@ class Applier:
             )
         else:
             message = report.message
-        if status == state.status and report.state == state.state:
+        children = dict(report.children) if report.children else None
+        if status == state.status and report.state == state.state and children == state.children:
             return False
-        state.state = report.state
+        state.state, state.children = report.state, children
         if status in FINAL:
             self._settle(state, status, message)
             return True
@@ -367,7 +399,33 @@ class Applier:
             self.ledger.status(self.apply_id, state.planned.key, status, message, False)
             shown = f" ({report.state})" if report.state else ""
             self.emit(f"{state.planned.key}: {status}{shown}")
+        elif children is not None:
+            self.emit(f"{state.planned.key}: {children_text(children)}")
         return True
+
+    def _enforce_limits(self) -> None:
+        """No run is waited on forever: past its own limit plus a grace period (or past the
+        apply's --timeout) it is reported Unknown with what was last seen."""
+        now = time.time()
+        apply_over = self.timeout is not None and now - self._started > self.timeout
+        for state in self.runs.values():
+            if not state.in_flight or state.submitted_at is None:
+                continue
+            limit = state.limit_seconds()
+            elapsed = now - state.submitted_at
+            if apply_over:
+                reason = f"apply --timeout of {self.timeout:.0f}s reached"
+            elif limit is not None and elapsed > limit + self.grace_seconds:
+                reason = f"beyond its limit of {limit:.0f}s plus {self.grace_seconds:.0f}s grace"
+            else:
+                continue
+            state.gave_up = True
+            last = state.state or state.status
+            self._settle(
+                state,
+                RunStatus.UNKNOWN.value,
+                f"still {last} after {elapsed:.0f}s, {reason}; it was not cancelled",
+            )
 
     # ------------------------------------------------------------ interrupts and the end
 
@@ -432,6 +490,21 @@ def _condition_met(condition: str, status: str) -> bool:
     if condition == "failed":
         return status in (RunStatus.FAILED.value, RunStatus.UNKNOWN.value)
     return True  # completed: any end, skipped included
+
+
+def children_text(children: Mapping[str, int]) -> str:
+    """`37/50 succeeded, 2 failed, 11 running`: an array job's children at a glance."""
+    total = sum(children.values())
+    parts = [f"{children.get('SUCCEEDED', 0)}/{total} succeeded"]
+    if children.get("FAILED"):
+        parts.append(f"{children['FAILED']} failed")
+    active = sum(children.get(s, 0) for s in ("STARTING", "RUNNING"))
+    if active:
+        parts.append(f"{active} running")
+    waiting = sum(children.get(s, 0) for s in ("SUBMITTED", "PENDING", "RUNNABLE"))
+    if waiting:
+        parts.append(f"{waiting} waiting")
+    return ", ".join(parts)
 
 
 def summary_table(runs: Mapping[str, RunState]) -> str:

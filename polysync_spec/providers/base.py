@@ -77,6 +77,8 @@ class StatusReport:
     status: RunStatus
     state: str | None
     message: str | None = None
+    # Array jobs: child counts by state (Batch arrayProperties.statusSummary).
+    children: Mapping[str, int] | None = None
 
 
 def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]]:

@@ -82,7 +82,8 @@ def map_status(job: Mapping[str, Any] | None) -> StatusReport:
         status = RunStatus.CANCELLED if is_cancellation(job) else RunStatus.FAILED
     else:
         status = RunStatus.UNKNOWN
-    return StatusReport(status, state, _message(job))
+    summary = (job.get("arrayProperties") or {}).get("statusSummary") or None
+    return StatusReport(status, state, _message(job), dict(summary) if summary else None)
 
 
 def _message(job: Mapping[str, Any]) -> str | None:
