@@ -487,12 +487,22 @@ def _render_text(the_plan: Any) -> str:
 @cli.command()
 @click.argument("apply_id", required=False)
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
-def status(apply_id: str | None, state_path: str) -> ExitCode:
+@click.option("--watch", is_flag=True, help="Ask AWS for the runs in flight until they end.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@sandbox_option
+def status(
+    apply_id: str | None, state_path: str, watch: bool, interval: float, use_sandbox: bool
+) -> ExitCode:
     """Show applies recorded in the ledger, or the runs of one apply."""
     import time
 
     ledger = _ledger(state_path)
     try:
+        if watch:
+            if apply_id is None:
+                raise click.UsageError("--watch needs an APPLY_ID")
+            with _sessions(use_sandbox) as sessions:
+                _watch(ledger, apply_id, sessions, interval)
         if apply_id is None:
             for ident, run_plan_name, created in ledger.applies():
                 click.echo(
@@ -508,6 +518,39 @@ def status(apply_id: str | None, state_path: str) -> ExitCode:
         return ExitCode.OK
     finally:
         ledger.close()
+
+
+def _watch(ledger: Any, apply_id: str, sessions: Any, interval: float) -> None:
+    """Poll AWS for the apply's runs in flight, record what it says, until all have ended."""
+    import time
+
+    from polysync_spec.engine.model import Plan
+
+    stored = ledger.plan(apply_id)
+    if stored is None:
+        raise PolysyncError(f"no apply {apply_id} in the ledger")
+    saved = Plan.from_dict(stored)
+    project = _load(saved.manifest_path, saved.target, _vars_of(saved))
+    final = {"Success", "Failed", "Cancelled", "Skipped"}
+    while True:
+        waiting = {
+            k: r for k, r in ledger.runs(apply_id).items() if r.run_id and r.status not in final
+        }
+        if not waiting:
+            return
+        by_platform: dict[str, list[tuple[str, str]]] = {}
+        for key, record in waiting.items():
+            by_platform.setdefault(record.platform, []).append((key, record.run_id))
+        for platform, pairs in by_platform.items():
+            provider = provider_for(platform, project.platforms[platform], sessions)
+            reports = provider.poll([run_id for _, run_id in pairs])
+            for key, run_id in pairs:
+                report = reports[run_id]
+                terminal = report.status.value in final
+                if report.status.value != waiting[key].status:
+                    ledger.status(apply_id, key, report.status.value, report.message, terminal)
+                    click.echo(f"{time.strftime('%H:%M:%S')} {key}: {report.status.value}")
+        time.sleep(interval)
 
 
 @cli.command()

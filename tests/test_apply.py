@@ -568,3 +568,22 @@ def test_two_applies_at_once_one_runs_the_other_is_refused(
     first.communicate(timeout=30)
     assert first.returncode == 0
     assert len(sandbox.requests("SubmitJob")) == 1
+
+
+def test_status_watch_follows_a_detached_apply_to_its_end(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.2, running_seconds=0.4))
+    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run(["apply", str(path), "--auto-approve", "--detach"]) == 0
+    capsys.readouterr()
+    assert run(["status"]) == 0
+    apply_id = capsys.readouterr().out.split()[0]
+    assert run(["status", apply_id, "--watch", "--interval", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "clean: Running" in out and "clean: Success" in out
+    assert out.splitlines()[-1].startswith("clean  Success")
