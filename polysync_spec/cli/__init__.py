@@ -1,0 +1,50 @@
+"""The `polysync` command line: thin commands over the library, one exit-code decision point.
+
+Every command returns an `ExitCode`; `run` is the only place that turns outcomes into exit
+codes. Usage errors exit 64 (not click's 2, which `plan --detailed-exitcode` uses for
+"runs pending"). Commands live by family: `manifests`, `aws`, `plan`, `apply`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+
+from polysync_spec.cli import apply, aws, manifests, plan  # noqa: F401  (registers the commands)
+from polysync_spec.cli.group import cli
+from polysync_spec.errors import ExitCode, PolysyncError
+
+__all__ = ["cli", "main", "run"]
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code (tests call this directly)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return ExitCode.ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.ERROR
+    except PolysyncError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        # Output piped into `head`: not an error of ours.
+        return ExitCode.OK
+    if isinstance(result, int):
+        return int(result)
+    return ExitCode.OK

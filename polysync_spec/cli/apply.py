@@ -1,0 +1,381 @@
+"""Running commands: apply, and status, cancel and unlock over the ledger."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from polysync_spec.cli.common import (
+    DEFAULT_PATH_ENV,
+    aws_sessions,
+    load_manifests,
+    output_option,
+    plan_vars,
+    provider_for,
+    sandbox_option,
+    target_option,
+    var_option,
+)
+from polysync_spec.cli.group import cli
+from polysync_spec.cli.plan import make_plan_for, render_plan_text
+from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.render import diagnostics as render
+
+
+@cli.command()
+@click.argument("source", required=False, default=lambda: os.environ.get(DEFAULT_PATH_ENV, "."))
+@click.option("--run-plan", "-r", "run_plan", help="Run plan to apply (default: the only one).")
+@target_option
+@var_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
+@click.option("--detach", is_flag=True, help="Submit the runs and return without waiting.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), help="Runs in flight at once.")
+@click.option(
+    "--on-interrupt",
+    type=click.Choice(["cancel", "detach"]),
+    default="cancel",
+    show_default=True,
+    help="What Ctrl-C / SIGTERM does to runs in flight.",
+)
+@click.option(
+    "--state", "state_path", default=".polysync/state.db", show_default=True, help="SQLite ledger."
+)
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="Stop waiting after this many seconds; runs still going are reported Unknown.",
+)
+@output_option("text", "json")
+@click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
+@click.option(
+    "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
+)
+@sandbox_option
+def apply(
+    *,
+    source: str,
+    run_plan: str | None,
+    target: str | None,
+    variables: tuple[str, ...],
+    auto_approve: bool,
+    detach: bool,
+    max_concurrency: int | None,
+    on_interrupt: str,
+    state_path: str,
+    poll_interval: float,
+    rerun: bool,
+    retry_failed: bool,
+    use_sandbox: bool,
+    timeout: float | None,
+    output: str,
+) -> ExitCode:
+    """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
+
+    SOURCE is a plan file from `plan --out`, or manifests (default: $POLYSYNC_PATH or .).
+    """
+    import json
+
+    from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
+    from polysync_spec.render.progress import LiveProgress, plain
+
+    saved = _read_plan_file(source)
+    with aws_sessions(use_sandbox) as sessions:
+        if saved is not None:
+            project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
+            _require_fresh(project, saved, sessions)
+            the_plan = saved
+        else:
+            the_plan = make_plan_for(source, run_plan, target, variables, sessions)
+            # With --output json, stdout carries the JSON result alone.
+            click.echo(render_plan_text(the_plan), nl=False, err=output == "json")
+            if the_plan.has_errors:
+                raise PolysyncError("the plan has errors; nothing was submitted")
+            _confirm(the_plan, auto_approve)
+        ledger = _ledger(state_path, sessions)
+        try:
+            _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
+            providers = {
+                name: provider_for(name, project_platform, sessions)
+                for name, project_platform in _platforms(the_plan).items()
+            }
+            applier = Applier(
+                the_plan,
+                providers,
+                ledger,
+                env=os.environ,
+                poll=PollPolicy(minimum=poll_interval, maximum=max(poll_interval * 15, 30.0)),
+                on_interrupt=on_interrupt,
+                detach=detach,
+                max_concurrency=max_concurrency,
+                timeout=timeout,
+            )
+            live = None
+            if output == "json":
+                applier.emit = plain(sys.stderr)  # stdout carries the JSON result only
+            elif sys.stdout.isatty():
+                live = LiveProgress(applier.runs, sys.stdout, click.style)
+                applier.emit = live
+            else:
+                applier.emit = plain(sys.stdout)
+            with _interrupts(applier):
+                result = applier.run()
+            if live is not None:
+                live.finish()
+        finally:
+            ledger.close()
+    if output == "json":
+        document = {
+            "version": 1,
+            "apply_id": result.apply_id,
+            "exit_code": int(result.exit_code),
+            "interrupted": result.interrupted,
+            "runs": [state.to_dict() for state in result.runs.values()],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo("")
+        click.echo(summary_table(result.runs))
+    return result.exit_code
+
+
+def _ledger(state: str, sessions: Any = None) -> Any:
+    """The ledger named by --state: a SQLite file, or s3://bucket/prefix."""
+    from polysync_spec.engine.ledger import open_ledger
+
+    if not state.startswith("s3://"):
+        return open_ledger(state)
+    import boto3
+
+    sandbox_url = getattr(sessions, "sandbox_url", None)
+    keys = (
+        {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"} if sandbox_url else {}
+    )
+    client = boto3.client("s3", endpoint_url=sandbox_url, **keys)  # type: ignore[call-overload]
+    return open_ledger(state, client)
+
+
+@contextlib.contextmanager
+def _interrupts(applier: Any) -> Iterator[None]:
+    """SIGINT / SIGTERM (a cancelled CI job) interrupt the apply; a second one detaches."""
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        applier.interrupt()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _read_plan_file(source: str) -> Any:
+    """The plan in `source` if it is a plan file, None if it is a manifest path."""
+    import json
+
+    from polysync_spec.engine.model import Plan
+
+    if not source.endswith(".json") or not os.path.isfile(source):
+        return None
+    try:
+        with open(source, encoding="utf-8") as stream:
+            return Plan.from_dict(json.load(stream))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PolysyncError(f"{source} is not a valid plan file: {exc}") from None
+
+
+def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
+    """Refuse a plan file whose live objects changed since it was made."""
+    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.engine.plan import make_plan
+
+    if not project.ok:
+        click.echo(render.text(project.diagnostics), nl=False, err=True)
+        raise PolysyncError(
+            f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
+        )
+    live = discover_live(project, saved.run_plan, sessions)
+    now = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path).fingerprints
+    changed = [
+        f"{key}: was {saved.fingerprints.get(key, 'absent')}, now {now.get(key, 'absent')}"
+        for key in sorted(set(now) | set(saved.fingerprints))
+        if now.get(key) != saved.fingerprints.get(key)
+    ]
+    if changed:
+        raise PolysyncError(
+            "stale plan: live objects changed since it was made:\n  "
+            + "\n  ".join(changed)
+            + "\nrun polysync plan again"
+        )
+
+
+def _confirm(the_plan: Any, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PolysyncError(
+            "no terminal to confirm on: pass --auto-approve to apply without asking"
+        )
+    if not click.confirm(f"Apply {len(the_plan.runs)} run(s)?", default=False):
+        raise PolysyncError("not applied")
+
+
+def _reset_runs(ledger: Any, apply_id: str, *, rerun: bool, retry_failed: bool) -> None:
+    records = ledger.runs(apply_id)
+    if rerun:
+        ledger.forget(apply_id, list(records))
+    elif retry_failed:
+        again = [
+            k
+            for k, r in records.items()
+            if r.status in ("Failed", "Cancelled", "Skipped", "Unknown")
+        ]
+        ledger.forget(apply_id, again)
+
+
+def _platforms(the_plan: Any) -> dict[str, Any]:
+    """The plan's platforms, as its manifests define them (for their auth)."""
+    project = load_manifests(the_plan.manifest_path, the_plan.target, plan_vars(the_plan))
+    return {run.platform: project.platforms[run.platform] for run in the_plan.runs}
+
+
+@cli.command()
+@click.argument("apply_id", required=False)
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+@click.option("--watch", is_flag=True, help="Ask AWS for the runs in flight until they end.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@sandbox_option
+def status(
+    apply_id: str | None, state_path: str, watch: bool, interval: float, use_sandbox: bool
+) -> ExitCode:
+    """Show applies recorded in the ledger, or the runs of one apply."""
+    import time
+
+    ledger = _ledger(state_path)
+    try:
+        if watch:
+            if apply_id is None:
+                raise click.UsageError("--watch needs an APPLY_ID")
+            with aws_sessions(use_sandbox) as sessions:
+                _watch(ledger, apply_id, sessions, interval)
+        if apply_id is None:
+            for ident, run_plan_name, created in ledger.applies():
+                click.echo(
+                    f"{ident}  {run_plan_name}  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(created))}"
+                )
+            return ExitCode.OK
+        runs = ledger.runs(apply_id)
+        if not runs and ledger.plan(apply_id) is None:
+            raise PolysyncError(f"no apply {apply_id} in {state_path}")
+        for key, record in runs.items():
+            message = f"  {record.message}" if record.message else ""
+            click.echo(f"{key}  {record.status}  {record.run_id or '-'}{message}")
+        return ExitCode.OK
+    finally:
+        ledger.close()
+
+
+def _watch(ledger: Any, apply_id: str, sessions: Any, interval: float) -> None:
+    """Poll AWS for the apply's runs in flight, record what it says, until all have ended."""
+    import time
+
+    from polysync_spec.engine.model import Plan
+
+    stored = ledger.plan(apply_id)
+    if stored is None:
+        raise PolysyncError(f"no apply {apply_id} in the ledger")
+    saved = Plan.from_dict(stored)
+    project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
+    final = {"Success", "Failed", "Cancelled", "Skipped"}
+    while True:
+        waiting = {
+            k: r for k, r in ledger.runs(apply_id).items() if r.run_id and r.status not in final
+        }
+        if not waiting:
+            return
+        by_platform: dict[str, list[tuple[str, str]]] = {}
+        for key, record in waiting.items():
+            by_platform.setdefault(record.platform, []).append((key, record.run_id))
+        for platform, pairs in by_platform.items():
+            provider = provider_for(platform, project.platforms[platform], sessions)
+            reports = provider.poll([run_id for _, run_id in pairs])
+            for key, run_id in pairs:
+                report = reports[run_id]
+                terminal = report.status.value in final
+                if report.status.value != waiting[key].status:
+                    ledger.status(apply_id, key, report.status.value, report.message, terminal)
+                    click.echo(f"{time.strftime('%H:%M:%S')} {key}: {report.status.value}")
+        time.sleep(interval)
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option("--apply", "apply_id", help="Cancel every in-flight run of this apply.")
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+@sandbox_option
+def cancel(
+    run_ids: tuple[str, ...], apply_id: str | None, state_path: str, use_sandbox: bool
+) -> ExitCode:
+    """Cancel runs recorded in the ledger (BatchStopJobRun / TerminateJob)."""
+    from polysync_spec.engine.model import Plan
+
+    if not run_ids and not apply_id:
+        raise click.UsageError("name run ids or --apply APPLY_ID")
+    ledger = _ledger(state_path)
+    try:
+        targets: dict[str, list[tuple[str, str]]] = {}  # apply id -> [(platform, run id)]
+        if apply_id:
+            for record in ledger.runs(apply_id).values():
+                if record.run_id and record.status not in (
+                    "Success",
+                    "Failed",
+                    "Cancelled",
+                    "Skipped",
+                ):
+                    targets.setdefault(apply_id, []).append((record.platform, record.run_id))
+        for run_id in run_ids:
+            found = ledger.find_run(run_id)
+            if found is None:
+                raise PolysyncError(f"run {run_id} is not in the ledger {state_path}")
+            targets.setdefault(found[0], []).append((found[1].platform, run_id))
+        failed = False
+        with aws_sessions(use_sandbox) as sessions:
+            for ident, pairs in targets.items():
+                stored = ledger.plan(ident)
+                assert stored is not None
+                saved = Plan.from_dict(stored)
+                project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
+                for platform in sorted({p for p, _ in pairs}):
+                    provider = provider_for(platform, project.platforms[platform], sessions)
+                    for run_id, error in provider.cancel(
+                        [r for p, r in pairs if p == platform]
+                    ).items():
+                        failed |= error is not None
+                        click.echo(f"{run_id}: {'cancel requested' if error is None else error}")
+        if not targets:
+            click.echo("nothing in flight to cancel")
+        return ExitCode.ERROR if failed else ExitCode.OK
+    finally:
+        ledger.close()
+
+
+@cli.command()
+@click.argument("lock_id")
+@click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+def unlock(lock_id: str, state_path: str) -> ExitCode:
+    """Remove a stale apply lock (when the process holding it is gone)."""
+    ledger = _ledger(state_path)
+    try:
+        if not ledger.release(lock_id):
+            raise PolysyncError(f"no lock {lock_id} in {state_path}")
+        click.echo(f"lock {lock_id} removed")
+        return ExitCode.OK
+    finally:
+        ledger.close()

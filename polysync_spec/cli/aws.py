@@ -1,0 +1,153 @@
+"""Commands that look at AWS without running anything: discover, auth check, sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from polysync_spec.cli.common import (
+    aws_sessions,
+    load_manifests,
+    output_option,
+    path_argument,
+    sandbox_option,
+    target_option,
+    usable_platform,
+    var_option,
+)
+from polysync_spec.cli.group import cli
+from polysync_spec.errors import ExitCode, PolysyncError
+
+
+@cli.command()
+@path_argument
+@click.option("--platform", "-p", "platform_name", required=True, help="Platform to look at.")
+@target_option
+@var_option
+@output_option("text", "json")
+@sandbox_option
+def discover(
+    *,
+    path: str,
+    platform_name: str,
+    target: str | None,
+    variables: tuple[str, ...],
+    output: str,
+    use_sandbox: bool,
+) -> ExitCode:
+    """List what a platform holds: Glue jobs, or Batch definitions and queues. Read-only."""
+    project = load_manifests(path, target, variables)
+    platform = usable_platform(project, platform_name, path)
+    with aws_sessions(use_sandbox) as sessions:
+        return _discover(platform_name, platform, sessions, output)
+
+
+def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> ExitCode:
+    from polysync_spec.providers import provider_for
+    from polysync_spec.providers.batch import BatchProvider
+    from polysync_spec.render import discovery
+
+    provider = provider_for(platform_name, platform, sessions)
+    found = discovery.Discovery(platform_name, platform.type, platform.region)
+    if isinstance(provider, BatchProvider):
+        found.batch_definitions = sorted(provider.discover().values(), key=lambda d: d.name)
+        found.batch_queues = sorted(provider.queues().values(), key=lambda q: q.name)
+    else:
+        jobs, _ = provider.discover()
+        found.glue_jobs = sorted(jobs.values(), key=lambda j: j.name)
+    click.echo(discovery.as_json(found) if output == "json" else discovery.as_text(found), nl=False)
+    return ExitCode.OK
+
+
+@cli.group()
+def auth() -> None:
+    """Authentication: check who each platform's credentials are."""
+
+
+@auth.command("check")
+@path_argument
+@click.option(
+    "--platform", "-p", "platform_names", multiple=True, help="Platform to check (default: all)."
+)
+@target_option
+@var_option
+@output_option("text", "json")
+@sandbox_option
+def auth_check(
+    *,
+    path: str,
+    platform_names: tuple[str, ...],
+    target: str | None,
+    variables: tuple[str, ...],
+    output: str,
+    use_sandbox: bool,
+) -> ExitCode:
+    """sts:GetCallerIdentity per platform: the account and ARN it acts as. No secret is shown."""
+    import json
+
+    from polysync_spec.providers.aws import caller_identity
+
+    project = load_manifests(path, target, variables)
+    declared = {name for (section, name) in project.entry_errors if section == "platforms"}
+    names = list(platform_names) or sorted(set(project.platforms) | declared)
+    results: list[dict[str, str]] = []
+    with aws_sessions(use_sandbox) as sessions:
+        for name in names:
+            entry: dict[str, str] = {"platform": name}
+            try:
+                platform = usable_platform(project, name, path)
+                entry["method"] = platform.auth.method
+                entry.update(caller_identity(sessions, name, platform))
+                entry["status"] = "ok"
+            except PolysyncError as exc:
+                entry["status"] = "failed"
+                entry["error"] = str(exc)
+            results.append(entry)
+    if output == "json":
+        click.echo(json.dumps({"version": 1, "platforms": results}, indent=2))
+    else:
+        for entry in results:
+            if entry["status"] == "ok":
+                click.echo(
+                    f"{entry['platform']}: {entry['method']} -> account {entry['account']}, "
+                    f"{entry['arn']}"
+                )
+            else:
+                click.echo(f"{entry['platform']}: FAILED: {entry['error']}")
+    failed = any(entry["status"] != "ok" for entry in results)
+    return ExitCode.ERROR if failed or not results else ExitCode.OK
+
+
+@cli.command()
+@click.option(
+    "--seed", "seed_file", type=click.Path(exists=True, dir_okay=False), help="Seed YAML."
+)
+@click.option(
+    "--port", type=int, default=4599, show_default=True, help="Port on 127.0.0.1 (0: any)."
+)
+def sandbox(seed_file: str | None, port: int) -> ExitCode:
+    """Run the local AWS emulator (Glue, Batch, STS, S3) in the foreground, seeded."""
+    import threading
+
+    from polysync_spec.sandbox.seed import apply_seed, load_seed
+    from polysync_spec.sandbox.server import Sandbox
+
+    server = Sandbox(port=port).start()
+    try:
+        created = apply_seed(server, load_seed(seed_file))
+        click.echo(f"polysync sandbox listening on {server.endpoint_url}")
+        click.echo(
+            f"seeded: {created['glue_jobs']} Glue jobs, {created['job_queues']} Batch queues, "
+            f"{created['job_definitions']} Batch definition revisions"
+        )
+        click.echo("point polysync (or any AWS SDK) at it with:")
+        for key, value in server.env().items():
+            click.echo(f"  export {key}={value}")
+        click.echo("Ctrl-C stops it.")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopped.", err=True)
+    finally:
+        server.stop()
+    return ExitCode.OK

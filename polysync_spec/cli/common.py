@@ -1,0 +1,104 @@
+"""What the commands share: options, variables, manifests, AWS sessions."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import click
+
+from polysync_spec.errors import PolysyncError
+from polysync_spec.render import diagnostics as render
+
+DEFAULT_PATH_ENV = "POLYSYNC_PATH"
+
+
+def parse_vars(values: Sequence[str]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        parsed[name.strip()] = value
+    return parsed
+
+
+sandbox_option = click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Run against an embedded AWS sandbox seeded with the example objects (no AWS account).",
+)
+
+
+@contextlib.contextmanager
+def aws_sessions(use_sandbox: bool) -> Iterator[Any]:
+    """AWS sessions for a command: real ones, or ones aimed at a fresh embedded sandbox."""
+    from polysync_spec.providers.aws import Sessions
+
+    if not use_sandbox:
+        yield Sessions()
+        return
+    from polysync_spec.sandbox.seed import apply_seed, load_seed
+    from polysync_spec.sandbox.server import Sandbox
+
+    with Sandbox() as server:
+        server.reset()  # moto's state is process-wide: start from nothing, then seed
+        apply_seed(server, load_seed())
+        click.echo(f"(sandbox at {server.endpoint_url}, seeded with the example objects)", err=True)
+        yield Sessions(sandbox_url=server.endpoint_url)
+
+
+def output_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--output", "-o", type=click.Choice(list(formats)), default="text", show_default=True
+    )
+
+
+path_argument = click.argument(
+    "path",
+    required=False,
+    default=lambda: os.environ.get(DEFAULT_PATH_ENV, "."),
+    type=click.Path(path_type=str),
+)
+
+target_option = click.option("--target", "-t", help="Overlay the named target.")
+
+var_option = click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a variable (repeatable)."
+)
+
+
+# Their debug output holds request bodies: tokens, keys and secret parameter values. They
+# stay at WARNING whatever the root logger says; --verbose is for polysync's own loggers.
+
+
+def provider_for(name: str, platform: Any, sessions: Any) -> Any:
+    from polysync_spec.providers import provider_for as build
+
+    return build(name, platform, sessions)
+
+
+def load_manifests(path: str, target: str | None, variables: tuple[str, ...]) -> Any:
+    from polysync_spec.manifest import load_project
+
+    return load_project(path, target=target, cli_vars=parse_vars(variables))
+
+
+def usable_platform(project: Any, name: str, path: str) -> Any:
+    """A platform that validated cleanly (its ${env...} values all set), or a clear error."""
+    platform = project.platforms.get(name)
+    problems = project.errors_of("platforms", name)
+    if platform is None or problems:
+        click.echo(render.text(problems), nl=False, err=True)
+        if platform is None and not problems:
+            known = ", ".join(sorted(project.platforms)) or "none"
+            raise PolysyncError(f"no valid platform {name!r} in {path} (platforms: {known})")
+        raise PolysyncError(f"platform {name!r} has errors; fix them first")
+    return platform
+
+
+def plan_vars(saved: Any) -> tuple[str, ...]:
+    return tuple(f"{k}={v}" for k, v in saved.variables.items() if v != "***")

@@ -1,0 +1,57 @@
+"""Commands that read manifests only: validate, schema."""
+
+from __future__ import annotations
+
+import click
+
+from polysync_spec.cli.common import (
+    output_option,
+    parse_vars,
+    path_argument,
+    target_option,
+    var_option,
+)
+from polysync_spec.cli.group import cli
+from polysync_spec.errors import ExitCode
+from polysync_spec.manifest import validate as validate_manifests
+from polysync_spec.manifest.loader import count_manifest_files
+from polysync_spec.render import diagnostics as render
+from polysync_spec.schema import schema_text
+
+
+@cli.command()
+@path_argument
+@target_option
+@var_option
+@output_option("text", "json", "github")
+@click.option(
+    "--require-env",
+    is_flag=True,
+    help="Treat an unset ${env.NAME} as an error (plan and apply always do).",
+)
+def validate(
+    path: str, target: str | None, variables: tuple[str, ...], output: str, require_env: bool
+) -> ExitCode:
+    """Check manifests offline; report every problem with file:line:col.
+
+    PATH is a manifest file or a directory searched recursively for *.yaml and *.yml
+    (default: $POLYSYNC_PATH or the current directory).
+    """
+    diagnostics = validate_manifests(
+        path, target=target, cli_vars=parse_vars(variables), require_env=require_env
+    )
+    if output == "json":
+        click.echo(render.json_document(diagnostics), nl=False)
+    elif output == "github":
+        click.echo(render.github(diagnostics), nl=False)
+    else:
+        click.echo(render.text(diagnostics), nl=False)
+        click.echo(render.summary(diagnostics, count_manifest_files(path)), err=True)
+    return ExitCode.ERROR if any(d.is_error for d in diagnostics) else ExitCode.OK
+
+
+@cli.command()
+def schema() -> ExitCode:
+    """Print the JSON Schema of manifest format v1."""
+    click.echo(schema_text(), nl=False)
+    return ExitCode.OK

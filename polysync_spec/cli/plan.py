@@ -1,0 +1,129 @@
+"""Planning commands: plan (live diff, findings, exact requests) and show (a plan file)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from polysync_spec.cli.common import (
+    aws_sessions,
+    load_manifests,
+    output_option,
+    path_argument,
+    sandbox_option,
+    target_option,
+    var_option,
+)
+from polysync_spec.cli.group import cli
+from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.render import diagnostics as render
+
+
+@cli.command()
+@path_argument
+@click.option("--run-plan", "-r", "run_plan", help="Run plan to plan (default: the only one).")
+@target_option
+@var_option
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write a plan file.")
+@output_option("text", "json", "markdown")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing is pending, 2 when runs are pending, 1 on errors.",
+)
+@sandbox_option
+def plan(
+    *,
+    path: str,
+    run_plan: str | None,
+    target: str | None,
+    variables: tuple[str, ...],
+    out_file: str | None,
+    output: str,
+    detailed_exitcode: bool,
+    use_sandbox: bool,
+) -> ExitCode:
+    """Diff the manifests against live AWS and show the exact requests apply would send."""
+    with aws_sessions(use_sandbox) as sessions:
+        result = make_plan_for(path, run_plan, target, variables, sessions)
+    _emit_plan(result, output)
+    if out_file:
+        from polysync_spec.render.plan import json_document
+
+        with open(out_file, "w", encoding="utf-8") as stream:
+            stream.write(json_document(result))
+        click.echo(f"plan written to {out_file} (id {result.plan_id})", err=True)
+    if result.has_errors:
+        return ExitCode.ERROR
+    if detailed_exitcode:
+        return ExitCode.PENDING if result.runs else ExitCode.OK
+    return ExitCode.OK
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@output_option("text", "json", "markdown")
+def show(plan_file: str, output: str) -> ExitCode:
+    """Render a saved plan file."""
+    import json
+
+    from polysync_spec.engine.model import Plan
+
+    try:
+        with open(plan_file, encoding="utf-8") as stream:
+            saved = Plan.from_dict(json.load(stream))
+    except OSError as exc:
+        raise PolysyncError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PolysyncError(f"{plan_file} is not a valid plan file: {exc}") from None
+    _emit_plan(saved, output)
+    return ExitCode.ERROR if saved.has_errors else ExitCode.OK
+
+
+def make_plan_for(
+    path: str, run_plan: str | None, target: str | None, variables: tuple[str, ...], sessions: Any
+) -> Any:
+    """Load, check, discover and plan: what both `plan` and `apply` start with."""
+    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.engine.plan import make_plan
+
+    project = load_manifests(path, target, variables)
+    if not project.ok:
+        click.echo(render.text(project.diagnostics), nl=False, err=True)
+        raise PolysyncError("the manifests have errors (see above); nothing was planned")
+    name = _choose_run_plan(project, run_plan)
+    return make_plan(project, name, discover_live(project, name, sessions), manifest_path=path)
+
+
+def _emit_plan(result: Any, output: str) -> None:
+    from polysync_spec.render import plan as render_plan
+
+    if output == "json":
+        click.echo(render_plan.json_document(result), nl=False)
+    elif output == "markdown":
+        click.echo(render_plan.markdown(result), nl=False)
+    else:
+        click.echo(render_plan.text(result, color=sys.stdout.isatty()), nl=False)
+
+
+def _choose_run_plan(project: Any, requested: str | None) -> str:
+    names = sorted(project.run_plans)
+    if requested is not None:
+        if requested not in project.run_plans:
+            raise click.UsageError(
+                f"no run plan {requested!r}; run plans: {', '.join(names) or 'none'}"
+            )
+        return requested
+    if len(names) == 1:
+        return str(names[0])
+    raise click.UsageError(
+        f"choose a run plan with --run-plan ({', '.join(names) or 'none defined'})"
+    )
+
+
+def render_plan_text(the_plan: Any) -> str:
+    from polysync_spec.render.plan import text
+
+    return text(the_plan, color=sys.stdout.isatty())
