@@ -94,3 +94,19 @@ def test_schema_accepts_a_reference_where_a_number_goes() -> None:
         },
     }
     jsonschema.validate(document, schema)
+
+
+def test_manifest_reference_is_current() -> None:
+    from polysync_spec.reference import reference_markdown
+
+    committed = (ROOT / "docs" / "manifest-reference.md").read_text(encoding="utf-8")
+    assert committed == reference_markdown() + "\n", "run: polysync schema --reference > docs/manifest-reference.md"
+
+
+def test_manifest_reference_covers_every_model_field() -> None:
+    from polysync_spec.reference import SECTIONS
+
+    text = (ROOT / "docs" / "manifest-reference.md").read_text(encoding="utf-8")
+    for _heading, model, _where in SECTIONS:
+        for field in model.model_fields:
+            assert f"| `{field}` |" in text, f"{model.__name__}.{field} is missing"

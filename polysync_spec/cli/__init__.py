@@ -7,6 +7,7 @@ codes. Usage errors exit 64 (not click's 2, which `plan --detailed-exitcode` use
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -45,6 +46,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # Output piped into `head`: not an error of ours.
         return ExitCode.OK
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        # A bug of ours: one line for the user, the traceback under --verbose only.
+        logging.getLogger("polysync_spec").debug("internal error", exc_info=True)
+        click.echo(
+            f"internal error: {exc.__class__.__name__}: {exc} (run with -v for details; please report it)",
+            err=True,
+        )
+        return ExitCode.ERROR
     if isinstance(result, int):
         return int(result)
     return ExitCode.OK

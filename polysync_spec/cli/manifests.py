@@ -51,7 +51,13 @@ def validate(
 
 
 @cli.command()
-def schema() -> ExitCode:
-    """Print the JSON Schema of manifest format v1."""
+@click.option("--reference", is_flag=True, help="Print the Markdown manifest reference instead.")
+def schema(reference: bool) -> ExitCode:
+    """Print the JSON Schema of manifest format v1 (or the Markdown reference)."""
+    if reference:
+        from polysync_spec.reference import reference_markdown
+
+        click.echo(reference_markdown())
+        return ExitCode.OK
     click.echo(schema_text(), nl=False)
     return ExitCode.OK

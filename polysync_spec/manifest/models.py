@@ -206,38 +206,60 @@ AUTH_METHODS = (
 # ---------------------------------------------------------------- compute
 
 
+GlueWorkerType = Annotated[WorkerType, Field(description="Glue WorkerType of the run.")]
+GlueWorkers = Annotated[int, Field(ge=1, description="Glue NumberOfWorkers of the run.")]
+GlueVersion = Annotated[
+    str,
+    StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$"),
+    Field(description='Sent as the --glue-version argument; quote it ("4.0").'),
+]
+GlueTimeout = Annotated[
+    int, Field(ge=1, lt=10080, description="Glue Timeout of the run, in minutes.")
+]
+GlueMaxRetries = Annotated[
+    int, Field(ge=0, description="Informational: Glue honours retries on the job definition only.")
+]
+
+
 class GlueCompute(Model):
     """Glue compute settings; run > job > platform > the Glue job definition."""
 
-    worker_type: WorkerType | None = None
-    number_of_workers: Annotated[int, Field(ge=1)] | None = None
-    glue_version: (
-        Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None
-    ) = Field(None, description='Forwarded as the --glue-version argument; quote it ("4.0").')
-    timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
-    max_retries: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="Informational: Glue honours retries on the job definition only."
-    )
+    worker_type: GlueWorkerType | None = None
+    number_of_workers: GlueWorkers | None = None
+    glue_version: GlueVersion | None = None
+    timeout_minutes: GlueTimeout | None = None
+    max_retries: GlueMaxRetries | None = None
 
 
-ShareIdentifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}\*?$")]
-Priority = Annotated[int, Field(ge=0, le=9999)]
-AttemptDuration = Annotated[int, Field(ge=60)]
-RetryAttempts = Annotated[int, Field(ge=1, le=10)]
-ArraySize = Annotated[int, Field(ge=2, le=10000)]
+ShareIdentifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}\*?$"),
+    Field(description="Batch shareIdentifier: required on fair-share queues, refused on others."),
+]
+Priority = Annotated[
+    int,
+    Field(ge=0, le=9999, description="Batch schedulingPriorityOverride: higher runs sooner."),
+]
+AttemptDuration = Annotated[
+    int, Field(ge=60, description="Batch timeout.attemptDurationSeconds: kill an attempt after it.")
+]
+RetryAttempts = Annotated[
+    int, Field(ge=1, le=10, description="Batch retryStrategy.attempts: tries before FAILED.")
+]
+ArraySize = Annotated[
+    int, Field(ge=2, le=10000, description="Batch arrayProperties.size: run as an array job.")
+]
 
 
 class RunCompute(Model):
     """Run-level overrides (tier 0). Glue keys apply to Glue jobs, Batch keys to Batch jobs."""
 
-    worker_type: WorkerType | None = None
-    number_of_workers: Annotated[int, Field(ge=1)] | None = None
-    glue_version: (
-        Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$")] | None
-    ) = None
-    timeout_minutes: Annotated[int, Field(ge=1, lt=10080)] | None = None
-    max_retries: Annotated[int, Field(ge=0)] | None = None
-    job_queue: str | None = None
+    worker_type: GlueWorkerType | None = None
+    number_of_workers: GlueWorkers | None = None
+    glue_version: GlueVersion | None = None
+    timeout_minutes: GlueTimeout | None = None
+    max_retries: GlueMaxRetries | None = None
+    job_queue: str | None = Field(None, description="Batch queue for this run only.")
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None
@@ -328,13 +350,15 @@ RunParameterSpec = Annotated[
 class GlueJob(Model):
     """An AWS Glue job, run with StartJobRun."""
 
-    platform: Name
+    platform: Name = Field(description="The aws_glue platform that runs it.")
     type: Literal["aws_glue_job"] = "aws_glue_job"
     external_id: Annotated[
         str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")
     ] = Field(description="The Glue job name.")
     description: str | None = None
-    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    parameters: dict[str, ParameterSpec] = Field(
+        default_factory=dict, description="Parameters by name: `name: value` or the long form."
+    )
     compute: GlueCompute | None = Field(None, description="Compute overrides (tier 1).")
 
 
@@ -350,22 +374,28 @@ class BatchDependency(Model):
 class BatchJob(Model):
     """An AWS Batch job definition, submitted with SubmitJob."""
 
-    platform: Name
+    platform: Name = Field(description="The aws_batch platform that runs it.")
     type: Literal["aws_batch_job"] = "aws_batch_job"
     external_id: Annotated[str, StringConstraints(min_length=1)] = Field(
         description="Job definition: name, name:revision, or job-definition ARN."
     )
     description: str | None = None
-    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    parameters: dict[str, ParameterSpec] = Field(
+        default_factory=dict, description="Parameters by name: `name: value` or the long form."
+    )
     job_queue: str | None = Field(None, description="Overrides the platform's default_job_queue.")
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None
     retry_attempts: RetryAttempts | None = None
     array_size: ArraySize | None = None
-    tags: Annotated[dict[TagKey, TagValue], Field(min_length=1, max_length=50)] | None = None
-    propagate_tags: bool | None = None
-    depends_on: Annotated[list[BatchDependency], Field(max_length=20)] | None = None
+    tags: Annotated[dict[TagKey, TagValue], Field(min_length=1, max_length=50)] | None = Field(
+        None, description="Batch tags (strings; 1-50, keys <= 128, values <= 256 characters)."
+    )
+    propagate_tags: bool | None = Field(None, description="Propagate tags to ECS/EKS resources.")
+    depends_on: Annotated[list[BatchDependency], Field(max_length=20)] | None = Field(
+        None, description="Batch dependsOn on existing job ids (at most 20)."
+    )
 
 
 def _job_type(value: Any) -> str | None:
