@@ -100,7 +100,9 @@ def test_manifest_reference_is_current() -> None:
     from polysync_spec.reference import reference_markdown
 
     committed = (ROOT / "docs" / "manifest-reference.md").read_text(encoding="utf-8")
-    assert committed == reference_markdown() + "\n", "run: polysync schema --reference > docs/manifest-reference.md"
+    assert committed == reference_markdown() + "\n", (
+        "run: polysync schema --reference > docs/manifest-reference.md"
+    )
 
 
 def test_manifest_reference_covers_every_model_field() -> None:

@@ -47,3 +47,18 @@ def test_plan_output_matches_golden(
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(printed, encoding="utf-8")
     assert printed == golden.read_text(encoding="utf-8")
+
+
+def test_plan_github_annotations(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERS_API_TOKEN", "never-printed")
+    monkeypatch.chdir(ROOT)
+    assert run(["plan", "examples", "-r", "nightly", "-o", "github", "--sandbox"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        "::warning file=examples/jobs/glue.yaml,line=11,col=18,title=PS713::parameter 'row_limit' is '1000' in the manifest but '500' in the Glue job's DefaultArguments"
+        in lines
+    )
+    assert lines[-1] == "::notice title=polysync plan::5 runs to start, 3 drift, 0 errors"
+    assert all(line.startswith(("::warning ", "::notice ", "::error ")) for line in lines)

@@ -27,7 +27,7 @@ from polysync_spec.render import diagnostics as render
 @target_option
 @var_option
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write a plan file.")
-@output_option("text", "json", "markdown")
+@output_option("text", "json", "markdown", "github")
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -64,7 +64,7 @@ def plan(
 
 @cli.command()
 @click.argument("plan_file", type=click.Path(dir_okay=False))
-@output_option("text", "json", "markdown")
+@output_option("text", "json", "markdown", "github")
 def show(plan_file: str, output: str) -> ExitCode:
     """Render a saved plan file."""
     import json
@@ -104,6 +104,8 @@ def _emit_plan(result: Any, output: str) -> None:
         click.echo(render_plan.json_document(result), nl=False)
     elif output == "markdown":
         click.echo(render_plan.markdown(result), nl=False)
+    elif output == "github":
+        click.echo(render_plan.github(result), nl=False)
     else:
         click.echo(render_plan.text(result, color=sys.stdout.isatty()), nl=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from polysync_spec.errors import Diagnostic, Severity
+from polysync_spec.errors import Diagnostic, Position, Severity
 
 
 def text(diagnostics: Sequence[Diagnostic]) -> str:
@@ -34,20 +34,26 @@ _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.
 
 
 def github(diagnostics: Sequence[Diagnostic]) -> str:
-    """GitHub Actions workflow commands; properties and data are escaped as the runner
-    requires (%, CR, LF everywhere; also : and , in properties)."""
-    lines = []
-    for d in diagnostics:
-        props = [f"title={_prop(d.code)}"]
-        if d.position:
-            props = [
-                f"file={_prop(d.position.path)}",
-                f"line={d.position.line}",
-                f"col={d.position.column}",
-                *props,
-            ]
-        lines.append(f"::{_GITHUB_LEVEL[d.severity]} {','.join(props)}::{_data(d.message)}")
+    """GitHub Actions workflow commands, one per diagnostic."""
+    lines = [
+        workflow_command(_GITHUB_LEVEL[d.severity], d.code, d.message, d.position)
+        for d in diagnostics
+    ]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def workflow_command(level: str, title: str, message: str, position: Position | None) -> str:
+    """`::level file=...,line=...,col=...,title=...::message`, escaped as the runner
+    requires (%, CR, LF everywhere; also : and , in properties)."""
+    props = [f"title={_prop(title)}"]
+    if position:
+        props = [
+            f"file={_prop(position.path)}",
+            f"line={position.line}",
+            f"col={position.column}",
+            *props,
+        ]
+    return f"::{level} {','.join(props)}::{_data(message)}"
 
 
 def _data(value: str) -> str:

@@ -154,3 +154,23 @@ def markdown(plan: Plan) -> str:
 
 def _where(finding: PlanFinding) -> str:
     return f" `{finding.position}`" if finding.position else ""
+
+
+_GITHUB_LEVEL = {
+    FindingKind.ERROR: "error",
+    FindingKind.DRIFT: "warning",
+    FindingKind.NOTE: "notice",
+}
+
+
+def github(plan: Plan) -> str:
+    """Plan findings as GitHub workflow commands, annotated on the manifests, then the
+    summary as a notice."""
+    from polysync_spec.render.diagnostics import workflow_command
+
+    lines = [
+        workflow_command(_GITHUB_LEVEL[f.kind], f.code, f.message, f.position)
+        for f in plan.all_findings()
+    ]
+    lines.append(workflow_command("notice", "polysync plan", plan.summary(), None))
+    return "\n".join(lines) + "\n"
