@@ -55,14 +55,12 @@ def test_github_workflow_uses_oidc_and_no_stored_aws_keys() -> None:
     assert any("polysync apply plan.json --auto-approve" in s for s in steps)
 
 
-def test_pre_commit_hook_runs_validate() -> None:
+def test_pre_commit_hooks_run_validate_and_fmt_check() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    [hook] = hooks
-    assert (hook["id"], hook["entry"], hook["language"]) == (
-        "polysync-validate",
-        "polysync validate",
-        "python",
-    )
+    assert [(h["id"], h["entry"], h["language"]) for h in hooks] == [
+        ("polysync-validate", "polysync validate", "python"),
+        ("polysync-fmt", "polysync fmt --check", "python"),
+    ]
 
 
 def test_markdown_plan_is_well_formed_github_markdown() -> None:

@@ -61,3 +61,21 @@ def schema(reference: bool) -> ExitCode:
         return ExitCode.OK
     click.echo(schema_text(), nl=False)
     return ExitCode.OK
+
+
+@cli.command()
+@path_argument
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+def fmt(path: str, check: bool) -> ExitCode:
+    """Format manifests canonically, keeping comments, quotes and key order."""
+    from polysync_spec.manifest.fmt import format_path
+
+    result = format_path(path, write=not check)
+    click.echo(render.text(result.diagnostics), nl=False, err=True)
+    verb = "would reformat" if check else "reformatted"
+    for file in result.changed:
+        click.echo(f"{verb} {file}")
+    click.echo(f"{len(result.changed)} file(s) {verb}, {len(result.unchanged)} unchanged", err=True)
+    if result.diagnostics and any(d.is_error for d in result.diagnostics):
+        return ExitCode.ERROR
+    return ExitCode.ERROR if check and result.changed else ExitCode.OK
