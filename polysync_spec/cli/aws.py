@@ -11,6 +11,7 @@ from polysync_spec.cli.common import (
     load_manifests,
     output_option,
     path_argument,
+    provider_for,
     sandbox_option,
     target_option,
     usable_platform,
@@ -150,4 +151,66 @@ def sandbox(seed_file: str | None, port: int) -> ExitCode:
         click.echo("stopped.", err=True)
     finally:
         server.stop()
+    return ExitCode.OK
+
+
+@cli.command("import")
+@path_argument
+@click.option("--platform", "-p", "platform_name", required=True, help="Platform to import from.")
+@click.option("--filter", "pattern", default="*", show_default=True, help="Glob on AWS job names.")
+@click.option("--into", type=click.Path(dir_okay=False), help="File for new jobs.")
+@click.option("--dry-run", is_flag=True, help="Show the changes as a diff; write nothing.")
+@target_option
+@var_option
+@sandbox_option
+def import_jobs(
+    *,
+    path: str,
+    platform_name: str,
+    pattern: str,
+    into: str | None,
+    dry_run: bool,
+    target: str | None,
+    variables: tuple[str, ...],
+    use_sandbox: bool,
+) -> ExitCode:
+    """Write or update job manifests from what a platform holds (round-trip safe)."""
+    from pathlib import Path
+
+    from polysync_spec.manifest.importer import import_platform
+    from polysync_spec.providers.batch import BatchProvider
+    from polysync_spec.render import diagnostics as render
+
+    project = load_manifests(path, target, variables)
+    platform = usable_platform(project, platform_name, path)
+    if not project.ok:
+        # A job entry with errors would not be recognised, and importing would add it twice.
+        click.echo(render.text(project.errors), nl=False, err=True)
+        raise PolysyncError("the manifests have errors; fix them before importing into them")
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    with aws_sessions(use_sandbox) as sessions:
+        provider = provider_for(platform_name, platform, sessions)
+        if isinstance(provider, BatchProvider):
+            found: Any = sorted(provider.discover().values(), key=lambda d: d.name)
+        else:
+            found = sorted(provider.discover()[0].values(), key=lambda d: d.name)
+    result = import_platform(
+        project,
+        root,
+        platform_name,
+        found,
+        into=Path(into) if into else None,
+        pattern=pattern,
+        write=not dry_run,
+    )
+    if dry_run:
+        for diff in result.diffs.values():
+            click.echo(diff, nl=False)
+    verb = "would change" if dry_run else "changed"
+    click.echo(
+        f"{len(result.added)} new job(s), {len(result.updated)} updated, {len(result.diffs)} file(s) {verb}",
+        err=True,
+    )
+    if result.gone:
+        click.echo(f"in the manifests but gone from AWS (kept): {', '.join(result.gone)}", err=True)
     return ExitCode.OK
