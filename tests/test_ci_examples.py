@@ -82,6 +82,7 @@ def test_markdown_plan_is_well_formed_github_markdown() -> None:
     assert html.count("<details>") == html.count("</details>") == 5
     assert html.count("<summary>") == 5
     fences = [t for t in tokens if t.type == "fence"]
-    assert len(fences) == 5 and all(t.info == "json" for t in fences)
-    for fence in fences:
+    assert [t.info for t in fences] == ["mermaid"] + ["json"] * 5  # the run graph, then requests
+    assert fences[0].content.startswith("flowchart LR\n")
+    for fence in fences[1:]:
         json.loads(fence.content)  # each request is valid JSON

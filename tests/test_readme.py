@@ -84,3 +84,14 @@ def test_the_planner_imports_no_aws_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_readme_graph_is_what_the_tool_draws() -> None:
+    from polysync_spec.manifest import load_project
+    from polysync_spec.render.graph import mermaid, run_graph
+    from tests.conftest import EXAMPLES
+
+    shown = re.search(r"```mermaid\n(.*?)```", README, re.S)
+    assert shown is not None
+    project = load_project(EXAMPLES, env={"ORDERS_API_TOKEN": "t"})
+    assert shown.group(1) == mermaid(*run_graph(project, "nightly"))

@@ -11,6 +11,7 @@ from polysync_spec.cli.common import (
     aws_sessions,
     load_manifests,
     output_option,
+    parse_vars,
     path_argument,
     sandbox_option,
     target_option,
@@ -129,3 +130,40 @@ def render_plan_text(the_plan: Any) -> str:
     from polysync_spec.render.plan import text
 
     return text(the_plan, color=sys.stdout.isatty())
+
+
+@cli.command()
+@path_argument
+@click.option("--run-plan", "-r", "run_plan", help="Run plan to draw (default: the only one).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "text"]),
+    default="mermaid",
+    show_default=True,
+)
+@target_option
+@var_option
+def graph(
+    *, path: str, run_plan: str | None, fmt: str, target: str | None, variables: tuple[str, ...]
+) -> ExitCode:
+    """Draw a run plan's runs and `after` edges (no AWS calls)."""
+    from polysync_spec.manifest import load_project
+    from polysync_spec.render import graph as draw
+
+    # Offline, like validate: secrets are not needed to draw the plan.
+    project = load_project(
+        path, target=target, cli_vars=parse_vars(variables), unset_env_severity=None
+    )
+    if not project.ok:
+        click.echo(render.text(project.diagnostics), nl=False, err=True)
+        raise PolysyncError("the manifests have errors (see above)")
+    name = _choose_run_plan(project, run_plan)
+    nodes, edges = draw.run_graph(project, name)
+    if fmt == "dot":
+        click.echo(draw.dot(nodes, edges, name), nl=False)
+    elif fmt == "text":
+        click.echo(draw.text(nodes, edges), nl=False)
+    else:
+        click.echo(draw.mermaid(nodes, edges), nl=False)
+    return ExitCode.OK

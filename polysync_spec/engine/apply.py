@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from polysync_spec.engine.ledger import Ledger
-from polysync_spec.engine.model import Plan, PlannedRun
+from polysync_spec.engine.model import Plan, PlannedRun, native_edge
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport
 
@@ -297,11 +297,11 @@ class Applier:
 
     def _native_possible(self, run: PlannedRun, dep: RunState) -> bool:
         return (
-            run.service == "batch"
-            and dep.planned.service == "batch"
-            and run.platform == dep.planned.platform
+            native_edge(
+                run.service, run.platform, dep.planned.service, dep.planned.platform, "succeeded"
+            )
             and dep.run_id is not None
-            and len(run.request.get("dependsOn", [])) + 1 <= 20
+            and len(run.request.get("dependsOn", [])) + 1 <= 20  # Batch's limit
         )
 
     def _submit(self, state: RunState, native: list[str]) -> None:

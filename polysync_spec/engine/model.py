@@ -50,6 +50,16 @@ class PlanFinding:
         return cls(FindingKind(data["kind"]), data["code"], data["message"], position)
 
 
+def native_edge(
+    service: str, platform: str, dep_service: str, dep_platform: str, condition: str
+) -> bool:
+    """Whether an `after` edge is handed to AWS as a Batch `dependsOn`: a Batch run that
+    waits for a Batch run's success on the same platform. Other edges wait client-side."""
+    return (
+        service == dep_service == "batch" and platform == dep_platform and condition == "succeeded"
+    )
+
+
 def _secret(value: Any, env: Mapping[str, str], run: str) -> Any:
     if not (isinstance(value, dict) and set(value) == {"$env"}):
         return value

@@ -125,6 +125,10 @@ def markdown(plan: Plan) -> str:
             f"| `{run.key}` | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |"
         )
     lines.append("")
+    if any(run.after for run in plan.runs):
+        from polysync_spec.render.graph import mermaid, plan_graph
+
+        lines += ["```mermaid", mermaid(*plan_graph(plan)).rstrip(), "```", ""]
     for run in plan.runs:
         lines += [
             "<details>",
