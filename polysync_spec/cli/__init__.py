@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from polysync_spec.cli import apply, aws, demo, manifests, plan  # noqa: F401  (registers the commands)
+from polysync_spec.cli import apply, aws, demo, logs, manifests, plan  # noqa: F401  (registers the commands)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 

@@ -52,6 +52,13 @@ from polysync_spec.render import diagnostics as render
     help="Stop waiting after this many seconds; runs still going are reported Unknown.",
 )
 @output_option("text", "json")
+@click.option(
+    "--log-lines",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Log lines shown under a failed run (0: none).",
+)
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(
     "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
@@ -74,6 +81,7 @@ def apply(
     use_sandbox: bool,
     timeout: float | None,
     output: str,
+    log_lines: int,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -97,7 +105,7 @@ def apply(
             if the_plan.has_errors:
                 raise PolysyncError("the plan has errors; nothing was submitted")
             _confirm(the_plan, auto_approve)
-        ledger = _ledger(state_path, sessions)
+        ledger = state_ledger(state_path, sessions)
         try:
             _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
             providers = {
@@ -114,6 +122,7 @@ def apply(
                 detach=detach,
                 max_concurrency=max_concurrency,
                 timeout=timeout,
+                log_lines=log_lines,
             )
             live = None
             if output == "json":
@@ -144,7 +153,7 @@ def apply(
     return result.exit_code
 
 
-def _ledger(state: str, sessions: Any = None) -> Any:
+def state_ledger(state: str, sessions: Any = None) -> Any:
     """The ledger named by --state: a SQLite file, or s3://bucket/prefix."""
     from polysync_spec.engine.ledger import open_ledger
 
@@ -258,7 +267,7 @@ def status(
     """Show applies recorded in the ledger, or the runs of one apply."""
     import time
 
-    ledger = _ledger(state_path)
+    ledger = state_ledger(state_path)
     try:
         if watch:
             if apply_id is None:
@@ -328,7 +337,7 @@ def cancel(
 
     if not run_ids and not apply_id:
         raise click.UsageError("name run ids or --apply APPLY_ID")
-    ledger = _ledger(state_path)
+    ledger = state_ledger(state_path)
     try:
         targets: dict[str, list[tuple[str, str]]] = {}  # apply id -> [(platform, run id)]
         if apply_id:
@@ -371,7 +380,7 @@ def cancel(
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 def unlock(lock_id: str, state_path: str) -> ExitCode:
     """Remove a stale apply lock (when the process holding it is gone)."""
-    ledger = _ledger(state_path)
+    ledger = state_ledger(state_path)
     try:
         if not ledger.release(lock_id):
             raise PolysyncError(f"no lock {lock_id} in {state_path}")

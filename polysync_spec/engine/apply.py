@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from polysync_spec.engine.ledger import Ledger
 from polysync_spec.engine.model import Plan, PlannedRun, native_edge
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport
+from polysync_spec.providers.base import LogTail, RunRequest, RunStatus, StatusReport
 
 PENDING = "Pending"
 SUBMITTED = "Submitted"
@@ -42,6 +42,7 @@ class Provider(Protocol):
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
     def cancel(self, run_ids: list[str]) -> dict[str, str | None]: ...
     def monitor_url(self, run_id: str) -> str: ...
+    def log_tail(self, run_id: str, lines: int) -> LogTail: ...
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Applier:
         settle_seconds: float = 60.0,
         timeout: float | None = None,
         grace_seconds: float = 600.0,
+        log_lines: int = 30,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -151,6 +153,7 @@ class Applier:
         self.settle_seconds = settle_seconds
         self.timeout = timeout
         self.grace_seconds = grace_seconds
+        self.log_lines = log_lines
         self._started = time.time()
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self._interrupts = 0
@@ -350,6 +353,24 @@ class Applier:
                 self._cancel_in_flight(f"on_failure: cancel after '{state.planned.key}' failed")
         suffix = f": {message}" if message else ""
         self.emit(f"{state.planned.key}: {status}{suffix}")
+        if status == RunStatus.FAILED.value and state.run_id and self.log_lines > 0:
+            self._show_logs(state)
+
+    def _show_logs(self, state: RunState) -> None:
+        """The last lines of a failed run's logs, under its failure; never fails the apply."""
+        try:
+            tail = self.providers[state.planned.platform].log_tail(
+                state.run_id or "", self.log_lines
+            )
+        except Exception as exc:
+            tail = LogTail(note=f"cannot read its logs ({exc.__class__.__name__})")
+        if tail.lines:
+            block = "\n".join(f"    | {line}" for line in tail.lines)
+            self.emit(
+                f"{state.planned.key}: last {len(tail.lines)} log line(s) from {tail.source}:\n{block}"
+            )
+        elif tail.note:
+            self.emit(f"{state.planned.key}: (no logs: {tail.note})")
 
     # ------------------------------------------------------------ polling
 

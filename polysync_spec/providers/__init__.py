@@ -26,6 +26,7 @@ def provider_for(
     from polysync_spec.providers.batch import BatchProvider
     from polysync_spec.providers.glue import GlueProvider
 
+    logs = sessions.client(name, platform, "logs")
     if isinstance(platform, GluePlatform):
-        return GlueProvider(sessions.client(name, platform, "glue"), platform.region)
-    return BatchProvider(sessions.client(name, platform, "batch"), platform.region)
+        return GlueProvider(sessions.client(name, platform, "glue"), platform.region, logs)
+    return BatchProvider(sessions.client(name, platform, "batch"), platform.region, logs)

@@ -103,6 +103,35 @@ def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]
     return sent, secret
 
 
+@dataclass(frozen=True)
+class LogTail:
+    """The last lines of a run's logs, or why there are none (a note, never an error)."""
+
+    lines: tuple[str, ...] = ()
+    source: str | None = None  # "group / stream"
+    note: str | None = None
+
+
+def read_log_tail(logs: Any, group: str, stream: str, lines: int) -> LogTail | None:
+    """The last `lines` events of one stream; None when the stream does not exist. Other
+    failures (no permission, throttling) become a note: logs must never fail an apply."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = logs.get_log_events(
+            logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return None
+        return LogTail(note=f"cannot read {group}: {code}")
+    except BotoCoreError as exc:
+        return LogTail(note=f"cannot read {group}: {exc.__class__.__name__}")
+    messages = tuple(str(e.get("message", "")).rstrip("\n") for e in response.get("events", []))
+    return LogTail(messages, f"{group} / {stream}") if messages else None
+
+
 def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:
     """The first candidate whose value is set, with its tier: the precedence rule."""
     for value, tier in candidates:

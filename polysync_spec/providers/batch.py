@@ -17,17 +17,20 @@ from urllib.parse import quote
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
+    LogTail,
     Resolved,
     RunRequest,
     RunStatus,
     StatusReport,
     Tier,
     first_set,
+    read_log_tail,
     sent_parameters,
 )
 from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
+BATCH_LOG_GROUP = "/aws/batch/job"
 CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 log = logging.getLogger(__name__)
 CANCEL_REASON = "Cancelled by Polysync"
@@ -238,9 +241,10 @@ class BatchProvider:
 
     service = "batch"
 
-    def __init__(self, client: Any, region: str) -> None:
+    def __init__(self, client: Any, region: str, logs: Any = None) -> None:
         self.client = client
         self.region = region
+        self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
         """The highest ACTIVE revision of each definition (of `names`, or of all)."""
@@ -377,6 +381,27 @@ class BatchProvider:
 
     def monitor_url(self, job_id: str) -> str:
         return monitor_url(self.region, job_id)
+
+    def log_tail(self, job_id: str, lines: int) -> LogTail:
+        """The last lines of the latest attempt's log stream in /aws/batch/job."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            jobs = self.client.describe_jobs(jobs=[job_id]).get("jobs", [])
+        except (ClientError, BotoCoreError) as exc:
+            return LogTail(note=f"cannot read the job to find its logs ({exc.__class__.__name__})")
+        if not jobs:
+            return LogTail(note=f"Batch does not know job {job_id}")
+        job = jobs[0]
+        attempts = job.get("attempts") or []
+        stream = (
+            (attempts[-1].get("container") or {}).get("logStreamName") if attempts else None
+        ) or (job.get("container") or {}).get("logStreamName")
+        if not stream:
+            return LogTail(note="the job has no log stream (it never started a container)")
+        return read_log_tail(self.logs, BATCH_LOG_GROUP, stream, lines) or LogTail(
+            note=f"no log stream {stream} in {BATCH_LOG_GROUP}"
+        )
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
         """Jobs this request may already have created: ListJobs in its queue, filtered by

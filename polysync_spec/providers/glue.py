@@ -17,12 +17,14 @@ from urllib.parse import quote
 from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
+    LogTail,
     Resolved,
     RunRequest,
     RunStatus,
     StatusReport,
     Tier,
     first_set,
+    read_log_tail,
     sent_parameters,
 )
 from polysync_spec.values import aws_string, glue_argument_key
@@ -187,6 +189,7 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
 # ---------------------------------------------------------------- talking to Glue
 
 GET_JOBS_PAGE = 100  # the product document's MaxResults for discovery
+GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides it
 CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 BATCH_GET_JOBS_CHUNK = 100
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
@@ -231,9 +234,10 @@ class GlueProvider:
 
     service = "glue"
 
-    def __init__(self, client: Any, region: str) -> None:
+    def __init__(self, client: Any, region: str, logs: Any = None) -> None:
         self.client = client
         self.region = region
+        self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(
         self, names: list[str] | None = None
@@ -327,6 +331,23 @@ class GlueProvider:
     def monitor_url(self, run_id: str) -> str:
         job_name, job_run_id = split_run_id(run_id)
         return monitor_url(self.region, job_name, job_run_id)
+
+    def log_tail(self, run_id: str, lines: int) -> LogTail:
+        """The last lines of a run's logs: the error log group first, then the output one
+        (stream = the run id; base group = the run's LogGroupName, else /aws-glue/jobs)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        job_name, job_run_id = split_run_id(run_id)
+        try:
+            job_run = self.client.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+        except (ClientError, BotoCoreError) as exc:
+            return LogTail(note=f"cannot read the run to find its logs ({exc.__class__.__name__})")
+        base = job_run.get("LogGroupName") or GLUE_LOG_BASE
+        for group in (f"{base}/error", f"{base}/output"):
+            found = read_log_tail(self.logs, group, job_run_id, lines)
+            if found is not None:
+                return found
+        return LogTail(note=f"no log stream {job_run_id} in {base}/error or {base}/output")
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
         """Runs this request may already have started: GetJobRuns (newest first) started

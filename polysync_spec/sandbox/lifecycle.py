@@ -45,10 +45,26 @@ class Outcome:
     starting_seconds: float = 0.5
     running_seconds: float = 1.0
     stuck_in: str | None = None
+    # Lines written to CloudWatch Logs when the run ends (failures get a default set).
+    logs: tuple[str, ...] | None = None
+
+    def log_lines(self, status: str) -> list[str]:
+        if self.logs is not None:
+            return list(self.logs)
+        if status in ("SUCCEEDED",):
+            return ["job started", "job finished"]
+        return [
+            "job started",
+            "reading input partition",
+            f"ERROR {self.message or _DEFAULT_MESSAGES.get(self.result, 'the job failed')}",
+            "job failed",
+        ]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if known.get("logs") is not None:
+            known["logs"] = tuple(known["logs"])
         return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +78,8 @@ class Clock:
     stopped_at: float | None = None
     stop_reason: str | None = None
     depends_on: tuple[str, ...] = ()
+    region: str = "us-east-1"
+    logged: bool = False  # end-of-run log lines written
 
 
 def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
@@ -165,9 +183,17 @@ class Lifecycles:
         table = self.glue if service == "glue" else self.batch
         return table.get(name, self.default)
 
-    def start(self, run_id: str, outcome: Outcome, depends_on: tuple[str, ...] = ()) -> None:
+    def start(
+        self,
+        run_id: str,
+        outcome: Outcome,
+        depends_on: tuple[str, ...] = (),
+        region: str = "us-east-1",
+    ) -> None:
         with self.lock:
-            self.clocks[run_id] = Clock(time.monotonic(), outcome, depends_on=depends_on)
+            self.clocks[run_id] = Clock(
+                time.monotonic(), outcome, depends_on=depends_on, region=region
+            )
 
     def stop(self, run_id: str, reason: str | None = None) -> bool:
         with self.lock:
@@ -204,6 +230,22 @@ class Lifecycles:
 
 
 LIFECYCLES = Lifecycles()
+GLUE_LOG_BASE = "/aws-glue/jobs"
+BATCH_LOG_GROUP = "/aws/batch/job"
+
+
+def write_logs(region: str, group: str, stream: str, lines: list[str]) -> None:
+    """Put `lines` in CloudWatch Logs as the service would have written them."""
+    logs = _module("moto.logs.models").logs_backends["123456789012"][region]
+    if group not in logs.groups:
+        logs.create_log_group(group, {})
+    if stream not in logs.groups[group].streams:
+        logs.create_log_stream(group, stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)]
+    logs.put_log_events(group, stream, events)
+
+
 _INSTALLED: set[str] = set()
 _install_lock = threading.Lock()
 
@@ -232,7 +274,8 @@ def _patch_glue() -> None:
 
     def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
         run_id: str = original_start(self, *args, **kwargs)
-        LIFECYCLES.start(run_id, LIFECYCLES.outcome_for("glue", self.name))
+        region = self.backend.region_name
+        LIFECYCLES.start(run_id, LIFECYCLES.outcome_for("glue", self.name), region=region)
         return run_id
 
     def status_get(self: Any) -> str | None:
@@ -250,10 +293,17 @@ def _patch_glue() -> None:
         if clock is not None:
             state, message = glue_state(clock, time.monotonic())
             result["JobRunState"] = state
+            result["LogGroupName"] = GLUE_LOG_BASE
             if message:
                 result["ErrorMessage"] = message
             if state not in GLUE_TERMINAL:
                 result.pop("CompletedOn", None)
+            elif not clock.logged:
+                clock.logged = True
+                group = (
+                    f"{GLUE_LOG_BASE}/error" if state != "SUCCEEDED" else f"{GLUE_LOG_BASE}/output"
+                )
+                write_logs(clock.region, group, self.job_run_id, clock.outcome.log_lines(state))
         return result
 
     glue_models.FakeJob.start_job_run = start_job_run
@@ -283,9 +333,8 @@ def _patch_batch() -> None:
         # Docker-less Batch would finish the job right here; register a clock instead.
         self.backend._jobs[job.job_id] = job
         depends = tuple(d.get("jobId", "") for d in (job.depends_on or []))
-        LIFECYCLES.start(
-            job.job_id, LIFECYCLES.outcome_for("batch", job.job_definition.name), depends
-        )
+        outcome = LIFECYCLES.outcome_for("batch", job.job_definition.name)
+        LIFECYCLES.start(job.job_id, outcome, depends, region=job.backend.region_name)
 
     def status_get(self: Any) -> str | None:
         clock = LIFECYCLES.clocks.get(self.job_id)
@@ -320,6 +369,15 @@ def _patch_batch() -> None:
             job.log_stream_name = job._stream_name
             job._start_attempt()
         if view.status in BATCH_RESULTS and not job.job_stopped:
+            clock = LIFECYCLES.clocks[job.job_id]
+            if not clock.logged and job.log_stream_name:
+                clock.logged = True
+                write_logs(
+                    clock.region,
+                    BATCH_LOG_GROUP,
+                    job.log_stream_name,
+                    clock.outcome.log_lines(view.status),
+                )
             job.job_stopped = True
             job.job_stopped_at = dt.datetime.now()
             job.exit_code = view.exit_code
