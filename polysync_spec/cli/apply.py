@@ -51,7 +51,7 @@ from polysync_spec.render import diagnostics as render
     type=click.FloatRange(min=1),
     help="Stop waiting after this many seconds; runs still going are reported Unknown.",
 )
-@output_option("text", "json")
+@output_option("text", "json", "markdown")
 @click.option(
     "--log-lines",
     type=click.IntRange(min=0),
@@ -101,7 +101,7 @@ def apply(
         else:
             the_plan = make_plan_for(source, run_plan, target, variables, sessions)
             # With --output json, stdout carries the JSON result alone.
-            click.echo(render_plan_text(the_plan), nl=False, err=output == "json")
+            click.echo(render_plan_text(the_plan), nl=False, err=output != "text")
             if the_plan.has_errors:
                 raise PolysyncError("the plan has errors; nothing was submitted")
             _confirm(the_plan, auto_approve)
@@ -125,8 +125,8 @@ def apply(
                 log_lines=log_lines,
             )
             live = None
-            if output == "json":
-                applier.emit = plain(sys.stderr)  # stdout carries the JSON result only
+            if output in ("json", "markdown"):
+                applier.emit = plain(sys.stderr)  # stdout carries the document only
             elif sys.stdout.isatty():
                 live = LiveProgress(applier.runs, sys.stdout, click.style)
                 applier.emit = live
@@ -136,9 +136,16 @@ def apply(
                 result = applier.run()
             if live is not None:
                 live.finish()
+            records = _in_plan_order(ledger, result.apply_id, ledger.runs(result.apply_id))
         finally:
             ledger.close()
-    if output == "json":
+    if output == "markdown":
+        import time
+
+        from polysync_spec.render.timeline import markdown
+
+        click.echo(markdown(result.apply_id, records, time.time()), nl=False)
+    elif output == "json":
         document = {
             "version": 1,
             "apply_id": result.apply_id,
@@ -260,9 +267,16 @@ def _platforms(the_plan: Any) -> dict[str, Any]:
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 @click.option("--watch", is_flag=True, help="Ask AWS for the runs in flight until they end.")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@output_option("text", "markdown")
 @sandbox_option
 def status(
-    apply_id: str | None, state_path: str, watch: bool, interval: float, use_sandbox: bool
+    *,
+    apply_id: str | None,
+    state_path: str,
+    watch: bool,
+    interval: float,
+    output: str,
+    use_sandbox: bool,
 ) -> ExitCode:
     """Show applies recorded in the ledger, or the runs of one apply."""
     import time
@@ -283,12 +297,25 @@ def status(
         runs = ledger.runs(apply_id)
         if not runs and ledger.plan(apply_id) is None:
             raise PolysyncError(f"no apply {apply_id} in {state_path}")
+        if output == "markdown":
+            from polysync_spec.render.timeline import markdown
+
+            click.echo(
+                markdown(apply_id, _in_plan_order(ledger, apply_id, runs), time.time()), nl=False
+            )
+            return ExitCode.OK
         for key, record in runs.items():
             message = f"  {record.message}" if record.message else ""
             click.echo(f"{key}  {record.status}  {record.run_id or '-'}{message}")
         return ExitCode.OK
     finally:
         ledger.close()
+
+
+def _in_plan_order(ledger: Any, apply_id: str, runs: dict[str, Any]) -> dict[str, Any]:
+    stored = ledger.plan(apply_id) or {}
+    order = [run["key"] for run in stored.get("runs", [])]
+    return {key: runs[key] for key in order if key in runs} | runs
 
 
 def _watch(ledger: Any, apply_id: str, sessions: Any, interval: float) -> None:

@@ -418,6 +418,8 @@ class Applier:
         if status != state.status:
             state.status = status
             self.ledger.status(self.apply_id, state.planned.key, status, message, False)
+            if status in (RunStatus.STARTING.value, RunStatus.RUNNING.value):
+                self.ledger.started(self.apply_id, state.planned.key)
             shown = f" ({report.state})" if report.state else ""
             self.emit(f"{state.planned.key}: {status}{shown}")
         elif children is not None:

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
     intent_at REAL,
     submitted_at REAL,
     finished_at REAL,
+    started_at REAL,
     PRIMARY KEY (apply_id, key)
 );
 CREATE TABLE IF NOT EXISTS locks (
@@ -92,6 +93,7 @@ class RunRecord:
     intent_at: float | None
     submitted_at: float | None
     finished_at: float | None
+    started_at: float | None = None  # first seen Starting or Running
 
 
 class SqliteLedger:
@@ -103,6 +105,9 @@ class SqliteLedger:
             self.path, isolation_level=None, timeout=30, check_same_thread=False
         )
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        if "started_at" not in columns:  # a ledger written before timelines existed
+            self._db.execute("ALTER TABLE runs ADD COLUMN started_at REAL")
 
     def close(self) -> None:
         self._db.close()
@@ -185,6 +190,12 @@ class SqliteLedger:
             (status, message, terminal, time.time(), apply_id, key),
         )
 
+    def started(self, apply_id: str, key: str) -> None:
+        self._db.execute(
+            "UPDATE runs SET started_at = ? WHERE apply_id = ? AND key = ? AND started_at IS NULL",
+            (time.time(), apply_id, key),
+        )
+
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         key, platform, service, region = run.key, run.platform, run.service, run.region
         self._db.execute(
@@ -204,7 +215,7 @@ class SqliteLedger:
     def runs(self, apply_id: str) -> dict[str, RunRecord]:
         rows = self._db.execute(
             "SELECT key, platform, service, region, run_id, status, message, intent_at, submitted_at, "
-            "finished_at FROM runs WHERE apply_id = ?",
+            "finished_at, started_at FROM runs WHERE apply_id = ?",
             (apply_id,),
         ).fetchall()
         return {row[0]: RunRecord(*row) for row in rows}
@@ -223,7 +234,7 @@ class SqliteLedger:
     def find_run(self, run_id: str) -> tuple[str, RunRecord] | None:
         row = self._db.execute(
             "SELECT apply_id, key, platform, service, region, run_id, status, message, intent_at, "
-            "submitted_at, finished_at FROM runs WHERE run_id = ?",
+            "submitted_at, finished_at, started_at FROM runs WHERE run_id = ?",
             (run_id,),
         ).fetchone()
         return (row[0], RunRecord(*row[1:])) if row else None
@@ -240,6 +251,7 @@ class Ledger(Protocol):
     def status(
         self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
     ) -> None: ...
+    def started(self, apply_id: str, key: str) -> None: ...
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None: ...
     def forget(self, apply_id: str, keys: list[str]) -> None: ...
     def runs(self, apply_id: str) -> dict[str, RunRecord]: ...
@@ -366,6 +378,12 @@ class S3Ledger:
             record.status, record.message = status, message
             if terminal:
                 record.finished_at = time.time()
+            self._write(apply_id, record)
+
+    def started(self, apply_id: str, key: str) -> None:
+        record = self._read(apply_id, key)
+        if record is not None and record.started_at is None:
+            record.started_at = time.time()
             self._write(apply_id, record)
 
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
