@@ -21,6 +21,8 @@ from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import AwsError, Sessions, caller_identity
 from polysync_spec.providers.credentials import AuthError
 from polysync_spec.providers.glue import GlueProvider
+from polysync_spec.sandbox.lifecycle import Outcome
+from polysync_spec.sandbox.seed import apply_seed, load_seed
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.helpers import write
 
@@ -394,9 +396,14 @@ jobs:
     external_id: orders-etl
     parameters:
       token: {{value: '${{env.PARAM_SECRET}}', secret: true}}
-      workers: {{value: '${{env.PARAM_SECRET}}', type: integer}}
+      note: {{value: 'x'}}
+run_plans:
+  p:
+    runs: [{{job: etl}}]
 """
     path = write(tmp_path, text)
+    state = str(tmp_path / "state.db")
+    plan_file = str(tmp_path / "plan.json")
     commands = [
         ["validate", str(path)],
         ["validate", str(path), "-o", "json", "--require-env"],
@@ -405,15 +412,38 @@ jobs:
         ["discover", str(path), "-p", "batch"],
         ["auth", "check", str(path)],
         ["auth", "check", str(path), "-o", "json"],
+        *(
+            ["plan", str(path), "--sandbox", "-o", fmt]
+            for fmt in ("text", "json", "markdown", "github")
+        ),
+        ["plan", str(path), "--sandbox", "--out", plan_file],
+        ["show", plan_file, "-o", "markdown"],
+        ["graph", str(path)],
+        ["fmt", "--check", str(path)],
+        ["import", str(path), "-p", "glue", "--sandbox", "--dry-run"],
     ]
     for command in commands:
         run(["--verbose", *command])
+    # apply through the real auth flows (STS with the file token, static keys), failing so
+    # that the log tail is printed too; --sandbox would bypass auth and reset the emulator
+    sandbox.reset()
+    apply_seed(sandbox, load_seed())
+    failing = Outcome(result="FAILED", starting_seconds=0.05, running_seconds=0.05)
+    sandbox.script("glue", "orders-etl", failing)
+    applying = ["apply", str(path), "--auto-approve", "--state", state, "--poll-interval", "0.05"]
+    run(["--verbose", *applying, "-o", "json"])
+    run(["--verbose", *applying, "-o", "markdown", "--rerun"])
+    run(["--verbose", "status", "--state", state])
     sandbox.fail("AssumeRoleWithWebIdentity", Fault("AccessDenied", "Not authorized"))
     run(["--verbose", "auth", "check", str(path), "-p", "glue"])
     out, err = capsys.readouterr()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for place, content in (("stdout", out), ("stderr", err), ("logs", logged)):
         assert CANARY not in content, f"a secret reached {place}"
+    assert CANARY not in Path(plan_file).read_text()
+    assert CANARY.encode() not in Path(state).read_bytes()  # the ledger
+    assert '"status": "Failed"' in out  # the apply really ran, and failed
+    assert "log line(s) from /aws-glue/jobs/error" in err  # with its log tail (on stderr)
     assert "Not authorized" in out  # the failure itself was reported
     with pytest.raises(PolysyncError) as raised:
         caller_identity(Sessions(), "glue", load_project(path).platforms["glue"])

@@ -18,6 +18,7 @@ from polysync_spec.manifest.models import (
     BATCH_COMPUTE_KEYS,
     GLUE_COMPUTE_KEYS,
     GLUE_NEWER_WORKER_TYPES,
+    GLUE_WORKER_TYPES,
     PLATFORM_JOB_TYPES,
     BatchJob,
     BatchPlatform,
@@ -127,7 +128,7 @@ def check_glue_worker_types(ctx: CheckContext) -> Iterator[Finding]:
                 Severity.WARNING,
                 (*path, "worker_type"),
                 f"worker type '{worker_type}' is newer than the documented set "
-                "(Standard, G.025X, G.1X, G.2X, G.4X, G.8X, Z.2X); check that the job's "
+                f"({', '.join(GLUE_WORKER_TYPES)}); check that the job's "
                 "region and Glue version support it",
             )
 

@@ -194,14 +194,6 @@ Auth = Annotated[
     | DefaultAuth,
     Field(discriminator="method"),
 ]
-AUTH_METHODS = (
-    "web_identity",
-    "access_key",
-    "assume_role",
-    "instance_profile",
-    "profile",
-    "default",
-)
 
 # ---------------------------------------------------------------- compute
 
@@ -409,7 +401,6 @@ Job = Annotated[
     Annotated[GlueJob, Tag("aws_glue_job")] | Annotated[BatchJob, Tag("aws_batch_job")],
     Discriminator(_job_type),
 ]
-JOB_TYPES = ("aws_glue_job", "aws_batch_job")
 
 # ---------------------------------------------------------------- run plans
 

@@ -9,7 +9,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from polysync_spec.errors import Diagnostic, Position, Severity
@@ -423,7 +422,3 @@ def _did_you_mean(word: str, options: list[str], *, semi: bool = False) -> str:
     if not close:
         return ""
     return f"; did you mean '{close[0]}'?" if semi else f" (did you mean '{close[0]}'?)"
-
-
-def relative_display(path: str | os.PathLike[str]) -> str:
-    return str(Path(path))

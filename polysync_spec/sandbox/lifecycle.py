@@ -17,7 +17,7 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 GLUE_RESULTS = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
@@ -213,20 +213,6 @@ class Lifecycles:
 
     def set_default(self, outcome: Outcome) -> None:
         self.default = outcome
-
-    def speed(self, factor: float) -> None:
-        """Scale every scripted duration (benchmarks run minutes in seconds)."""
-
-        def scaled(o: Outcome) -> Outcome:
-            return replace(
-                o,
-                starting_seconds=o.starting_seconds * factor,
-                running_seconds=o.running_seconds * factor,
-            )
-
-        self.default = scaled(self.default)
-        self.glue = {k: scaled(v) for k, v in self.glue.items()}
-        self.batch = {k: scaled(v) for k, v in self.batch.items()}
 
 
 LIFECYCLES = Lifecycles()
