@@ -13,7 +13,7 @@ import pytest
 
 from polysync_spec.manifest import Project, load_project
 from polysync_spec.manifest.models import BatchJob, GlueJob
-from polysync_spec.providers import batch, glue
+from polysync_spec.providers import batch, glue, provider_for
 from polysync_spec.providers.aws import AwsError, Sessions
 from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport, Tier
 from polysync_spec.sandbox.lifecycle import Outcome
@@ -32,14 +32,17 @@ def project() -> Project:
 
 @pytest.fixture
 def glue_provider(project: Project, sandbox: Sandbox) -> glue.GlueProvider:
-    platform = project.platforms["glue_main"]
-    return glue.GlueProvider(Sessions().client("glue_main", platform, "glue"), platform.region)
+    """Built as the product builds it (the registry): a no-retry client for submissions."""
+    provider = provider_for("glue_main", project.platforms["glue_main"], Sessions())
+    assert isinstance(provider, glue.GlueProvider)
+    return provider
 
 
 @pytest.fixture
 def batch_provider(project: Project, sandbox: Sandbox) -> batch.BatchProvider:
-    platform = project.platforms["batch_main"]
-    return batch.BatchProvider(Sessions().client("batch_main", platform, "batch"), platform.region)
+    provider = provider_for("batch_main", project.platforms["batch_main"], Sessions())
+    assert isinstance(provider, batch.BatchProvider)
+    return provider
 
 
 def _client(sandbox: Sandbox, service: str) -> Any:
@@ -498,3 +501,32 @@ def test_batch_native_depends_on_waits_for_its_dependency(
     assert batch_provider.poll([second])[second].state == "PENDING"
     done = wait_for(lambda: batch_provider.poll([second])[second], lambda r: r.status.terminal)
     assert done.status is RunStatus.SUCCESS
+
+
+@pytest.mark.parametrize("service", ["glue", "batch"])
+def test_a_submission_that_fails_with_a_server_error_is_sent_once_and_flagged_ambiguous(
+    project: Project,
+    glue_provider: glue.GlueProvider,
+    batch_provider: batch.BatchProvider,
+    sandbox: Sandbox,
+    service: str,
+) -> None:
+    """botocore would retry a 5xx; for a submission that may already have taken effect the
+    provider must not, and must say the outcome is ambiguous (the executor then asks AWS)."""
+    from polysync_spec.sandbox.server import Fault
+
+    operation = "StartJobRun" if service == "glue" else "SubmitJob"
+    sandbox.fail(
+        operation, Fault("InternalServerError", "Internal error", 500, times=1, after=True)
+    )
+    request = (
+        glue.build_request(_glue_job(project, "customers_etl"), project.platforms["glue_main"])
+        if service == "glue"
+        else batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
+    )
+    provider: Any = glue_provider if service == "glue" else batch_provider
+    with pytest.raises(AwsError) as raised:
+        provider.submit(request)
+    assert raised.value.ambiguous and not raised.value.throttled
+    assert len(sandbox.requests(operation)) == 1
+    assert len(provider.find_submitted(request, time.time() - 5)) == 1  # it did take effect

@@ -34,6 +34,8 @@ THROTTLING = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 )
 DEPENDENCY_FAILED = "Dependent Job failed"
+SUBMIT_ATTEMPTS = 10
+LOOKUP_ATTEMPTS = 5
 
 
 class Provider(Protocol):
@@ -136,6 +138,7 @@ class Applier:
         timeout: float | None = None,
         grace_seconds: float = 600.0,
         log_lines: int = 30,
+        consistency_delay: float = 2.0,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -154,6 +157,9 @@ class Applier:
         self.timeout = timeout
         self.grace_seconds = grace_seconds
         self.log_lines = log_lines
+        # How long AWS's listings may lag a submission: waited before asking whether an
+        # ambiguous submission went through.
+        self.consistency_delay = consistency_delay
         self._started = time.time()
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self._interrupts = 0
@@ -320,22 +326,76 @@ class Applier:
                 *({"jobId": self.runs[k].run_id} for k in native),
             ]
         self.ledger.intent(self.apply_id, run)
+        intent_at = time.time()
         provider = self.providers[run.platform]
-        try:
-            run_id = provider.submit(RunRequest(run.api, request))
-        except PolysyncError as exc:
-            if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
-                # Another run of the job holds the slot: try again on a later round.
-                self.ledger.forget(self.apply_id, [run.key])
-                return
-            self._settle(state, RunStatus.FAILED.value, str(exc))
+        submitted = self._send(state, provider, RunRequest(run.api, request), intent_at)
+        if submitted is None:
             return
+        run_id = submitted
         self.ledger.submitted(self.apply_id, run.key, run_id)
         state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
         state.native_after = native
         state.url = provider.monitor_url(run_id)
         waits = f" (Batch waits for {', '.join(native)})" if native else ""
         self.emit(f"{run.key}: submitted {run_id}{waits}  {state.url}")
+
+    def _send(
+        self, state: RunState, provider: Provider, request: RunRequest, intent_at: float
+    ) -> str | None:
+        """Submit exactly once. The submit client never retries by itself: a refused
+        request (throttling) is sent again after a pause; an ambiguous failure (a 5xx, a
+        lost connection) may have taken effect, so AWS is asked first, and only a request
+        that provably created nothing is sent again. None: the state says what happened."""
+        run = state.planned
+        for attempt in range(SUBMIT_ATTEMPTS):
+            try:
+                return provider.submit(request)
+            except PolysyncError as exc:
+                if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
+                    # Another run of the job holds the slot: try again on a later round.
+                    self.ledger.forget(self.apply_id, [run.key])
+                    return None
+                if not (getattr(exc, "throttled", False) or getattr(exc, "ambiguous", False)):
+                    self._settle(state, RunStatus.FAILED.value, str(exc))
+                    return None
+                failure = str(exc)
+                ambiguous = bool(getattr(exc, "ambiguous", False))
+            self.sleep(min(0.05 * 2**attempt, 5.0) * (1 + random.random()))
+            if ambiguous:
+                found = self._look_for(provider, request, intent_at)
+                if found is None:  # AWS could not be asked: never guess, never resubmit
+                    self._unknown(
+                        state,
+                        f"a submission failed ({failure}) and AWS could not be asked whether it went through",
+                    )
+                    return None
+                if len(found) == 1:
+                    self.emit(
+                        f"{run.key}: the submission went through despite the error ({found[0]})"
+                    )
+                    return found[0]
+                if len(found) > 1:
+                    self._unknown(
+                        state, f"a failed submission matches several runs: {', '.join(found)}"
+                    )
+                    return None
+        self._settle(
+            state, RunStatus.FAILED.value, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}"
+        )
+        return None
+
+    def _look_for(
+        self, provider: Provider, request: RunRequest, intent_at: float
+    ) -> list[str] | None:
+        """Ask AWS for runs this request created, after the listings' consistency delay;
+        a failed look-up is asked again a few times. None: no answer could be had."""
+        self.sleep(self.consistency_delay)
+        for attempt in range(LOOKUP_ATTEMPTS):
+            try:
+                return provider.find_submitted(request, intent_at)
+            except Exception:
+                self.sleep(min(0.1 * 2**attempt, 5.0))
+        return None
 
     def _skip(self, state: RunState, reason: str) -> None:
         run = state.planned

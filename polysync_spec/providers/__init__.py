@@ -28,5 +28,7 @@ def provider_for(
 
     logs = sessions.client(name, platform, "logs")
     if isinstance(platform, GluePlatform):
-        return GlueProvider(sessions.client(name, platform, "glue"), platform.region, logs)
-    return BatchProvider(sessions.client(name, platform, "batch"), platform.region, logs)
+        glue, submit = (sessions.client(name, platform, "glue", max_attempts=n) for n in (None, 1))
+        return GlueProvider(glue, platform.region, logs, submit)
+    batch, submit = (sessions.client(name, platform, "batch", max_attempts=n) for n in (None, 1))
+    return BatchProvider(batch, platform.region, logs, submit)

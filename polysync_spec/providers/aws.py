@@ -36,14 +36,18 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_MODE = "adaptive"
 
 
-def client_config() -> Config:
+def client_config(max_attempts: int | None = None) -> Config:
     """Retry settings: the user's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive
-    mode (client-side rate limiting under throttling) with 5 attempts."""
+    mode (client-side rate limiting under throttling) with 5 attempts. `max_attempts=1`
+    turns retries off: for submissions, which must never be sent twice blindly."""
     attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
     mode = os.environ.get("AWS_RETRY_MODE", DEFAULT_RETRY_MODE)
+    # `total_max_attempts` counts the first try; botocore's `max_attempts` key counts only
+    # retries, so max_attempts=1 would still send a submission twice.
     retries: Any = {
         "mode": mode if mode in ("legacy", "standard", "adaptive") else DEFAULT_RETRY_MODE,
-        "max_attempts": int(attempts) if attempts.isdigit() else DEFAULT_MAX_ATTEMPTS,
+        "total_max_attempts": max_attempts
+        or (int(attempts) if attempts.isdigit() else DEFAULT_MAX_ATTEMPTS),
     }
     return Config(
         retries=retries,
@@ -57,9 +61,24 @@ class AwsError(PolysyncError):
     """An AWS call failed; the message names the object and, where the product documents
     know the cause, the remedy. It never carries credentials."""
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        *,
+        throttled: bool = False,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        # Throttled: refused before it took effect, safe to send again after a pause.
+        # Ambiguous: a server error or a lost connection; it may have taken effect.
+        self.throttled = throttled
+        self.ambiguous = ambiguous
+
+    def with_message(self, message: str) -> AwsError:
+        """The same error with a fuller message (e.g. the documented remedy)."""
+        return AwsError(message, self.code, throttled=self.throttled, ambiguous=self.ambiguous)
 
 
 class Sessions:
@@ -90,13 +109,15 @@ class Sessions:
                     self._sessions[name] = _build_session(name, platform, self.azure_credential)
             return self._sessions[name]
 
-    def client(self, name: str, platform: Platform, service: str) -> Any:
+    def client(
+        self, name: str, platform: Platform, service: str, *, max_attempts: int | None = None
+    ) -> Any:
         session = self.session(name, platform)
         return session.client(
             service,  # type: ignore[call-overload]
             region_name=platform.region,
             endpoint_url=self.sandbox_url or platform.endpoint_url,
-            config=client_config(),
+            config=client_config(max_attempts),
         )
 
 
@@ -129,6 +150,10 @@ def _build_session(
     return boto3.Session(region_name=platform.region)
 
 
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
+)
+
 _CREDENTIAL_HINTS = {
     "ExpiredToken": " (the credentials have expired: renew the session token or the keys)",
     "ExpiredTokenException": " (the credentials have expired: renew the session token or the keys)",
@@ -145,8 +170,15 @@ def describe_client_error(exc: ClientError | BotoCoreError, action: str) -> AwsE
         code = str(error.get("Code", "Error"))
         message = str(error.get("Message", "")).strip()
         text = f"{action}: {code}: {message}" if message else f"{action}: {code}"
-        return AwsError(text + _CREDENTIAL_HINTS.get(code, ""), code)
-    return AwsError(f"{action}: {exc}")
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        throttled = code in THROTTLING_CODES or status == 429
+        return AwsError(
+            text + _CREDENTIAL_HINTS.get(code, ""),
+            code,
+            throttled=throttled,
+            ambiguous=status >= 500,
+        )
+    return AwsError(f"{action}: {exc}", ambiguous=True)  # the connection, not AWS, failed
 
 
 def caller_identity(sessions: Sessions, name: str, platform: Platform) -> dict[str, str]:

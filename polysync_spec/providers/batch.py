@@ -241,9 +241,14 @@ class BatchProvider:
 
     service = "batch"
 
-    def __init__(self, client: Any, region: str, logs: Any = None) -> None:
+    def __init__(
+        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
+    ) -> None:
         self.client = client
         self.region = region
+        # Submissions go through a client that never retries on its own: a retried
+        # submit after a 5xx could create a second run (the executor decides instead).
+        self.submit_client = submit_client or client
         self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
@@ -341,12 +346,12 @@ class BatchProvider:
         payload = request.payload
         log.debug("SubmitJob %s to queue %s", payload["jobDefinition"], payload["jobQueue"])
         try:
-            response = self.client.submit_job(**payload)
+            response = self.submit_client.submit_job(**payload)
         except (ClientError, BotoCoreError) as exc:
             error = describe_client_error(
                 exc, f"submitting Batch job definition {payload['jobDefinition']!r}"
             )
-            raise type(error)(_with_remedy(str(error), payload), error.code) from None
+            raise error.with_message(_with_remedy(str(error), payload)) from None
         return str(response["jobId"])
 
     def poll(self, job_ids: list[str]) -> dict[str, StatusReport]:

@@ -234,9 +234,14 @@ class GlueProvider:
 
     service = "glue"
 
-    def __init__(self, client: Any, region: str, logs: Any = None) -> None:
+    def __init__(
+        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
+    ) -> None:
         self.client = client
         self.region = region
+        # Submissions go through a client that never retries on its own: a retried
+        # submit after a 5xx could create a second run (the executor decides instead).
+        self.submit_client = submit_client or client
         self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(
@@ -280,11 +285,11 @@ class GlueProvider:
             "StartJobRun %s (%d arguments)", job_name, len(request.payload.get("Arguments", {}))
         )
         try:
-            response = self.client.start_job_run(**request.payload)
+            response = self.submit_client.start_job_run(**request.payload)
         except (ClientError, BotoCoreError) as exc:
             error = describe_client_error(exc, f"starting Glue job {job_name!r}")
-            raise type(error)(
-                _with_remedy(str(error), error.code, job_name, self.region), error.code
+            raise error.with_message(
+                _with_remedy(str(error), error.code, job_name, self.region)
             ) from None
         return composite_run_id(job_name, response["JobRunId"])
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -95,6 +96,44 @@ class Fault:
     message: str
     status: int = 400
     times: int | None = None
+    after: bool = False  # let the request take effect first (an ambiguous failure)
+
+
+@dataclass
+class Chaos:
+    """Random faults on every AWS call, reproducible from `seed`: throttling (Glue and STS
+    answer 400 ThrottlingException, Batch 429 TooManyRequestsException) and server errors
+    (500 / 503). Half the server errors strike after the backend has acted, as real ones
+    can: the request took effect, the caller sees a failure."""
+
+    throttle: float = 0.0
+    server_error: float = 0.0
+    seed: int = 0
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def draw(self, service: str) -> tuple[Fault | None, bool]:
+        """(fault, after): the fault to answer with, and whether to act first."""
+        with self._lock:
+            roll = self._random.random()
+            after = self._random.random() < 0.5
+        if roll < self.throttle:
+            self.injected["throttle"] += 1
+            if service == "batch":
+                return Fault("TooManyRequestsException", "Too Many Requests", 429), False
+            return Fault("ThrottlingException", "Rate exceeded", 400), False
+        if roll < self.throttle + self.server_error:
+            self.injected["server_error_after" if after else "server_error"] += 1
+            status = 500 if after else 503
+            return Fault(
+                "InternalServerError" if status == 500 else "ServiceUnavailable",
+                "Internal error",
+                status,
+            ), after
+        return None, False
 
 
 class SandboxApp:
@@ -106,6 +145,7 @@ class SandboxApp:
         self.batch_paths = _batch_operations()
         self.faults: dict[str, Fault] = {}
         self._faults_lock = threading.Lock()
+        self.chaos: Chaos | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -118,7 +158,15 @@ class SandboxApp:
         self.log.add(Recorded(service, operation, params, time.time()))
         fault = self._take_fault(operation)
         if fault is not None:
+            if fault.after:
+                b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
             return _error(start_response, service, environ, fault)
+        if self.chaos is not None and service in ("glue", "batch", "sts"):
+            chaotic, after = self.chaos.draw(service)
+            if chaotic is not None:
+                if after:  # the request takes effect; the caller only sees the failure
+                    b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
+                return _error(start_response, service, environ, chaotic)
         if service == "glue" and operation == "BatchStopJobRun":
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
         if service == "batch" and operation in _PAGINATED:
@@ -391,6 +439,12 @@ class Sandbox:
         reset_state(self.log)
         if self._app is not None:
             self._app.faults.clear()
+            self._app.chaos = None
+
+    def chaos(self, chaos: Chaos | None) -> None:
+        """Inject random faults into every Glue, Batch and STS call (None: stop)."""
+        assert self._app is not None, "start the sandbox first"
+        self._app.chaos = chaos
 
     def fail(self, operation: str, fault: Fault) -> None:
         """Make `operation` fail with `fault` (e.g. an STS denial, an expired key)."""

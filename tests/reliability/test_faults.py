@@ -1,0 +1,114 @@
+"""Exactly once under faults: 200 runs while AWS throttles and fails, half of the server
+errors striking after the request took effect (the case that makes blind retries submit
+twice). Every run must reach its true terminal state, submitted exactly once as counted
+at the emulator, and the exit code must say what happened."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+
+from polysync_spec.engine.apply import Applier, PollPolicy
+from polysync_spec.engine.ledger import SqliteLedger
+from polysync_spec.errors import ExitCode
+from polysync_spec.manifest import load_project
+from polysync_spec.providers import provider_for
+from polysync_spec.providers.aws import Sessions
+from polysync_spec.sandbox.lifecycle import Outcome
+from polysync_spec.sandbox.server import Chaos, Fault, Sandbox
+from tests.helpers import plan_against, write
+
+# Of each kind: 40 in the bounded CI run, 100 with RELIABILITY=long. Under throttling,
+# botocore's adaptive mode slows its own send rate on purpose, so this takes a while.
+RUNS = 100 if os.environ.get("RELIABILITY") == "long" else 40
+
+
+@pytest.mark.reliability
+def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    glue.create_job(
+        Name="wide", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
+        ExecutionProperty={"MaxConcurrentRuns": 1000},
+    )  # fmt: skip
+    sandbox.script("glue", "wide", Outcome(starting_seconds=0.05, running_seconds=0.1))
+    sandbox.script(
+        "batch",
+        "cleanup",
+        Outcome(result="FAILED", exit_code=1, starting_seconds=0.05, running_seconds=0.1),
+    )
+    runs = [f"      - {{name: g{i}, job: wide, parameters: {{index: {i}}}}}" for i in range(RUNS)]
+    runs += [
+        f"      - {{name: b{i}, job: clean, parameters: {{older_than_days: {i}}}}}"
+        for i in range(RUNS)
+    ]
+    path = write(
+        tmp_path,
+        "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n"
+        "  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}\n"
+        "jobs:\n  wide: {platform: glue, external_id: wide, parameters: {index: 0}}\n"
+        "  clean: {platform: batch, external_id: cleanup, parameters: {older_than_days: 0}}\n"
+        "run_plans:\n  p:\n    max_concurrency: 40\n    on_failure: continue\n    runs:\n"
+        + "\n".join(runs)
+        + "\n",
+    )
+    plan = plan_against(sandbox.endpoint_url, path)
+    project = load_project(path, env={})
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    chaos = Chaos(throttle=0.2, server_error=0.05, seed=20261121)
+    sandbox.chaos(chaos)
+    # and, for certain, the hardest case: submissions that take effect, then fail
+    for operation in ("SubmitJob", "StartJobRun"):
+        sandbox.fail(
+            operation, Fault("InternalServerError", "Internal error", 500, times=3, after=True)
+        )
+    ledger = SqliteLedger(tmp_path / "state.db")
+    lines: list[str] = []
+    applier = Applier(
+        plan, providers, ledger, env={}, poll=PollPolicy(minimum=0.05, maximum=0.3),
+        emit=lines.append, consistency_delay=0.0, log_lines=0,
+    )  # fmt: skip
+    try:
+        result = applier.run()
+    finally:
+        ledger.close()
+        sandbox.chaos(None)
+
+    # faults really happened, including the ambiguous kind
+    assert chaos.injected["throttle"] > 20 and chaos.injected["server_error"] > 0
+    recovered = [line for line in lines if "the submission went through despite the error" in line]
+    assert len(recovered) >= 6
+    # every run reached its true terminal state
+    statuses = Counter(state.status for state in result.runs.values())
+    assert statuses == {"Success": RUNS, "Failed": RUNS}, [
+        line for line in lines if "Unknown" in line
+    ][:5]
+    assert result.exit_code is ExitCode.RUNS_FAILED
+    # each submitted exactly once, as the emulator counts them
+    job_runs = glue.get_paginator("get_job_runs").paginate(JobName="wide")
+    indexes = Counter(run["Arguments"]["--index"] for page in job_runs for run in page["JobRuns"])
+    assert indexes == Counter(str(i) for i in range(RUNS))
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    names = Counter(
+        job["jobName"]
+        for status in (
+            "SUCCEEDED",
+            "FAILED",
+            "RUNNING",
+            "RUNNABLE",
+            "SUBMITTED",
+            "PENDING",
+            "STARTING",
+        )
+        for job in batch.list_jobs(jobQueue="etl-standard", jobStatus=status)["jobSummaryList"]
+    )
+    assert len(names) == RUNS and set(names.values()) == {1}
+    # and each run id the apply recorded is one the emulator has
+    recorded = {state.run_id for state in result.runs.values()}
+    assert len(recorded) == 2 * RUNS
