@@ -95,6 +95,29 @@ class RunRecord:
     finished_at: float | None
     started_at: float | None = None  # first seen Starting or Running
 
+    @classmethod
+    def new(
+        cls,
+        run: PlannedRun,
+        status: str,
+        *,
+        message: str | None = None,
+        intent_at: float | None = None,
+        finished_at: float | None = None,
+    ) -> RunRecord:
+        return cls(
+            run.key,
+            run.platform,
+            run.service,
+            run.region,
+            None,
+            status,
+            message,
+            intent_at,
+            None,
+            finished_at,
+        )
+
 
 class SqliteLedger:
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
@@ -348,21 +371,7 @@ class S3Ledger:
         return RunRecord(**data) if data else None
 
     def intent(self, apply_id: str, run: PlannedRun) -> None:
-        self._write(
-            apply_id,
-            RunRecord(
-                run.key,
-                run.platform,
-                run.service,
-                run.region,
-                None,
-                "Submitting",
-                None,
-                time.time(),
-                None,
-                None,
-            ),
-        )
+        self._write(apply_id, RunRecord.new(run, "Submitting", intent_at=time.time()))
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         record = self._read(apply_id, key)
@@ -388,19 +397,7 @@ class S3Ledger:
 
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         self._write(
-            apply_id,
-            RunRecord(
-                run.key,
-                run.platform,
-                run.service,
-                run.region,
-                None,
-                "Skipped",
-                reason,
-                None,
-                None,
-                time.time(),
-            ),
+            apply_id, RunRecord.new(run, "Skipped", message=reason, finished_at=time.time())
         )
 
     def forget(self, apply_id: str, keys: list[str]) -> None:

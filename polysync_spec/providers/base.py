@@ -103,6 +103,22 @@ def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]
     return sent, secret
 
 
+class AwsProvider:
+    """What every provider holds: its service client, its region, a CloudWatch Logs client
+    for log tails, and a separate client for submissions that never retries on its own (a
+    retried submit after a 5xx could create a second run; the executor decides instead)."""
+
+    service = ""
+
+    def __init__(
+        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
+    ) -> None:
+        self.client = client
+        self.region = region
+        self.logs = logs
+        self.submit_client = submit_client or client
+
+
 @dataclass(frozen=True)
 class LogTail:
     """The last lines of a run's logs, or why there are none (a note, never an error)."""

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
+    AwsProvider,
     LogTail,
     Resolved,
     RunRequest,
@@ -236,20 +237,10 @@ def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefi
     return best
 
 
-class BatchProvider:
+class BatchProvider(AwsProvider):
     """AWS Batch through one boto3 client: discover, submit, poll, cancel."""
 
     service = "batch"
-
-    def __init__(
-        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
-    ) -> None:
-        self.client = client
-        self.region = region
-        # Submissions go through a client that never retries on its own: a retried
-        # submit after a 5xx could create a second run (the executor decides instead).
-        self.submit_client = submit_client or client
-        self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
         """The highest ACTIVE revision of each definition (of `names`, or of all)."""

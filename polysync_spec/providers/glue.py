@@ -17,6 +17,7 @@ from urllib.parse import quote
 from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
+    AwsProvider,
     LogTail,
     Resolved,
     RunRequest,
@@ -229,20 +230,10 @@ def infer_value(text: str) -> tuple[Any, str]:
     return text, "string"
 
 
-class GlueProvider:
+class GlueProvider(AwsProvider):
     """AWS Glue through one boto3 client: discover, submit, poll, cancel."""
 
     service = "glue"
-
-    def __init__(
-        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
-    ) -> None:
-        self.client = client
-        self.region = region
-        # Submissions go through a client that never retries on its own: a retried
-        # submit after a 5xx could create a second run (the executor decides instead).
-        self.submit_client = submit_client or client
-        self.logs = logs  # a CloudWatch Logs client, for log tails
 
     def discover(
         self, names: list[str] | None = None
