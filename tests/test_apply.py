@@ -587,3 +587,24 @@ def test_status_watch_follows_a_detached_apply_to_its_end(
     out = capsys.readouterr().out
     assert "clean: Running" in out and "clean: Success" in out
     assert out.splitlines()[-1].startswith("clean  Success")
+
+
+def test_a_plan_file_with_errors_is_never_applied(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(
+        tmp_path,
+        HEADER.replace("external_id: cleanup", "external_id: no-such-def")
+        + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "plan.json"
+    assert run(["plan", str(path), "--out", str(out)]) == 1
+    assert out.exists()  # kept for review
+    capsys.readouterr()
+    assert run(["apply", str(out), "--auto-approve"]) == 1
+    assert "has errors (PS702); nothing was submitted" in capsys.readouterr().err
+    assert _submissions(sandbox) == []

@@ -95,6 +95,12 @@ def apply(
     saved = _read_plan_file(source)
     with aws_sessions(use_sandbox) as sessions:
         if saved is not None:
+            if saved.has_errors:
+                # plan --out writes the file even with errors, for review; never apply it.
+                codes = sorted({f.code for f in saved.all_findings() if f.kind.value == "error"})
+                raise PolysyncError(
+                    f"the plan in {source} has errors ({', '.join(codes)}); nothing was submitted"
+                )
             project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
             _require_fresh(project, saved, sessions)
             the_plan = saved
