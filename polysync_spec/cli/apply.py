@@ -105,7 +105,7 @@ def apply(
             _require_fresh(project, saved, sessions)
             the_plan = saved
         else:
-            the_plan = make_plan_for(source, run_plan, target, variables, sessions)
+            project, the_plan = make_plan_for(source, run_plan, target, variables, sessions)
             # With --output json, stdout carries the JSON result alone.
             click.echo(render_plan_text(the_plan), nl=False, err=output != "text")
             if the_plan.has_errors:
@@ -114,9 +114,9 @@ def apply(
         ledger = state_ledger(state_path, sessions)
         try:
             _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
+            platforms = {run.platform for run in the_plan.runs}
             providers = {
-                name: provider_for(name, project_platform, sessions)
-                for name, project_platform in _platforms(the_plan).items()
+                name: provider_for(name, project.platforms[name], sessions) for name in platforms
             }
             applier = Applier(
                 the_plan,
@@ -260,12 +260,6 @@ def _reset_runs(ledger: Any, apply_id: str, *, rerun: bool, retry_failed: bool) 
             if r.status in ("Failed", "Cancelled", "Skipped", "Unknown")
         ]
         ledger.forget(apply_id, again)
-
-
-def _platforms(the_plan: Any) -> dict[str, Any]:
-    """The plan's platforms, as its manifests define them (for their auth)."""
-    project = load_manifests(the_plan.manifest_path, the_plan.target, plan_vars(the_plan))
-    return {run.platform: project.platforms[run.platform] for run in the_plan.runs}
 
 
 @cli.command()

@@ -48,7 +48,7 @@ def plan(
 ) -> ExitCode:
     """Diff the manifests against live AWS and show the exact requests apply would send."""
     with aws_sessions(use_sandbox) as sessions:
-        result = make_plan_for(path, run_plan, target, variables, sessions)
+        _, result = make_plan_for(path, run_plan, target, variables, sessions)
     _emit_plan(result, output)
     if out_file:
         from polysync_spec.render.plan import json_document
@@ -85,8 +85,9 @@ def show(plan_file: str, output: str) -> ExitCode:
 
 def make_plan_for(
     path: str, run_plan: str | None, target: str | None, variables: tuple[str, ...], sessions: Any
-) -> Any:
-    """Load, check, discover and plan: what both `plan` and `apply` start with."""
+) -> tuple[Any, Any]:
+    """Load, check, discover and plan: what both `plan` and `apply` start with. Returns
+    the project too, so that apply does not load the manifests a second time."""
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.plan import make_plan
 
@@ -95,7 +96,9 @@ def make_plan_for(
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise PolysyncError("the manifests have errors (see above); nothing was planned")
     name = _choose_run_plan(project, run_plan)
-    return make_plan(project, name, discover_live(project, name, sessions), manifest_path=path)
+    return project, make_plan(
+        project, name, discover_live(project, name, sessions), manifest_path=path
+    )
 
 
 def _emit_plan(result: Any, output: str) -> None:
