@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -287,18 +288,47 @@ def test_a_submission_that_never_reached_aws_is_submitted_once(
     assert len(_submissions(sandbox)) == 1 and result.exit_code is ExitCode.OK
 
 
-def test_a_fresh_unfound_submission_is_unknown_and_not_submitted(
+def test_a_fresh_unfound_submission_is_waited_for_then_submitted_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
+    """AWS's listings may lag: an unfound submission younger than the settle time is not
+    sent again until the listings must show it."""
     _fast(sandbox)
     text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n      - {job: load}\n"
     plan = _plan(sandbox, write(tmp_path, text))
     _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
-    result, _ = _apply(sandbox, plan, tmp_path)
+    started = time.monotonic()
+    result, lines = _apply(sandbox, plan, tmp_path, settle_seconds=1.0)
+    assert time.monotonic() - started >= 0.9
+    assert any("waiting 1 s for AWS's listings" in line for line in lines)
+    assert any("never reached AWS; submitting it" in line for line in lines)
+    assert sorted(op for op, _ in _submissions(sandbox)) == ["StartJobRun", "SubmitJob"]
+    assert result.exit_code is ExitCode.OK
+
+
+def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _fast(sandbox)
+    text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
+    plan = _plan(sandbox, write(tmp_path, text))
+    _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
+    project = load_project(plan.manifest_path, env={})
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    ledger = SqliteLedger(tmp_path / "state.db")
+    applier = Applier(plan, providers, ledger, env={}, emit=lambda _line: None)
+    threading.Timer(0.3, applier.interrupt).start()  # Ctrl-C during the 60 s wait
+    started = time.monotonic()
+    try:
+        result = applier.run()
+    finally:
+        ledger.close()
+    assert time.monotonic() - started < 10
+    assert result.exit_code is ExitCode.INTERRUPTED
     assert result.runs["clean"].status == "Unknown"
-    assert "not visible in AWS yet" in (result.runs["clean"].message or "")
-    assert [p.get("JobName") for _, p in _submissions(sandbox)] == ["customers-etl"]
-    assert result.exit_code is ExitCode.RUNS_FAILED
+    assert "apply again to submit it or find it" in (result.runs["clean"].message or "")
+    assert _submissions(sandbox) == []
 
 
 def test_a_second_apply_of_the_same_plan_is_refused_while_the_first_holds_the_lock(

@@ -8,6 +8,7 @@ codes. Usage errors exit 64 (not click's 2, which `plan --detailed-exitcode` use
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -22,7 +23,15 @@ __all__ = ["cli", "main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
+    # A cancelled CI job sends SIGTERM. Treat it as Ctrl-C from the first instant, so a
+    # stop before `apply` installs its own handler still exits 4 ("interrupted") rather
+    # than dying by the signal.
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(run(argv))
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +43,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click wraps Ctrl-C / SIGTERM
+            click.echo("interrupted", err=True)
+            return ExitCode.INTERRUPTED
         click.echo("Aborted.", err=True)
         return ExitCode.ERROR
     except click.ClickException as exc:

@@ -59,6 +59,14 @@ from polysync_spec.render import diagnostics as render
     show_default=True,
     help="Log lines shown under a failed run (0: none).",
 )
+@click.option(
+    "--settle-seconds",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="How long AWS's listings may lag a submission: a submission interrupted by a "
+    "crash and not found in AWS is sent again only once it is this old.",
+)
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(
     "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
@@ -82,6 +90,7 @@ def apply(
     timeout: float | None,
     output: str,
     log_lines: int,
+    settle_seconds: float,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -129,6 +138,7 @@ def apply(
                 max_concurrency=max_concurrency,
                 timeout=timeout,
                 log_lines=log_lines,
+                settle_seconds=settle_seconds,
             )
             live = None
             if output in ("json", "markdown"):

@@ -245,12 +245,21 @@ class Applier:
             return self._unknown(
                 state, f"an interrupted submission matches several runs: {', '.join(candidates)}"
             )
-        if time.time() - intent_at < self.settle_seconds:
-            return self._unknown(
-                state,
-                "an interrupted submission is not visible in AWS yet; run apply again in a "
-                "minute to submit it or find it",
+        wait = intent_at + self.settle_seconds - time.time()
+        if wait > 0:
+            # AWS's listings may lag a submission: wait until they must show it, then ask
+            # once more. Interruptible: a stop here leaves the run Unknown, not submitted.
+            self.emit(
+                f"{run.key}: an interrupted submission is not visible in AWS yet; waiting "
+                f"{wait:.0f} s for AWS's listings to catch up before deciding"
             )
+            if self._wake.wait(wait) and self._interrupts:
+                return self._unknown(
+                    state,
+                    "an interrupted submission was not visible in AWS yet when the apply "
+                    "was stopped; apply again to submit it or find it",
+                )
+            return self._recover(state, intent_at)
         self.ledger.forget(self.apply_id, [run.key])  # never reached AWS: submit it now
         self.emit(f"{run.key}: an interrupted submission never reached AWS; submitting it")
         return False

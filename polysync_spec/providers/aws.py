@@ -36,7 +36,7 @@ DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_MODE = "adaptive"
 
 
-def client_config(max_attempts: int | None = None) -> Config:
+def client_config(max_attempts: int | None = None, read_timeout: float = 60.0) -> Config:
     """Retry settings: the user's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive
     mode (client-side rate limiting under throttling) with 5 attempts. `max_attempts=1`
     turns retries off: for submissions, which must never be sent twice blindly."""
@@ -53,7 +53,7 @@ def client_config(max_attempts: int | None = None) -> Config:
         retries=retries,
         user_agent_extra=f"polysync-spec/{__version__}",
         connect_timeout=10,
-        read_timeout=60,
+        read_timeout=read_timeout,
     )
 
 
@@ -89,9 +89,15 @@ class Sessions:
     """
 
     def __init__(
-        self, sandbox_url: str | None = None, azure_credential: AzureCredential | None = None
+        self,
+        sandbox_url: str | None = None,
+        azure_credential: AzureCredential | None = None,
+        *,
+        read_timeout: float = 60.0,
     ) -> None:
         self._sessions: dict[str, boto3.Session] = {}
+        # How long to wait for an answer before the connection counts as lost (ambiguous).
+        self.read_timeout = read_timeout
         self._lock = threading.Lock()
         self.sandbox_url = sandbox_url
         self.azure_credential = azure_credential
@@ -117,7 +123,7 @@ class Sessions:
             service,  # type: ignore[call-overload]
             region_name=platform.region,
             endpoint_url=self.sandbox_url or platform.endpoint_url,
-            config=client_config(max_attempts),
+            config=client_config(max_attempts, self.read_timeout),
         )
 
 

@@ -101,13 +101,21 @@ class Fault:
 
 @dataclass
 class Chaos:
-    """Random faults on every AWS call, reproducible from `seed`: throttling (Glue and STS
-    answer 400 ThrottlingException, Batch 429 TooManyRequestsException) and server errors
-    (500 / 503). Half the server errors strike after the backend has acted, as real ones
-    can: the request took effect, the caller sees a failure."""
+    """Random faults on every AWS call, reproducible from `seed`:
+    - throttling: Glue and STS answer 400 ThrottlingException, Batch 429
+      TooManyRequestsException;
+    - server errors: 500 / 503;
+    - resets: the connection is dropped without an answer;
+    - timeouts: the answer is held for `hold_seconds` (longer than the client's read
+      timeout), so the client gives up waiting.
+    Half the server errors, resets and timeouts strike after the backend has acted, as
+    real ones can: the request took effect, the caller sees a failure."""
 
     throttle: float = 0.0
     server_error: float = 0.0
+    reset: float = 0.0
+    timeout: float = 0.0
+    hold_seconds: float = 2.0
     seed: int = 0
     injected: Counter[str] = field(default_factory=Counter)
 
@@ -125,7 +133,8 @@ class Chaos:
             if service == "batch":
                 return Fault("TooManyRequestsException", "Too Many Requests", 429), False
             return Fault("ThrottlingException", "Rate exceeded", 400), False
-        if roll < self.throttle + self.server_error:
+        roll -= self.throttle
+        if roll < self.server_error:
             self.injected["server_error_after" if after else "server_error"] += 1
             status = 500 if after else 503
             return Fault(
@@ -133,7 +142,20 @@ class Chaos:
                 "Internal error",
                 status,
             ), after
+        roll -= self.server_error
+        if roll < self.reset:
+            self.injected["reset_after" if after else "reset"] += 1
+            return Fault(_RESET, "connection reset", 0), after
+        roll -= self.reset
+        if roll < self.timeout:
+            self.injected["timeout_after" if after else "timeout"] += 1
+            return Fault(_TIMEOUT, "read timeout", 0), after
         return None, False
+
+
+# Not AWS error codes: faults of the connection itself.
+_RESET = "polysync:reset"
+_TIMEOUT = "polysync:timeout"
 
 
 class SandboxApp:
@@ -158,20 +180,32 @@ class SandboxApp:
         self.log.add(Recorded(service, operation, params, time.time()))
         fault = self._take_fault(operation)
         if fault is not None:
-            if fault.after:
-                b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
-            return _error(start_response, service, environ, fault)
+            return self._inject(environ, start_response, service, fault, fault.after)
         if self.chaos is not None and service in ("glue", "batch", "sts"):
             chaotic, after = self.chaos.draw(service)
             if chaotic is not None:
-                if after:  # the request takes effect; the caller only sees the failure
-                    b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
-                return _error(start_response, service, environ, chaotic)
+                if chaotic.code == _TIMEOUT:
+                    time.sleep(self.chaos.hold_seconds)
+                return self._inject(environ, start_response, service, chaotic, after)
         if service == "glue" and operation == "BatchStopJobRun":
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
         if service == "batch" and operation in _PAGINATED:
             return self._paginated(environ, start_response, operation, params or {})
         return self.inner(environ, start_response)
+
+    def _inject(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        service: str,
+        fault: Fault,
+        after: bool,
+    ) -> Iterable[bytes]:
+        if after:  # the request takes effect; the caller only sees the failure
+            b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
+        if fault.code in (_RESET, _TIMEOUT):
+            _drop(environ)
+        return _error(start_response, service, environ, fault)
 
     def _paginated(
         self,
@@ -346,6 +380,23 @@ def _error(
         headers = [("Content-Type", "text/xml")]
     start_response(f"{fault.status} Error", [*headers, ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _drop(environ: Mapping[str, Any]) -> None:
+    """Drop the client's connection without an answer: linger 0 makes the close a reset
+    (RST) rather than an orderly FIN. werkzeug treats the ConnectionError as a client
+    that went away, quietly."""
+    import socket
+    import struct
+
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client already gave up (a read timeout): nothing left to drop
+    raise ConnectionResetError("sandbox: connection dropped on purpose")
 
 
 def _json(start_response: StartResponse, status: int, payload: Any) -> Iterable[bytes]:

@@ -1,21 +1,35 @@
-"""No input makes validate raise: mutated examples and generated documents.
+"""Hostile manifests: no input makes validate raise, run away or lose a position.
 
-Each generated manifest must produce diagnostics that carry a position (or are about the
-command line), never an exception.
+Mutated examples (as text and as bytes, so non-UTF-8 and control bytes too) and generated
+documents: 5,000 cases in the bounded run, 50,000 with RELIABILITY=long. Each must produce
+diagnostics that carry a position (or are about the command line), never an exception,
+and each must finish within a bound. Huge files, deep nesting, alias bombs and symlink
+loops have their own tests in tests/test_loader.py.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from polysync_spec.manifest import validate
 from tests.conftest import EXAMPLES
+from tests.reliability.workload import record
+
+SCALE = 10 if os.environ.get("RELIABILITY") == "long" else 1
+# A safety bound, not a speed test: a pathological input (a quadratic parse, an alias
+# expansion) would take seconds, not the few milliseconds a case takes.
+CASE_BOUND_SECONDS = 5.0
+SLOWEST: dict[str, float] = {}
 
 SOURCES = [
     p.read_text(encoding="utf-8")
@@ -72,27 +86,65 @@ documents = st.recursive(
 )
 
 
-def _check(text: str) -> None:
+@st.composite
+def mutated_bytes(draw: st.DrawFn) -> bytes:
+    """Byte-level damage: invalid UTF-8, NULs, BOMs, stray control bytes."""
+    data = draw(mutated()).encode("utf-8")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        junk = draw(
+            st.one_of(
+                st.sampled_from([b"\xff", b"\xc3", b"\x00", b"\xef\xbb\xbf", b"\x1b[31m", b"\r"]),
+                st.binary(min_size=1, max_size=4),
+            )
+        )
+        data = data[:at] + junk + data[at:]
+    return data
+
+
+def _check(data: bytes, kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.yaml"
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(data)
+        started = time.perf_counter()
         diagnostics = validate(path, env={})
+        took = time.perf_counter() - started
+        SLOWEST[kind] = max(SLOWEST.get(kind, 0.0), took)
+        assert took < CASE_BOUND_SECONDS, data[:200]
         for diagnostic in diagnostics:
             assert diagnostic.message
             assert diagnostic.position is not None or diagnostic.code.startswith("PS2")
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.reliability
+@settings(max_examples=2000 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_examples_never_raise(text: str) -> None:
-    _check(text)
+    _check(text.encode("utf-8"), "mutated")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.reliability
+@settings(max_examples=1000 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_bytes())
+def test_damaged_bytes_never_raise(data: bytes) -> None:
+    _check(data, "bytes")
+
+
+@pytest.mark.reliability
+@settings(max_examples=2000 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(KEYS[:6]), documents, max_size=6))
 def test_generated_documents_never_raise(document: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.yaml"
         with path.open("w", encoding="utf-8") as stream:
             YAML(typ="safe").dump(document, stream)
-        _check(path.read_text(encoding="utf-8"))
+        _check(path.read_bytes(), "generated")
+
+
+@pytest.mark.reliability
+def test_memory_stayed_bounded_over_every_case() -> None:
+    """Runs last in this module: the peak RSS over all the cases above, and the slowest
+    case of each kind, for the report."""
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    record("hostile", cases=5000 * SCALE, slowest_seconds=SLOWEST, peak_rss_mib=round(peak_mib))
+    assert peak_mib < 1024

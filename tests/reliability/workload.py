@@ -1,0 +1,119 @@
+"""A mixed Glue and Batch run plan for the reliability trials, and the emulator's view of
+what it submitted: the truth every trial checks the tool against."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from polysync_spec.sandbox.server import Sandbox
+from tests.helpers import write
+
+GLUE_JOB = "wide"
+BATCH_DEFINITION = "cleanup"
+BATCH_STATES: tuple[Any, ...] = (
+    "SUBMITTED",
+    "PENDING",
+    "RUNNABLE",
+    "STARTING",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+)
+
+
+def mixed_plan(tmp_path: Path, runs: int, *, max_concurrency: int, chained: int = 0) -> Path:
+    """`runs` runs, half Glue (`g<i>`), half Batch (`b<i>`), each with its own parameter
+    value, so the emulator's records say which run of the plan a submission belongs to.
+    The first `chained` Batch runs wait for the Glue run of the same index."""
+    half = runs // 2
+    lines = [f"      - {{name: g{i}, job: wide, parameters: {{index: {i}}}}}" for i in range(half)]
+    for i in range(runs - half):
+        after = f", after: [g{i}]" if i < chained else ""
+        lines.append(
+            f"      - {{name: b{i}, job: clean, parameters: {{older_than_days: {i}}}{after}}}"
+        )
+    return write(
+        tmp_path,
+        "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n"
+        "  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}\n"
+        "jobs:\n  wide: {platform: glue, external_id: wide, parameters: {index: 0}}\n"
+        "  clean: {platform: batch, external_id: cleanup, parameters: {older_than_days: 0}}\n"
+        f"run_plans:\n  p:\n    max_concurrency: {max_concurrency}\n    on_failure: continue\n"
+        "    runs:\n" + "\n".join(lines) + "\n",
+    )
+
+
+def create_wide_job(sandbox: Sandbox) -> None:
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    glue.create_job(
+        Name=GLUE_JOB, Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
+        ExecutionProperty={"MaxConcurrentRuns": 1000},
+    )  # fmt: skip
+
+
+def submissions(sandbox: Sandbox) -> Counter[str]:
+    """How many times each run of the plan was submitted, as the emulator saw it."""
+    seen: Counter[str] = Counter()
+    for request in sandbox.requests("StartJobRun"):
+        seen[f"g{request.params['Arguments']['--index']}"] += 1
+    for request in sandbox.requests("SubmitJob"):
+        seen[f"b{request.params['parameters']['older_than_days']}"] += 1
+    return seen
+
+
+def emulator_runs(sandbox: Sandbox) -> dict[str, str]:
+    """Every run the emulator holds, by polysync run id: its state in the service's words."""
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    states: dict[str, str] = {}
+    for page in glue.get_paginator("get_job_runs").paginate(JobName=GLUE_JOB):
+        for run in page["JobRuns"]:
+            states[f"{GLUE_JOB}/{run['Id']}"] = run["JobRunState"]
+    for status in BATCH_STATES:
+        listed = batch.list_jobs(jobQueue="etl-standard", jobStatus=status)["jobSummaryList"]
+        for job in listed:
+            states[job["jobId"]] = job["status"]
+    return states
+
+
+def cli_env(sandbox: Sandbox) -> dict[str, str]:
+    return {**os.environ, **sandbox.env(), "PYTHONUNBUFFERED": "1"}
+
+
+def apply_command(path: Path, state: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "polysync_spec", "apply", str(path), "--auto-approve",
+        "--poll-interval", "0.05", "--state", str(state), *extra,
+    ]  # fmt: skip
+
+
+def ledger_view(out: str) -> dict[str, tuple[str, str]]:
+    """`polysync status APPLY_ID` lines: key -> (status, run id)."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in out.splitlines():
+        key, status, run_id, *_ = [*line.split(), "-"]
+        rows[key] = (status, run_id)
+    return rows
+
+
+def only_apply(out: str) -> str:
+    """The apply id from `polysync status` (one apply in the ledger)."""
+    lines = out.splitlines()
+    assert len(lines) == 1, out
+    return lines[0].split()[0]
+
+
+def record(trial: str, **figures: Any) -> None:
+    """Append one trial's figures to $RELIABILITY_REPORT (JSON lines), when set: the
+    source of the figures in RELIABILITY.md."""
+    target = os.environ.get("RELIABILITY_REPORT")
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"trial": trial, **figures}) + "\n")
