@@ -309,6 +309,34 @@ def test_glue_cancel_chunks_by_25_runs(glue_provider: glue.GlueProvider, sandbox
     assert [len(r.params["JobRunIds"]) for r in sandbox.requests("BatchStopJobRun")] == [25, 5]
 
 
+def test_glue_polls_many_runs_of_a_job_with_one_get_job_runs_page(
+    glue_provider: glue.GlueProvider, sandbox: Sandbox
+) -> None:
+    client = _client(sandbox, "glue")
+    client.create_job(
+        Name="wide", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
+        ExecutionProperty={"MaxConcurrentRuns": 500},
+    )  # fmt: skip
+    older = [_start(glue_provider, sandbox, FAST, job="wide") for _ in range(400)]
+    ours = [
+        _start(glue_provider, sandbox, Outcome(stuck_in="RUNNING"), job="wide") for _ in range(5)
+    ]
+    few = _start(glue_provider, sandbox, Outcome(stuck_in="RUNNING"))
+    sandbox.log.clear()
+    reports = glue_provider.poll([*ours, few])
+    assert set(reports) == {*ours, few}
+    assert not any(r.status.terminal for r in reports.values())
+    # newest first: the five recent runs are on the first page of the 406
+    assert [r.params["MaxResults"] for r in sandbox.requests("GetJobRuns")] == [200]
+    assert [r.params["JobName"] for r in sandbox.requests("GetJobRun")] == ["customers-etl"]
+    # runs pushed past the two pages a poll of three may read are read one by one
+    sandbox.log.clear()
+    reports = glue_provider.poll(older[:3])
+    assert set(reports) == set(older[:3])
+    assert len(sandbox.requests("GetJobRuns")) == 2
+    assert len(sandbox.requests("GetJobRun")) == 3
+
+
 # ------------------------------------------------------------------ Batch discovery
 
 

@@ -194,6 +194,10 @@ GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides 
 CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 BATCH_GET_JOBS_CHUNK = 100
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
+GET_JOB_RUNS_PAGE = 200  # GetJobRuns MaxResults (1-200)
+# From this many runs of one job in flight, one GetJobRuns page (newest first, 200 runs)
+# answers for all of them in one call instead of a GetJobRun each.
+LIST_POLL_THRESHOLD = 3
 
 
 def imported_parameters(definition: GlueDefinition) -> dict[str, tuple[Any, str]]:
@@ -285,11 +289,22 @@ class GlueProvider(AwsProvider):
         return composite_run_id(job_name, response["JobRunId"])
 
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
-        """GetJobRun for each run; a run Glue no longer knows is Unknown, not an error."""
+        """Glue has no batch read of runs. A job with several runs in flight is read with
+        GetJobRuns pages (newest first, so one page usually holds them all); what those
+        pages miss, and a job with few runs, is read with GetJobRun each. A run Glue no
+        longer knows is Unknown, not an error."""
         from botocore.exceptions import ClientError
 
         reports: dict[str, StatusReport] = {}
+        by_job: dict[str, list[str]] = {}
         for run_id in run_ids:
+            by_job.setdefault(split_run_id(run_id)[0], []).append(run_id)
+        remaining: list[str] = []
+        for job_name, ids in by_job.items():
+            if len(ids) >= LIST_POLL_THRESHOLD:
+                reports.update(self._poll_listed(job_name, ids))
+            remaining += [run_id for run_id in ids if run_id not in reports]
+        for run_id in remaining:
             job_name, job_run_id = split_run_id(run_id)
             try:
                 response = self.client.get_job_run(JobName=job_name, RunId=job_run_id)
@@ -302,6 +317,33 @@ class GlueProvider(AwsProvider):
                     continue
                 raise
             reports[run_id] = map_status(response.get("JobRun"))
+        return reports
+
+    def _poll_listed(self, job_name: str, run_ids: list[str]) -> dict[str, StatusReport]:
+        """GetJobRuns pages until every run is seen, at most one page more than the runs
+        need: runs started since by others push ours down, and GetJobRun reads the rest."""
+        from botocore.exceptions import ClientError
+
+        wanted = {split_run_id(run_id)[1]: run_id for run_id in run_ids}
+        reports: dict[str, StatusReport] = {}
+        token: str | None = None
+        for _ in range(-(-len(run_ids) // GET_JOB_RUNS_PAGE) + 1):
+            kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": GET_JOB_RUNS_PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            try:
+                response = self.client.get_job_runs(**kwargs)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+                    return reports  # the job is gone: GetJobRun says so run by run
+                raise
+            for job_run in response.get("JobRuns", []):
+                run_id = wanted.get(job_run.get("Id", ""))
+                if run_id is not None:
+                    reports[run_id] = map_status(job_run)
+            token = response.get("NextToken")
+            if len(reports) == len(wanted) or not token:
+                break
         return reports
 
     def cancel(self, run_ids: list[str]) -> dict[str, str | None]:

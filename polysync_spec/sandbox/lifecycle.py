@@ -292,6 +292,13 @@ def _patch_glue() -> None:
                 write_logs(clock.region, group, self.job_run_id, clock.outcome.log_lines(state))
         return result
 
+    def get_job_runs(self: Any) -> list[Any]:
+        # AWS lists a job's runs newest first (moto: oldest first).
+        for job_run in self.job_runs:
+            job_run.advance()
+        return list(reversed(self.job_runs))
+
+    glue_models.FakeJob.get_job_runs = get_job_runs
     glue_models.FakeJob.start_job_run = start_job_run
     glue_models.FakeJobRun.status = property(status_get, status_set)
     glue_models.FakeJobRun.as_dict = as_dict
