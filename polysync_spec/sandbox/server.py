@@ -130,9 +130,7 @@ class Chaos:
             after = self._random.random() < 0.5
         if roll < self.throttle:
             self.injected["throttle"] += 1
-            if service == "batch":
-                return Fault("TooManyRequestsException", "Too Many Requests", 429), False
-            return Fault("ThrottlingException", "Rate exceeded", 400), False
+            return _throttle(service), False
         roll -= self.throttle
         if roll < self.server_error:
             self.injected["server_error_after" if after else "server_error"] += 1
@@ -153,9 +151,46 @@ class Chaos:
         return None, False
 
 
+def _throttle(service: str) -> Fault:
+    if service == "batch":
+        return Fault("TooManyRequestsException", "Too Many Requests", 429)
+    return Fault("ThrottlingException", "Rate exceeded", 400)
+
+
 # Not AWS error codes: faults of the connection itself.
 _RESET = "polysync:reset"
 _TIMEOUT = "polysync:timeout"
+
+
+@dataclass
+class Pacing:
+    """What a real account adds to every call: `latency` seconds, and a token bucket of
+    `tps` calls a second per service (e.g. Batch's account limit of 50), refilled
+    continuously and `burst` deep. A call that finds the bucket empty is throttled the way
+    the service throttles (Glue 400 ThrottlingException, Batch 429)."""
+
+    latency: float = 0.0
+    tps: float | None = None
+    burst: float | None = None
+    throttled: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, service: str) -> bool:
+        if self.tps is None:
+            return True
+        depth = self.burst if self.burst is not None else self.tps
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(service, (depth, now))
+            tokens = min(depth, tokens + (now - last) * self.tps)
+            admitted = tokens >= 1.0
+            self._buckets[service] = (tokens - 1.0 if admitted else tokens, now)
+        if not admitted:
+            self.throttled[service] += 1
+        return admitted
 
 
 class SandboxApp:
@@ -168,6 +203,7 @@ class SandboxApp:
         self.faults: dict[str, Fault] = {}
         self._faults_lock = threading.Lock()
         self.chaos: Chaos | None = None
+        self.pacing: Pacing | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -178,6 +214,11 @@ class SandboxApp:
         environ["wsgi.input"] = io.BytesIO(body)
         service, operation, params = self._identify(environ, path, body)
         self.log.add(Recorded(service, operation, params, time.time()))
+        pacing = self.pacing
+        if pacing is not None and service in ("glue", "batch", "sts", "logs"):
+            time.sleep(pacing.latency)
+            if service in ("glue", "batch") and not pacing.admit(service):
+                return _error(start_response, service, environ, _throttle(service))
         fault = self._take_fault(operation)
         if fault is not None:
             return self._inject(environ, start_response, service, fault, fault.after)
@@ -491,11 +532,17 @@ class Sandbox:
         if self._app is not None:
             self._app.faults.clear()
             self._app.chaos = None
+            self._app.pacing = None
 
     def chaos(self, chaos: Chaos | None) -> None:
         """Inject random faults into every Glue, Batch and STS call (None: stop)."""
         assert self._app is not None, "start the sandbox first"
         self._app.chaos = chaos
+
+    def pace(self, pacing: Pacing | None) -> None:
+        """Add latency and a per-service rate limit to every AWS call (None: stop)."""
+        assert self._app is not None, "start the sandbox first"
+        self._app.pacing = pacing
 
     def fail(self, operation: str, fault: Fault) -> None:
         """Make `operation` fail with `fault` (e.g. an STS denial, an expired key)."""

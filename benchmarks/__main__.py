@@ -1,0 +1,110 @@
+"""polysync benchmarks: validate, plan and apply at scale, side by side with the AWS CLI.
+
+    .venv/bin/python -m benchmarks [--quick] [--json PATH] [--only validate|plan|apply]
+
+Every scenario runs the real `polysync` command in a child process against the embedded
+sandbox on 127.0.0.1, paced like a real account (30 ms a call, 50 calls a second per
+service). Wall time, CPU time and peak RSS come from the kernel (wait4); AWS calls are
+counted by operation at the emulator. Prints a table and writes JSON (BENCHMARKS.md
+explains every column and holds the latest figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import table
+from benchmarks.scenarios import (
+    Settings,
+    apply_scenario,
+    plan_scenario,
+    validate_scenario,
+    workdir,
+)
+from polysync_spec.sandbox.server import Sandbox
+
+COLUMNS = ("scenario", "wall_s", "cpu_s", "peak_rss_mib", "calls", "met")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller workloads, under 2 minutes")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
+    parser.add_argument("--only", choices=("validate", "plan", "apply"), action="append")
+    args = parser.parse_args(argv)
+    settings = Settings(quick=args.quick)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "sandbox")  # the setup's own boto3 clients; never real
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    chosen = args.only or ["validate", "plan", "apply"]
+    with workdir() as tmp, Sandbox() as sandbox:
+        root = Path(tmp)
+        if "validate" in chosen:
+            rows += _announce(validate_scenario(settings, root))
+        if "plan" in chosen:
+            rows += _announce(plan_scenario(sandbox, settings, root))
+        if "apply" in chosen:
+            rows += _announce(apply_scenario(sandbox, settings, root))
+    elapsed = time.perf_counter() - started
+    print()
+    print(table(rows, COLUMNS))
+    for row in rows:
+        extra = {k: v for k, v in row.items() if k not in COLUMNS and k != "calls_by_operation"}
+        print(f"\n{row['scenario']}:")
+        for key, value in extra.items():
+            print(f"  {key}: {value:.2f}" if isinstance(value, float) else f"  {key}: {value}")
+        print(f"  calls: {row['calls_by_operation']}")
+    document = {
+        "mode": "quick" if args.quick else "full",
+        "machine": _machine(),
+        "settings": {
+            "latency_s": settings.latency,
+            "tps_per_service": settings.tps,
+            "time_scale": settings.time_scale,
+            "poll_interval_s": settings.poll_interval,
+        },
+        "elapsed_s": elapsed,
+        "scenarios": rows,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\n{len(rows)} scenarios in {elapsed:.0f} s; JSON in {args.json}")
+    return 0
+
+
+def _announce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        print(
+            f"{row['scenario']}: {row['wall_s']:.2f} s wall, {row['calls']} AWS calls", flush=True
+        )
+    return rows
+
+
+def _machine() -> dict[str, Any]:
+    memory = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_mib": memory,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The benchmark harness measures what it claims: generated projects are valid, a
+child's peak RSS is its own, poll rounds are read correctly off the wire, and the AWS CLI
+baseline really drives runs to their end."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.harness import describe_rounds, env_for, measure
+from benchmarks.scenarios import Settings, build_workload, generate_project, run_baseline
+from polysync_spec.manifest import validate
+from polysync_spec.sandbox.server import Recorded, Sandbox
+
+
+def test_the_generated_project_is_valid_and_as_large_as_asked(tmp_path: Path) -> None:
+    generate_project(tmp_path, jobs=400, run_plans=80, files=20)
+    assert validate(tmp_path, env={}) == []
+    text = "".join(p.read_text() for p in tmp_path.glob("part-*.yaml"))
+    assert text.count("platform: ") == 400 and text.count("max_concurrency") == 80
+
+
+def test_a_child_reports_its_own_peak_rss_and_cpu_not_the_parents(tmp_path: Path) -> None:
+    ballast = bytearray(300 * 1024 * 1024)  # this process is now far larger than the child
+    code = "import time; x = bytearray(40 * 1024 * 1024); t = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    result = measure([sys.executable, "-c", code], {"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0
+    assert 40 <= result.peak_rss_mib < 200, result.peak_rss_mib
+    assert result.cpu >= 0.3
+    del ballast
+
+
+def test_poll_rounds_are_read_off_the_describe_jobs_calls(sandbox: Sandbox) -> None:
+    def describe(*ids: str) -> None:
+        sandbox.log.add(Recorded("batch", "DescribeJobs", {"jobs": list(ids)}, time.time()))
+
+    ids = [f"j{i}" for i in range(150)]
+    describe(*ids[:100])
+    describe(*ids[100:])  # round 1: two calls for 150 jobs
+    describe(*ids[:100])  # round 2: j0 asked again
+    describe(*ids[100:120])
+    describe(*ids[120:130])  # one call too many for 130 jobs
+    assert describe_rounds(sandbox) == [(2, 150), (3, 130)]
+
+
+def test_the_aws_cli_baseline_submits_each_run_and_sees_each_end(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = Settings(quick=True, scale=0.005)  # runs of 0.3-1.5 s
+    workload = build_workload(sandbox, settings, tmp_path, batch_runs=2, glue_runs=1)
+    sandbox.log.clear()
+    row = run_baseline(sandbox, settings, workload)
+    assert row["calls_by_operation"]["SubmitJob"] == 2
+    assert row["calls_by_operation"]["StartJobRun"] == 1
+    assert row["calls_by_operation"]["DescribeJobs"] >= 2
+    assert "AWS_PROFILE" not in env_for(sandbox)
