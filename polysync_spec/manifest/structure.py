@@ -226,14 +226,17 @@ def _describe(
     value = error.get("input")
     shown = "" if sensitive or _is_sensitive_path(path) else _show(value)
 
+    # The key the error is about. The path can be empty when a key's text equals a union
+    # tag value (a key '' beside `method: ''`); pydantic's location still names it.
+    key = str(path[-1]) if path else str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":
         allowed = _fields_at(root, error["loc"][:-1])
-        hint = _did_you_mean(str(path[-1]), allowed) if allowed else ""
+        hint = _did_you_mean(key, allowed) if allowed else ""
         if set(allowed) >= {"value", "secret"} or allowed == ["value"]:
             hint += "; to pass a mapping as the value, write {value: {...}}"
-        return codes.UNKNOWN_KEY, f"unknown key '{path[-1]}'{hint}", True
+        return codes.UNKNOWN_KEY, f"unknown key '{key}'{hint}", True
     if kind == "missing":
-        return codes.MISSING_KEY, f"missing required key '{_unquote(str(path[-1]))}'", True
+        return codes.MISSING_KEY, f"missing required key '{_unquote(key)}'", True
     if kind == "string_pattern_mismatch" and is_key:
         return codes.INVALID_NAME, _name_message(value), True
     if kind in ("union_tag_invalid", "literal_error", "enum"):
