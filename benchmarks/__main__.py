@@ -70,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "latency_s": settings.latency,
             "tps_per_service": settings.tps,
-            "time_scale": settings.time_scale,
-            "poll_interval_s": settings.poll_interval,
+            "apply_runs": [
+                {"time_scale": scale, "poll_interval_s": interval}
+                for scale, interval in settings.apply_runs
+            ],
+            "side_by_side": {
+                "time_scale": settings.time_scale,
+                "poll_interval_s": settings.poll_interval,
+            },
         },
         "elapsed_s": elapsed,
         "scenarios": rows,

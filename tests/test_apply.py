@@ -58,7 +58,7 @@ def _apply(sandbox: Sandbox, plan: Plan, tmp_path: Path, **kwargs: Any) -> tuple
     ledger = SqliteLedger(tmp_path / "state.db")
     applier = Applier(
         plan, providers, ledger, env={"ORDERS_API_TOKEN": "t"},
-        poll=PollPolicy(minimum=0.05, maximum=0.2), emit=lines.append, **kwargs,
+        emit=lines.append, **{"poll": PollPolicy(minimum=0.05, maximum=0.2), **kwargs},
     )  # fmt: skip
     try:
         return applier.run(), lines
@@ -497,6 +497,27 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
     assert _statuses(result) == {"load": "Success", "clean": "Success"}
     assert len(_submissions(sandbox)) == 2
     assert sum("re-attached" in line for line in lines) == 2
+
+
+def test_runs_in_flight_are_polled_between_slices_of_a_long_submission_phase(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polysync_spec.engine.apply as engine
+
+    monkeypatch.setattr(engine, "SUBMIT_SLICE", 0.0)  # one submission a slice
+    _fast(sandbox)
+    runs = "".join(f"      - {{name: c{i}, job: clean}}\n" for i in range(3))
+    plan = _plan(
+        sandbox,
+        write(tmp_path, HEADER + "run_plans:\n  p:\n    max_concurrency: 3\n    runs:\n" + runs),
+    )
+    result, _ = _apply(sandbox, plan, tmp_path, poll=PollPolicy(minimum=2.0, maximum=2.0))
+    assert result.exit_code is ExitCode.OK
+    order = [
+        r.operation for r in sandbox.requests() if r.operation in ("SubmitJob", "DescribeJobs")
+    ]
+    # a poll right after each slice, without waiting out the 2 s interval
+    assert order[:5] == ["SubmitJob", "DescribeJobs", "SubmitJob", "DescribeJobs", "SubmitJob"]
 
 
 def test_a_run_past_its_own_limit_is_reported_unknown_not_waited_on(

@@ -36,6 +36,8 @@ THROTTLING = frozenset(
 DEPENDENCY_FAILED = "Dependent Job failed"
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
+# Seconds of submitting before the runs already in flight are polled again.
+SUBMIT_SLICE = 10.0
 
 
 class Provider(Protocol):
@@ -189,7 +191,7 @@ class Applier:
         while True:
             if self._interrupts:
                 return self._stop_for_interrupt()
-            self._schedule()
+            more = self._schedule(deadline=time.monotonic() + SUBMIT_SLICE)
             if self.detach and not any(s.status == PENDING for s in self.runs.values()):
                 self.emit(
                     f"detached: {sum(s.in_flight for s in self.runs.values())} run(s) continue in AWS"
@@ -198,8 +200,9 @@ class Applier:
             busy = any(s.in_flight or s.status == PENDING for s in self.runs.values())
             if not busy:
                 return self._finish()
-            self._wake.wait(interval)
-            self._wake.clear()
+            if not more:  # else poll at once, between slices of a long submission phase
+                self._wake.wait(interval)
+                self._wake.clear()
             if self._interrupts:
                 continue
             changed = self._poll()
@@ -276,8 +279,13 @@ class Applier:
 
     # ------------------------------------------------------------ scheduling
 
-    def _schedule(self) -> None:
+    def _schedule(self, deadline: float | None = None) -> bool:
+        """Submit what may start now. True when it stopped at `deadline` with runs still
+        to submit: a thousand submissions take a while, and the runs already in flight
+        must not go unwatched meanwhile."""
         stopping = self.plan.on_failure in ("stop", "cancel") and self._failed_first is not None
+        in_flight = sum(s.in_flight for s in self.runs.values())
+        submitted = 0
         for state in self.runs.values():
             if state.status != PENDING:
                 continue
@@ -291,9 +299,14 @@ class Applier:
                 continue
             if verdict == "wait":
                 continue
-            if sum(s.in_flight for s in self.runs.values()) >= self.max_concurrency:
-                return
+            if in_flight >= self.max_concurrency:
+                return False
+            if deadline is not None and submitted and time.monotonic() > deadline:
+                return True
             self._submit(state, native)
+            in_flight += state.in_flight
+            submitted += 1
+        return False
 
     def _readiness(self, state: RunState) -> tuple[str, list[str]]:
         native: list[str] = []
