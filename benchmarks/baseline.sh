@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The baseline: the apply a user would otherwise write with the AWS CLI. Submit each run,
 # then poll each one (describe-jobs / get-job-run per run) every INTERVAL seconds until
-# all have ended. Prints one line per run as it ends.
+# all have ended. Prints one line per run as it ends: its id, state, and when it was seen.
 #
 #   baseline.sh RUNS_FILE INTERVAL
 #
@@ -33,14 +33,14 @@ while [ ${#pending[@]} -gt 0 ]; do
     if [ "$kind" = batch ]; then
       status=$(aws batch describe-jobs --jobs "$x" --query 'jobs[0].status' --output text)
       case $status in
-        SUCCEEDED | FAILED) echo "$x $status" ;;
+        SUCCEEDED | FAILED) echo "$x $status $EPOCHREALTIME" ;;
         *) still+=("$entry") ;;
       esac
     else
       status=$(aws glue get-job-run --job-name "$x" --run-id "$y" \
         --query 'JobRun.JobRunState' --output text)
       case $status in
-        SUCCEEDED | FAILED | STOPPED | TIMEOUT | ERROR | EXPIRED) echo "$y $status" ;;
+        SUCCEEDED | FAILED | STOPPED | TIMEOUT | ERROR | EXPIRED) echo "$y $status $EPOCHREALTIME" ;;
         *) still+=("$entry") ;;
       esac
     fi

@@ -352,28 +352,19 @@ def _report_lag(state: Path) -> Row:
     """How long after a run really ended the tool recorded it: ledger vs emulator clocks."""
     from polysync_spec.engine.ledger import SqliteLedger
 
-    offset = time.time() - time.monotonic()
+    ends = _true_ends()
     ledger = SqliteLedger(state)
     try:
         (apply_id, _, _), *_ = ledger.applies()
-        lags = []
-        for record in ledger.runs(apply_id).values():
-            key = (record.run_id or "").rsplit("/", 1)[-1]
-            clock = LIFECYCLES.clocks.get(key)
-            if clock is None or record.finished_at is None:
-                continue
-            out = clock.outcome
-            lags.append(
-                record.finished_at
-                - (clock.created + offset + out.starting_seconds + out.running_seconds)
-            )
+        pairs = [
+            (ends[key], record.finished_at)
+            for record in ledger.runs(apply_id).values()
+            if (key := (record.run_id or "").rsplit("/", 1)[-1]) in ends
+            and record.finished_at is not None
+        ]
     finally:
         ledger.close()
-    lags.sort()
-    return {
-        "report_lag_max_s": lags[-1] if lags else None,
-        "report_lag_p95_s": lags[int(0.95 * (len(lags) - 1))] if lags else None,
-    }
+    return _lag_summary(pairs)
 
 
 def run_baseline(sandbox: Sandbox, settings: Settings, workload: Workload) -> Row:
@@ -388,7 +379,28 @@ def run_baseline(sandbox: Sandbox, settings: Settings, workload: Workload) -> Ro
     ended = len(result.stdout.splitlines())
     if ended != workload.runs:
         raise RuntimeError(f"baseline saw {ended} of {workload.runs} runs end")
-    return _row(f"apply {workload.runs} runs (AWS CLI script)", result)
+    row = _row(f"apply {workload.runs} runs (AWS CLI script)", result)
+    seen = {line.split()[0]: float(line.split()[2]) for line in result.stdout.splitlines()}
+    row.update(_lag_summary([(at, seen[key]) for key, at in _true_ends().items() if key in seen]))
+    return row
+
+
+def _true_ends() -> dict[str, float]:
+    """When each run the emulator holds really ended (wall clock), by its service id."""
+    offset = time.time() - time.monotonic()
+    return {
+        key: clock.created + offset + clock.outcome.starting_seconds + clock.outcome.running_seconds
+        for key, clock in LIFECYCLES.clocks.items()
+    }
+
+
+def _lag_summary(pairs: list[tuple[float, float]]) -> Row:
+    """(true end, reported at) pairs -> the worst and 95th-percentile report lag."""
+    lags = sorted(reported - ended for ended, reported in pairs)
+    return {
+        "report_lag_max_s": lags[-1] if lags else None,
+        "report_lag_p95_s": lags[int(0.95 * (len(lags) - 1))] if lags else None,
+    }
 
 
 def apply_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[Row]:

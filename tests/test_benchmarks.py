@@ -54,4 +54,6 @@ def test_the_aws_cli_baseline_submits_each_run_and_sees_each_end(
     assert row["calls_by_operation"]["SubmitJob"] == 2
     assert row["calls_by_operation"]["StartJobRun"] == 1
     assert row["calls_by_operation"]["DescribeJobs"] >= 2
+    # each end was seen, and not before it happened
+    assert row["report_lag_max_s"] is not None and row["report_lag_p95_s"] > -0.5
     assert "AWS_PROFILE" not in env_for(sandbox)
