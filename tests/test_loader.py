@@ -130,3 +130,27 @@ def test_merge_keys_and_anchors_share_defaults(tmp_path: Path) -> None:
     assert project.ok
     assert project.platforms["h"].region == "eu-west-1"
     assert project.platforms["h"].type == "aws_glue"
+
+
+def test_loading_pauses_the_cyclic_gc_and_restores_it_as_it_was(tmp_path: Path) -> None:
+    import gc
+
+    from polysync_spec.manifest import validate
+    from polysync_spec.manifest.project import gc_paused
+
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\n", encoding="utf-8")
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    validate(path, env={})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        validate(path, env={})
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    path.write_bytes(b"\xff\xfe")  # a failing load restores it too
+    validate(path, env={})
+    assert gc.isenabled()

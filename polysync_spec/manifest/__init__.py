@@ -12,6 +12,7 @@ from polysync_spec.manifest.project import Project, gc_paused, load_project
 __all__ = ["Project", "load_project", "validate"]
 
 
+@gc_paused()
 def validate(
     path: str | os.PathLike[str],
     *,
@@ -26,17 +27,6 @@ def validate(
     is reported only with `require_env` (plan and apply always need it). Without `--target`, the base and
     every target overlay are checked; a finding that appears only under a target says so.
     """
-    with gc_paused():
-        return _validate(path, target, cli_vars, env, require_env)
-
-
-def _validate(
-    path: str | os.PathLike[str],
-    target: str | None,
-    cli_vars: Mapping[str, str] | None,
-    env: Mapping[str, str] | None,
-    require_env: bool,
-) -> list[Diagnostic]:
     severity = Severity.ERROR if require_env else None
     base = load_project(
         path, target=target, cli_vars=cli_vars, env=env, unset_env_severity=severity

@@ -114,6 +114,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@gc_paused()
 def load_project(
     path: str | os.PathLike[str],
     *,
@@ -123,17 +124,6 @@ def load_project(
     unset_env_severity: Severity | None = Severity.ERROR,
 ) -> Project:
     """Load and validate the manifest set at `path` for one target (or the base)."""
-    with gc_paused():
-        return _load_project(path, target, cli_vars, env, unset_env_severity)
-
-
-def _load_project(
-    path: str | os.PathLike[str],
-    target: str | None,
-    cli_vars: Mapping[str, str] | None,
-    env: Mapping[str, str] | None,
-    unset_env_severity: Severity | None,
-) -> Project:
     loaded = load_path(path)
     source = SourceMap(loaded.documents)
     out = _Collector(source)

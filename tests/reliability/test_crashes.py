@@ -55,6 +55,25 @@ def _ledger(state: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[
     return ledger_view(capsys.readouterr().out)
 
 
+def _prepare(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    outcome: Outcome,
+    *,
+    runs: int,
+    max_concurrency: int,
+    chained: int = 0,
+) -> tuple[Path, Path]:
+    """(manifest, ledger path): every run behaving as `outcome`; the request log is
+    cleared, so the first request logged from here on is the apply's."""
+    create_wide_job(sandbox)
+    sandbox.script("glue", GLUE_JOB, outcome)
+    sandbox.script("batch", BATCH_DEFINITION, outcome)
+    path = mixed_plan(tmp_path, runs, max_concurrency=max_concurrency, chained=chained)
+    sandbox.log.clear()
+    return path, tmp_path / "state.db"
+
+
 def _wait_for_first_request(sandbox: Sandbox, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
     while not sandbox.requests() and process.poll() is None and time.monotonic() < deadline:
@@ -67,11 +86,10 @@ def test_sigkill_at_a_random_moment_then_apply_again_submits_each_run_once(
     sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], trial: int
 ) -> None:
     rng = random.Random(f"crash-{trial}")
-    create_wide_job(sandbox)
-    sandbox.script("glue", GLUE_JOB, Outcome(starting_seconds=0.05, running_seconds=0.25))
-    sandbox.script("batch", BATCH_DEFINITION, Outcome(starting_seconds=0.05, running_seconds=0.25))
-    path = mixed_plan(tmp_path, RUNS, max_concurrency=20, chained=5)
-    state = tmp_path / "state.db"
+    path, state = _prepare(
+        sandbox, tmp_path, Outcome(starting_seconds=0.05, running_seconds=0.25),
+        runs=RUNS, max_concurrency=20, chained=5,
+    )  # fmt: skip
     first = subprocess.Popen(
         apply_command(path, state), env=cli_env(sandbox), text=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -105,12 +123,10 @@ def test_interrupt_at_a_random_moment_cancels_every_run_in_flight(
 ) -> None:
     rng = random.Random(f"interrupt-{trial}")
     signum = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
-    create_wide_job(sandbox)
-    sandbox.script("glue", GLUE_JOB, Outcome(starting_seconds=0.05, stuck_in="RUNNING"))
-    sandbox.script("batch", BATCH_DEFINITION, Outcome(starting_seconds=0.05, stuck_in="RUNNING"))
-    path = mixed_plan(tmp_path, 30, max_concurrency=10)
-    state = tmp_path / "state.db"
-    sandbox.log.clear()  # the first request logged from here on is the apply's
+    path, state = _prepare(
+        sandbox, tmp_path, Outcome(starting_seconds=0.05, stuck_in="RUNNING"),
+        runs=30, max_concurrency=10,
+    )  # fmt: skip
     process = subprocess.Popen(
         apply_command(path, state), env=cli_env(sandbox), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
