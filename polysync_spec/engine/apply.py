@@ -301,6 +301,8 @@ class Applier:
                 continue
             if in_flight >= self.max_concurrency:
                 return False
+            if self._interrupts:  # Ctrl-C mid-phase: submit nothing more
+                return True
             if deadline is not None and submitted and time.monotonic() > deadline:
                 return True
             self._submit(state, native)
