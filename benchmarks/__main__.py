@@ -38,10 +38,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="smaller workloads, under 2 minutes")
-    parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
+    parser.add_argument(
+        "--json", type=Path, default=Path("benchmarks/results.json"), help="where the JSON goes"
+    )
     parser.add_argument("--only", choices=("validate", "plan", "apply"), action="append")
+    parser.add_argument(
+        "--latency", type=float, default=0.03, help="seconds added to every AWS call (0.03)"
+    )
+    parser.add_argument(
+        "--tps", type=float, default=50.0, help="calls a second per service before throttling (50)"
+    )
     args = parser.parse_args(argv)
-    settings = Settings(quick=args.quick)
+    settings = Settings(quick=args.quick, latency=args.latency, tps=args.tps)
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(key, "sandbox")  # the setup's own boto3 clients; never real
     started = time.perf_counter()
