@@ -17,7 +17,7 @@ import pytest
 
 from polysync_spec.cli import run
 from polysync_spec.sandbox.lifecycle import Outcome
-from polysync_spec.sandbox.server import Sandbox
+from polysync_spec.sandbox.server import Pacing, Sandbox
 from tests.reliability.workload import (
     BATCH_DEFINITION,
     GLUE_JOB,
@@ -125,14 +125,17 @@ def test_interrupt_at_a_random_moment_cancels_every_run_in_flight(
     signum = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
     path, state = _prepare(
         sandbox, tmp_path, Outcome(starting_seconds=0.05, stuck_in="RUNNING"),
-        runs=30, max_concurrency=10,
+        runs=30, max_concurrency=20,
     )  # fmt: skip
+    # 50 ms a call stretches the submissions over about a second, so that signals land
+    # before, during and after them; at most 20 in flight leaves some runs never sent.
+    sandbox.pace(Pacing(latency=0.05))
     process = subprocess.Popen(
         apply_command(path, state), env=cli_env(sandbox), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _wait_for_first_request(sandbox, process)
-    time.sleep(rng.uniform(0.0, 1.5))
+    time.sleep(rng.uniform(0.0, 2.0))
     process.send_signal(signum)
     _out, err = process.communicate(timeout=60)
 
