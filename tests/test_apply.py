@@ -25,7 +25,7 @@ from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.sandbox.lifecycle import Outcome
-from polysync_spec.sandbox.server import Sandbox
+from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.conftest import EXAMPLES
 from tests.helpers import plan_against, write
 
@@ -50,9 +50,11 @@ def _plan(
     return plan
 
 
-def _apply(sandbox: Sandbox, plan: Plan, tmp_path: Path, **kwargs: Any) -> tuple[Any, list[str]]:
+def _apply(
+    sandbox: Sandbox, plan: Plan, tmp_path: Path, *, read_timeout: float = 60.0, **kwargs: Any
+) -> tuple[Any, list[str]]:
     project = load_project(plan.manifest_path, env={"ORDERS_API_TOKEN": "t"})
-    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url, read_timeout=read_timeout)
     providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
     lines: list[str] = []
     ledger = SqliteLedger(tmp_path / "state.db")
@@ -329,6 +331,44 @@ def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
     assert result.runs["clean"].status == "Unknown"
     assert "apply again to submit it or find it" in (result.runs["clean"].message or "")
     assert _submissions(sandbox) == []
+
+
+def test_a_submission_acted_on_after_its_answer_was_lost_is_found_not_sent_again(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The case the long fault run caught: the client times out, looks at once, finds
+    nothing, and must not resend, because AWS acts on the held request a moment later."""
+    _fast(sandbox)
+    plan = _plan(
+        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    )
+    sandbox.fail("SubmitJob", Fault.timeout(1.5, after=True, times=1))
+    result, lines = _apply(
+        sandbox, plan, tmp_path, read_timeout=1.0, settle_seconds=3.0, consistency_delay=0.0
+    )
+    assert any("not visible in AWS; waiting 2 s" in line for line in lines), lines
+    assert any("went through despite the error" in line for line in lines)
+    assert len(_submissions(sandbox)) == 1
+    assert result.runs["clean"].status == "Success"
+
+
+def test_a_failed_submission_that_never_took_effect_is_sent_again_once_it_must_show(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _fast(sandbox)
+    plan = _plan(
+        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    )
+    sandbox.fail("SubmitJob", Fault("ServiceUnavailable", "try later", 503, times=1))
+    started = time.monotonic()
+    result, lines = _apply(sandbox, plan, tmp_path, settle_seconds=1.0, consistency_delay=0.0)
+    assert time.monotonic() - started >= 1.0
+    assert any("waiting 1 s before deciding" in line for line in lines)
+    assert len(_submissions(sandbox)) == 2  # the failed one, then the one that counts
+    jobs = boto3.client("batch", region_name="us-east-1").list_jobs(
+        jobQueue="etl-standard", jobStatus="SUCCEEDED"
+    )["jobSummaryList"]
+    assert len(jobs) == 1 and result.runs["clean"].status == "Success"
 
 
 def test_a_second_apply_of_the_same_plan_is_refused_while_the_first_holds_the_lock(

@@ -64,8 +64,9 @@ from polysync_spec.render import diagnostics as render
     type=click.FloatRange(min=0),
     default=60.0,
     show_default=True,
-    help="How long AWS's listings may lag a submission: a submission interrupted by a "
-    "crash and not found in AWS is sent again only once it is this old.",
+    help="How long AWS's listings may lag a submission: a submission whose answer was "
+    "lost (a crash, a timeout, a 5xx) and not found in AWS is sent again only once it is "
+    "this old.",
 )
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(

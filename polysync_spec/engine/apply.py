@@ -154,7 +154,9 @@ class Applier:
         self.emit = emit
         self.sleep = sleep
         self.cancel_timeout = cancel_timeout
-        # How long a submission may take to show in AWS's listings (eventual consistency).
+        # How long after it was sent a submission must show in AWS's listings: the lag
+        # of the listings, plus the time AWS may still act on a request whose answer was
+        # lost. Only a submission unseen for that long is sent again.
         self.settle_seconds = settle_seconds
         self.timeout = timeout
         self.grace_seconds = grace_seconds
@@ -372,6 +374,7 @@ class Applier:
         that provably created nothing is sent again. None: the state says what happened."""
         run = state.planned
         for attempt in range(SUBMIT_ATTEMPTS):
+            sent_at = time.time()
             try:
                 return provider.submit(request)
             except PolysyncError as exc:
@@ -387,6 +390,24 @@ class Applier:
             self.sleep(min(0.05 * 2**attempt, 5.0) * (1 + random.random()))
             if ambiguous:
                 found = self._look_for(provider, request, intent_at)
+                wait = sent_at + self.settle_seconds - time.time()
+                if found == [] and wait > 0:
+                    # A request that timed out or lost its connection may still be acted
+                    # on after the client gave up: absence now proves nothing. Resend only
+                    # once the listings must show it. Interruptible.
+                    self.emit(
+                        f"{run.key}: the failed submission is not visible in AWS; waiting "
+                        f"{wait:.0f} s before deciding whether to send it again"
+                    )
+                    if self._wake.wait(wait) and self._interrupts:
+                        self._unknown(
+                            state,
+                            f"a submission failed ({failure}) and was not visible in AWS when "
+                            "the apply was stopped; check the console, or apply with "
+                            "--retry-failed to send it again",
+                        )
+                        return None
+                    found = self._look_for(provider, request, intent_at)
                 if found is None:  # AWS could not be asked: never guess, never resubmit
                     self._unknown(
                         state,

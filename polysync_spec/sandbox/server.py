@@ -97,6 +97,20 @@ class Fault:
     status: int = 400
     times: int | None = None
     after: bool = False  # let the request take effect first (an ambiguous failure)
+    hold_seconds: float = 0.0  # a timeout: how long the answer is held
+
+    @classmethod
+    def reset(cls, *, after: bool = False, times: int | None = None) -> Fault:
+        """The connection drops without an answer."""
+        return cls(_RESET, "connection reset", 0, times, after)
+
+    @classmethod
+    def timeout(
+        cls, hold_seconds: float, *, after: bool = False, times: int | None = None
+    ) -> Fault:
+        """No answer for `hold_seconds` (longer than the client's read timeout), then the
+        connection drops; with `after`, the request takes effect once the hold is over."""
+        return cls(_TIMEOUT, "read timeout", 0, times, after, hold_seconds)
 
 
 @dataclass
@@ -143,11 +157,11 @@ class Chaos:
         roll -= self.server_error
         if roll < self.reset:
             self.injected["reset_after" if after else "reset"] += 1
-            return Fault(_RESET, "connection reset", 0), after
+            return Fault.reset(), after
         roll -= self.reset
         if roll < self.timeout:
             self.injected["timeout_after" if after else "timeout"] += 1
-            return Fault(_TIMEOUT, "read timeout", 0), after
+            return Fault.timeout(self.hold_seconds), after
         return None, False
 
 
@@ -225,8 +239,6 @@ class SandboxApp:
         if self.chaos is not None and service in ("glue", "batch", "sts"):
             chaotic, after = self.chaos.draw(service)
             if chaotic is not None:
-                if chaotic.code == _TIMEOUT:
-                    time.sleep(self.chaos.hold_seconds)
                 return self._inject(environ, start_response, service, chaotic, after)
         if service == "glue" and operation == "BatchStopJobRun":
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
@@ -242,6 +254,7 @@ class SandboxApp:
         fault: Fault,
         after: bool,
     ) -> Iterable[bytes]:
+        time.sleep(fault.hold_seconds)
         if after:  # the request takes effect; the caller only sees the failure
             b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
         if fault.code in (_RESET, _TIMEOUT):
