@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  calls: {row['calls_by_operation']}")
     document = {
         "mode": "quick" if args.quick else "full",
+        "commit": _commit(),
         "machine": _machine(),
         "settings": {
             "latency_s": settings.latency,
@@ -102,6 +103,20 @@ def _announce(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f"{row['scenario']}: {row['wall_s']:.2f} s wall, {row['calls']} AWS calls", flush=True
         )
     return rows
+
+
+def _commit() -> str | None:
+    """The commit measured, with a + when the tree had uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], check=False).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+" if dirty else "")
 
 
 def _machine() -> dict[str, Any]:
