@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(key, "sandbox")  # the setup's own boto3 clients; never real
     started = time.perf_counter()
+    commit = _commit()  # before the run: the tree may change while it goes
     rows: list[dict[str, Any]] = []
     chosen = args.only or ["validate", "plan", "apply"]
     with workdir() as tmp, Sandbox() as sandbox:
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  calls: {row['calls_by_operation']}")
     document = {
         "mode": "quick" if args.quick else "full",
-        "commit": _commit(),
+        "commit": commit,
         "machine": _machine(),
         "settings": {
             "latency_s": settings.latency,
