@@ -50,6 +50,14 @@ def _plan(
     return plan
 
 
+ONE_CLEAN_RUN = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
+
+
+def _clean_plan(sandbox: Sandbox, tmp_path: Path) -> Plan:
+    """A run plan of one run: the Batch `clean` job."""
+    return _plan(sandbox, write(tmp_path, ONE_CLEAN_RUN))
+
+
 def _apply(
     sandbox: Sandbox, plan: Plan, tmp_path: Path, *, read_timeout: float = 60.0, **kwargs: Any
 ) -> tuple[Any, list[str]]:
@@ -282,9 +290,7 @@ def test_a_submission_that_never_reached_aws_is_submitted_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     _fast(sandbox)
-    plan = _plan(
-        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
-    )
+    plan = _clean_plan(sandbox, tmp_path)
     _crash_after_intent(sandbox, plan, tmp_path, submitted=False, age=120)
     result, _ = _apply(sandbox, plan, tmp_path)
     assert len(_submissions(sandbox)) == 1 and result.exit_code is ExitCode.OK
@@ -312,7 +318,7 @@ def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     _fast(sandbox)
-    text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
+    text = ONE_CLEAN_RUN
     plan = _plan(sandbox, write(tmp_path, text))
     _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
     project = load_project(plan.manifest_path, env={})
@@ -339,9 +345,7 @@ def test_a_submission_acted_on_after_its_answer_was_lost_is_found_not_sent_again
     """The case the long fault run caught: the client times out, looks at once, finds
     nothing, and must not resend, because AWS acts on the held request a moment later."""
     _fast(sandbox)
-    plan = _plan(
-        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
-    )
+    plan = _clean_plan(sandbox, tmp_path)
     sandbox.fail("SubmitJob", Fault.timeout(1.5, after=True, times=1))
     result, lines = _apply(
         sandbox, plan, tmp_path, read_timeout=1.0, settle_seconds=3.0, consistency_delay=0.0
@@ -356,9 +360,7 @@ def test_a_failed_submission_that_never_took_effect_is_sent_again_once_it_must_s
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     _fast(sandbox)
-    plan = _plan(
-        sandbox, write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
-    )
+    plan = _clean_plan(sandbox, tmp_path)
     sandbox.fail("SubmitJob", Fault("ServiceUnavailable", "try later", 503, times=1))
     started = time.monotonic()
     result, lines = _apply(sandbox, plan, tmp_path, settle_seconds=1.0, consistency_delay=0.0)
@@ -374,7 +376,7 @@ def test_a_failed_submission_that_never_took_effect_is_sent_again_once_it_must_s
 def test_a_second_apply_of_the_same_plan_is_refused_while_the_first_holds_the_lock(
     sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
+    text = ONE_CLEAN_RUN
     plan = _plan(sandbox, write(tmp_path, text))
     ledger = SqliteLedger(tmp_path / "state.db")
     ledger.acquire(plan.plan_id)
@@ -433,7 +435,7 @@ def test_detach_submits_and_returns(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
-    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    path = write(tmp_path, ONE_CLEAN_RUN)
     monkeypatch.chdir(tmp_path)
     assert run(["apply", str(path), "--auto-approve", "--detach", "--poll-interval", "0.05"]) == 0
     assert len(sandbox.requests("SubmitJob")) == 1
@@ -477,7 +479,7 @@ def test_status_and_cancel_work_from_the_ledger_in_a_later_process(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
-    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    path = write(tmp_path, ONE_CLEAN_RUN)
     monkeypatch.chdir(tmp_path)
     assert run(["apply", str(path), "--auto-approve", "--detach"]) == 0
     capsys.readouterr()
@@ -628,7 +630,7 @@ def test_two_applies_at_once_one_runs_the_other_is_refused(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=2.0))
-    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    path = write(tmp_path, ONE_CLEAN_RUN)
     command = [
         sys.executable,
         "-m",
@@ -668,7 +670,7 @@ def test_status_watch_follows_a_detached_apply_to_its_end(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.2, running_seconds=0.4))
-    path = write(tmp_path, HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n")
+    path = write(tmp_path, ONE_CLEAN_RUN)
     monkeypatch.chdir(tmp_path)
     assert run(["apply", str(path), "--auto-approve", "--detach"]) == 0
     capsys.readouterr()
