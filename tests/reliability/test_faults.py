@@ -1,7 +1,7 @@
 """Exactly once under faults: 200 runs while AWS throttles, fails, drops connections and
 stops answering, half of the failures striking after the request took effect (the case
-that makes blind retries submit twice). Every run must reach its true terminal state, submitted exactly once as counted
-at the emulator, and the exit code must say what happened."""
+that makes blind retries submit twice). Every run must reach its true terminal state and
+exist exactly once in the emulator, and the exit code must say what happened."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import pytest
 
 from polysync_spec.engine.apply import Applier, PollPolicy
@@ -21,8 +20,16 @@ from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Chaos, Fault, Sandbox
-from tests.helpers import plan_against, write
-from tests.reliability.workload import record
+from tests.helpers import plan_against
+from tests.reliability.workload import (
+    BATCH_DEFINITION,
+    GLUE_JOB,
+    create_wide_job,
+    emulator_runs,
+    held,
+    mixed_plan,
+    record,
+)
 
 LONG = os.environ.get("RELIABILITY") == "long"
 # Of each kind: 100 in the bounded CI run, 250 with RELIABILITY=long.
@@ -39,32 +46,14 @@ def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
         # retries reads the same way without the client-side rate limit. Submissions
         # are never retried by botocore in either mode.
         monkeypatch.setenv("AWS_RETRY_MODE", "standard")
-    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
-    glue.create_job(
-        Name="wide", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
-        ExecutionProperty={"MaxConcurrentRuns": 1000},
-    )  # fmt: skip
-    sandbox.script("glue", "wide", Outcome(starting_seconds=0.05, running_seconds=0.1))
+    create_wide_job(sandbox)
+    sandbox.script("glue", GLUE_JOB, Outcome(starting_seconds=0.05, running_seconds=0.1))
     sandbox.script(
         "batch",
-        "cleanup",
+        BATCH_DEFINITION,
         Outcome(result="FAILED", exit_code=1, starting_seconds=0.05, running_seconds=0.1),
     )
-    runs = [f"      - {{name: g{i}, job: wide, parameters: {{index: {i}}}}}" for i in range(RUNS)]
-    runs += [
-        f"      - {{name: b{i}, job: clean, parameters: {{older_than_days: {i}}}}}"
-        for i in range(RUNS)
-    ]
-    path = write(
-        tmp_path,
-        "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n"
-        "  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}\n"
-        "jobs:\n  wide: {platform: glue, external_id: wide, parameters: {index: 0}}\n"
-        "  clean: {platform: batch, external_id: cleanup, parameters: {older_than_days: 0}}\n"
-        "run_plans:\n  p:\n    max_concurrency: 40\n    on_failure: continue\n    runs:\n"
-        + "\n".join(runs)
-        + "\n",
-    )
+    path = mixed_plan(tmp_path, 2 * RUNS, max_concurrency=40)
     plan = plan_against(sandbox.endpoint_url, path)
     project = load_project(path, env={})
     # A short read timeout, so that the held answers below count as lost connections.
@@ -107,25 +96,7 @@ def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
         line for line in lines if "Unknown" in line
     ][:5]
     assert result.exit_code is ExitCode.RUNS_FAILED
-    # each submitted exactly once, as the emulator counts them
-    job_runs = glue.get_paginator("get_job_runs").paginate(JobName="wide")
-    indexes = Counter(run["Arguments"]["--index"] for page in job_runs for run in page["JobRuns"])
-    assert indexes == Counter(str(i) for i in range(RUNS))
-    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
-    names = Counter(
-        job["jobName"]
-        for status in (
-            "SUCCEEDED",
-            "FAILED",
-            "RUNNING",
-            "RUNNABLE",
-            "SUBMITTED",
-            "PENDING",
-            "STARTING",
-        )
-        for job in batch.list_jobs(jobQueue="etl-standard", jobStatus=status)["jobSummaryList"]
-    )
-    assert len(names) == RUNS and set(names.values()) == {1}
-    # and each run id the apply recorded is one the emulator has
-    recorded = {state.run_id for state in result.runs.values()}
-    assert len(recorded) == 2 * RUNS
+    # each run of the plan exists exactly once in the emulator
+    assert held(sandbox) == Counter({f"{k}{i}": 1 for k in "gb" for i in range(RUNS)})
+    # and the runs the apply recorded are exactly the runs the emulator holds
+    assert {state.run_id for state in result.runs.values()} == set(emulator_runs(sandbox))

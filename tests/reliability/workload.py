@@ -72,6 +72,23 @@ def submissions(sandbox: Sandbox) -> Counter[str]:
     return seen
 
 
+def held(sandbox: Sandbox) -> Counter[str]:
+    """How many runs the emulator holds for each run of the plan (`g<i>`, `b<i>`), read
+    from the runs' own arguments and parameters: under faults, requests that failed are
+    not runs, and only what exists counts."""
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    counts: Counter[str] = Counter()
+    for page in glue.get_paginator("get_job_runs").paginate(JobName=GLUE_JOB):
+        for run in page["JobRuns"]:
+            counts[f"g{run['Arguments']['--index']}"] += 1
+    ids = [key for key in emulator_runs(sandbox) if "/" not in key]  # Batch job ids
+    for start in range(0, len(ids), 100):
+        for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
+            counts[f"b{job['parameters']['older_than_days']}"] += 1
+    return counts
+
+
 def emulator_runs(sandbox: Sandbox) -> dict[str, str]:
     """Every run the emulator holds, by polysync run id: its state in the service's words."""
     glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
