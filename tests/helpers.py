@@ -76,3 +76,13 @@ def plan_against(
     assert project.ok, project.diagnostics
     live = discover_live(project, run_plan, Sessions(sandbox_url=sandbox_url))
     return make_plan(project, run_plan, live, manifest_path=str(path))
+
+
+# The platforms of the seeded sandbox (polysync_spec/sandbox/seed.yaml): Glue, and Batch
+# with its etl-standard queue, in us-east-1. Test manifests start with it.
+SANDBOX_PLATFORMS = """\
+version: 1
+platforms:
+  glue: {type: aws_glue, region: us-east-1}
+  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
+"""

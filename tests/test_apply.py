@@ -27,20 +27,19 @@ from polysync_spec.providers.base import RunRequest
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.conftest import EXAMPLES
-from tests.helpers import plan_against, write
+from tests.helpers import SANDBOX_PLATFORMS, plan_against, write
 
 FAST = Outcome(starting_seconds=0.1, running_seconds=0.2)
-HEADER = """\
-version: 1
-platforms:
-  glue: {type: aws_glue, region: us-east-1}
-  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
+HEADER = (
+    SANDBOX_PLATFORMS
+    + """\
 jobs:
   load: {platform: glue, external_id: customers-etl}
   check: {platform: glue, external_id: orders-quality}
   export: {platform: batch, external_id: nightly-export, parameters: {input_path: x, partners: y}}
   clean: {platform: batch, external_id: cleanup}
 """
+)
 
 
 def _plan(

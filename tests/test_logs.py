@@ -10,13 +10,11 @@ import pytest
 from polysync_spec.cli import run
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
-from tests.helpers import write
+from tests.helpers import SANDBOX_PLATFORMS, write
 
-PROJECT = """\
-version: 1
-platforms:
-  glue: {type: aws_glue, region: us-east-1}
-  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
+PROJECT = (
+    SANDBOX_PLATFORMS
+    + """\
 jobs:
   load: {platform: glue, external_id: customers-etl}
   clean: {platform: batch, external_id: cleanup}
@@ -25,6 +23,7 @@ run_plans:
     on_failure: continue
     runs: [{job: load}, {job: clean}]
 """
+)
 FAILING = Outcome(result="FAILED", starting_seconds=0.1, running_seconds=0.1)
 
 

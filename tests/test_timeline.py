@@ -11,13 +11,11 @@ from polysync_spec.cli import run
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
-from tests.helpers import write
+from tests.helpers import SANDBOX_PLATFORMS, write
 
-PROJECT = """\
-version: 1
-platforms:
-  glue: {type: aws_glue, region: us-east-1}
-  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
+PROJECT = (
+    SANDBOX_PLATFORMS
+    + """\
 jobs:
   load: {platform: glue, external_id: customers-etl}
   clean: {platform: batch, external_id: cleanup}
@@ -29,6 +27,7 @@ run_plans:
       - {job: check, after: [load]}
       - {job: clean, after: [check]}
 """
+)
 BAR = re.compile(r"^  (\w+) :(?:(done|crit|active), )?(\w+), (\d+), (\d+)$")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from polysync_spec.sandbox.server import Sandbox
-from tests.helpers import write
+from tests.helpers import SANDBOX_PLATFORMS, write
 
 GLUE_JOB = "wide"
 BATCH_DEFINITION = "cleanup"
@@ -41,9 +41,8 @@ def mixed_plan(tmp_path: Path, runs: int, *, max_concurrency: int, chained: int 
         )
     return write(
         tmp_path,
-        "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n"
-        "  batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}\n"
-        "jobs:\n  wide: {platform: glue, external_id: wide, parameters: {index: 0}}\n"
+        SANDBOX_PLATFORMS
+        + "jobs:\n  wide: {platform: glue, external_id: wide, parameters: {index: 0}}\n"
         "  clean: {platform: batch, external_id: cleanup, parameters: {older_than_days: 0}}\n"
         f"run_plans:\n  p:\n    max_concurrency: {max_concurrency}\n    on_failure: continue\n"
         "    runs:\n" + "\n".join(lines) + "\n",
