@@ -105,6 +105,12 @@ class Fault:
         return cls(_RESET, "connection reset", 0, times, after)
 
     @classmethod
+    def delay(cls, hold_seconds: float, *, times: int | None = None) -> Fault:
+        """The request is held `hold_seconds`, then answered as usual (a slow call, e.g.
+        an S3 write that lands after a competitor's)."""
+        return cls(_DELAY, "delayed", 0, times, False, hold_seconds)
+
+    @classmethod
     def timeout(
         cls, hold_seconds: float, *, after: bool = False, times: int | None = None
     ) -> Fault:
@@ -174,6 +180,7 @@ def _throttle(service: str) -> Fault:
 # Not AWS error codes: faults of the connection itself.
 _RESET = "polysync:reset"
 _TIMEOUT = "polysync:timeout"
+_DELAY = "polysync:delay"
 
 
 @dataclass
@@ -218,6 +225,29 @@ class SandboxApp:
         self._faults_lock = threading.Lock()
         self.chaos: Chaos | None = None
         self.pacing: Pacing | None = None
+        # Held requests wait on this; reset() releases them all, so that no test leaves
+        # a request held into the next one.
+        self._release = threading.Event()
+        self.holding = 0  # requests held right now
+        # S3 evaluates a conditional write (If-Match, If-None-Match) and the write as one
+        # step; moto checks, then writes, so two concurrent writes could both pass.
+        self._s3_conditional = threading.Lock()
+
+    def hold(self, seconds: float) -> bool:
+        """Hold the calling request `seconds`, or until the sandbox is reset (then True:
+        the request belongs to a test that is over and must not act)."""
+        release = self._release
+        with self._faults_lock:
+            self.holding += 1
+        try:
+            return release.wait(seconds)
+        finally:
+            with self._faults_lock:
+                self.holding -= 1
+
+    def release_holds(self) -> None:
+        self._release.set()
+        self._release = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -234,7 +264,9 @@ class SandboxApp:
             if service in ("glue", "batch") and not pacing.admit(service):
                 return _error(start_response, service, environ, _throttle(service))
         fault = self._take_fault(operation)
-        if fault is not None:
+        if fault is not None and fault.code == _DELAY:
+            self.hold(fault.hold_seconds)
+        elif fault is not None:
             return self._inject(environ, start_response, service, fault, fault.after)
         if self.chaos is not None and service in ("glue", "batch", "sts"):
             chaotic, after = self.chaos.draw(service)
@@ -244,6 +276,9 @@ class SandboxApp:
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
         if service == "batch" and operation in _PAGINATED:
             return self._paginated(environ, start_response, operation, params or {})
+        if service == "s3" and ("HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ):
+            with self._s3_conditional:
+                return list(self.inner(environ, start_response))
         return self.inner(environ, start_response)
 
     def _inject(
@@ -254,8 +289,8 @@ class SandboxApp:
         fault: Fault,
         after: bool,
     ) -> Iterable[bytes]:
-        time.sleep(fault.hold_seconds)
-        if after:  # the request takes effect; the caller only sees the failure
+        released = self.hold(fault.hold_seconds)
+        if after and not released:  # it takes effect; the caller only sees the failure
             b"".join(self.inner(environ, lambda *_a, **_k: lambda _d: None))
         if fault.code in (_RESET, _TIMEOUT):
             _drop(environ)
@@ -543,6 +578,7 @@ class Sandbox:
     def reset(self) -> None:
         reset_state(self.log)
         if self._app is not None:
+            self._app.release_holds()
             self._app.faults.clear()
             self._app.chaos = None
             self._app.pacing = None
@@ -565,6 +601,11 @@ class Sandbox:
 
     def requests(self, operation: str | None = None) -> list[Recorded]:
         return self.log.items(operation)
+
+    @property
+    def holding(self) -> int:
+        """How many requests the sandbox holds unanswered right now."""
+        return self._app.holding if self._app is not None else 0
 
     def script(self, service: str, name: str, outcome: Outcome) -> None:
         """Script how runs of Glue job `name` (or Batch definition `name`) behave."""
