@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -18,81 +17,28 @@ import pytest
 from polysync_spec.cli import run
 from polysync_spec.engine.apply import Applier, PollPolicy
 from polysync_spec.engine.ledger import LockHeld, SqliteLedger
-from polysync_spec.engine.model import Plan
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
 from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
-from polysync_spec.providers.base import RunRequest
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
-from tests.conftest import EXAMPLES
-from tests.helpers import SANDBOX_PLATFORMS, plan_against, write
-
-FAST = Outcome(starting_seconds=0.1, running_seconds=0.2)
-HEADER = (
-    SANDBOX_PLATFORMS
-    + """\
-jobs:
-  load: {platform: glue, external_id: customers-etl}
-  check: {platform: glue, external_id: orders-quality}
-  export: {platform: batch, external_id: nightly-export, parameters: {input_path: x, partners: y}}
-  clean: {platform: batch, external_id: cleanup}
-"""
+from tests.applying import (
+    FAST,
+    HEADER,
+    ONE_CLEAN_RUN,
+    applier_for,
+    apply_plan,
+    clean_plan,
+    crash_after_intent,
+    fast,
+    operations,
+    plan_for,
+    statuses,
+    submissions,
 )
-
-
-def _plan(
-    sandbox: Sandbox, path: Path, run_plan: str = "p", env: dict[str, str] | None = None
-) -> Plan:
-    plan: Plan = plan_against(sandbox.endpoint_url, path, run_plan, env)
-    return plan
-
-
-ONE_CLEAN_RUN = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n"
-
-
-def _clean_plan(sandbox: Sandbox, tmp_path: Path) -> Plan:
-    """A run plan of one run: the Batch `clean` job."""
-    return _plan(sandbox, write(tmp_path, ONE_CLEAN_RUN))
-
-
-def _apply(
-    sandbox: Sandbox, plan: Plan, tmp_path: Path, *, read_timeout: float = 60.0, **kwargs: Any
-) -> tuple[Any, list[str]]:
-    project = load_project(plan.manifest_path, env={"ORDERS_API_TOKEN": "t"})
-    sessions = Sessions(sandbox_url=sandbox.endpoint_url, read_timeout=read_timeout)
-    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
-    lines: list[str] = []
-    ledger = SqliteLedger(tmp_path / "state.db")
-    applier = Applier(
-        plan, providers, ledger, env={"ORDERS_API_TOKEN": "t"},
-        emit=lines.append, **{"poll": PollPolicy(minimum=0.05, maximum=0.2), **kwargs},
-    )  # fmt: skip
-    try:
-        return applier.run(), lines
-    finally:
-        ledger.close()
-
-
-def _statuses(result: Any) -> dict[str, str]:
-    return {key: state.status for key, state in result.runs.items()}
-
-
-def _fast(sandbox: Sandbox, **overrides: Outcome) -> None:
-    for name in ("customers-etl", "orders-quality"):
-        sandbox.script("glue", name, overrides.get(name, FAST))
-    for name in ("nightly-export", "cleanup"):
-        sandbox.script("batch", name, overrides.get(name, FAST))
-
-
-def _submissions(sandbox: Sandbox) -> list[tuple[str, Any]]:
-    return [
-        (r.operation, r.params)
-        for r in sandbox.requests()
-        if r.operation in ("StartJobRun", "SubmitJob")
-    ]
-
+from tests.conftest import EXAMPLES
+from tests.helpers import write
 
 # ------------------------------------------------------------------ order and conditions
 
@@ -102,7 +48,7 @@ def test_diamond_of_glue_and_batch_runs_in_order_with_native_depends_on(
 ) -> None:
     # export (Batch) outlasts check (Glue): when check succeeds, clean goes to Batch at once
     # with a native dependsOn on the export still running.
-    _fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=1.2)})
+    fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=1.2)})
     text = HEADER + (
         "run_plans:\n  p:\n    runs:\n"
         "      - {job: load}\n"
@@ -110,16 +56,16 @@ def test_diamond_of_glue_and_batch_runs_in_order_with_native_depends_on(
         "      - {job: check, after: [load]}\n"
         "      - {job: clean, after: [export, check]}\n"
     )
-    plan = _plan(sandbox, write(tmp_path, text))
-    result, _ = _apply(sandbox, plan, tmp_path)
+    plan = plan_for(sandbox, write(tmp_path, text))
+    result, _ = apply_plan(sandbox, plan, tmp_path)
     assert result.exit_code is ExitCode.OK
-    assert _statuses(result) == dict.fromkeys(["load", "export", "check", "clean"], "Success")
+    assert statuses(result) == dict.fromkeys(["load", "export", "check", "clean"], "Success")
     order = [
-        params.get("JobName") or params.get("jobDefinition") for _, params in _submissions(sandbox)
+        params.get("JobName") or params.get("jobDefinition") for _, params in submissions(sandbox)
     ]
     assert order[0] == "customers-etl" and order[-1] == "cleanup"
     # clean waits for check client-side, then goes to Batch with a native dependsOn on export.
-    clean_request = _submissions(sandbox)[-1][1]
+    clean_request = submissions(sandbox)[-1][1]
     assert clean_request["dependsOn"] == [{"jobId": result.runs["export"].run_id}]
     assert result.runs["clean"].native_after == ["export"]
 
@@ -127,12 +73,12 @@ def test_diamond_of_glue_and_batch_runs_in_order_with_native_depends_on(
 def test_batch_chain_is_submitted_at_once_and_ordered_by_batch(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    _fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=0.5)})
+    fast(sandbox, **{"nightly-export": Outcome(starting_seconds=0.3, running_seconds=0.5)})
     text = (
         HEADER
         + "run_plans:\n  p:\n    runs:\n      - {job: export}\n      - {job: clean, after: [export]}\n"
     )
-    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    result, _ = apply_plan(sandbox, plan_for(sandbox, write(tmp_path, text)), tmp_path)
     submits = sandbox.requests("SubmitJob")
     assert len(submits) == 2
     assert submits[1].at - submits[0].at < 0.3  # not after export finished
@@ -153,7 +99,7 @@ def test_batch_chain_is_submitted_at_once_and_ordered_by_batch(
 def test_after_conditions(
     sandbox: Sandbox, tmp_path: Path, check_result: str, condition: str, handler: str
 ) -> None:
-    _fast(
+    fast(
         sandbox,
         **{
             "orders-quality": Outcome(
@@ -165,7 +111,7 @@ def test_after_conditions(
         "run_plans:\n  p:\n    on_failure: continue\n    runs:\n"
         f"      - {{job: check}}\n      - {{job: clean, after: [{{run: check, on: {condition}}}]}}\n"
     )
-    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    result, _ = apply_plan(sandbox, plan_for(sandbox, write(tmp_path, text)), tmp_path)
     assert result.runs["clean"].status == handler
     expected = ExitCode.RUNS_FAILED if check_result == "FAILED" else ExitCode.OK
     assert result.exit_code is expected
@@ -184,7 +130,7 @@ def _failure_plan(mode: str) -> str:
 
 
 def _failing(sandbox: Sandbox) -> None:
-    _fast(
+    fast(
         sandbox,
         **{
             "orders-quality": Outcome(
@@ -197,8 +143,10 @@ def _failing(sandbox: Sandbox) -> None:
 
 def test_on_failure_stop_submits_nothing_new(sandbox: Sandbox, tmp_path: Path) -> None:
     _failing(sandbox)
-    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, _failure_plan("stop"))), tmp_path)
-    assert _statuses(result) == {"check": "Failed", "load": "Success", "clean": "Skipped"}
+    result, _ = apply_plan(
+        sandbox, plan_for(sandbox, write(tmp_path, _failure_plan("stop"))), tmp_path
+    )
+    assert statuses(result) == {"check": "Failed", "load": "Success", "clean": "Skipped"}
     assert result.runs["check"].message == "boom"
     assert result.exit_code is ExitCode.RUNS_FAILED
 
@@ -207,26 +155,28 @@ def test_on_failure_continue_runs_what_does_not_depend_on_the_failure(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     _failing(sandbox)
-    result, _ = _apply(
-        sandbox, _plan(sandbox, write(tmp_path, _failure_plan("continue"))), tmp_path
+    result, _ = apply_plan(
+        sandbox, plan_for(sandbox, write(tmp_path, _failure_plan("continue"))), tmp_path
     )
-    assert _statuses(result) == {"check": "Failed", "load": "Success", "clean": "Success"}
+    assert statuses(result) == {"check": "Failed", "load": "Success", "clean": "Success"}
 
 
 def test_on_failure_cancel_cancels_what_is_in_flight(sandbox: Sandbox, tmp_path: Path) -> None:
     _failing(sandbox)
-    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, _failure_plan("cancel"))), tmp_path)
-    assert _statuses(result) == {"check": "Failed", "load": "Cancelled", "clean": "Skipped"}
+    result, _ = apply_plan(
+        sandbox, plan_for(sandbox, write(tmp_path, _failure_plan("cancel"))), tmp_path
+    )
+    assert statuses(result) == {"check": "Failed", "load": "Cancelled", "clean": "Skipped"}
     assert len(sandbox.requests("BatchStopJobRun")) == 1
 
 
 def test_max_concurrency_limits_runs_in_flight(sandbox: Sandbox, tmp_path: Path) -> None:
-    _fast(sandbox)
+    fast(sandbox)
     text = (
         HEADER
         + "run_plans:\n  p:\n    max_concurrency: 1\n    runs:\n      - {job: clean}\n      - {job: export}\n"
     )
-    result, _ = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    result, _ = apply_plan(sandbox, plan_for(sandbox, write(tmp_path, text)), tmp_path)
     assert result.exit_code is ExitCode.OK
     _first, second = sandbox.requests("SubmitJob")
     finished = result.runs["clean"].finished_at
@@ -237,50 +187,29 @@ def test_max_concurrency_limits_runs_in_flight(sandbox: Sandbox, tmp_path: Path)
 
 
 def test_applying_the_same_plan_again_submits_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
-    _fast(sandbox)
-    plan = _plan(sandbox, EXAMPLES, "nightly", {"ORDERS_API_TOKEN": "t"})
+    fast(sandbox)
+    plan = plan_for(sandbox, EXAMPLES, "nightly", {"ORDERS_API_TOKEN": "t"})
     sandbox.script("glue", "orders-quality", FAST)
-    first, _ = _apply(sandbox, plan, tmp_path)
+    first, _ = apply_plan(sandbox, plan, tmp_path)
     assert first.exit_code is ExitCode.OK
-    count = len(_submissions(sandbox))
-    second, lines = _apply(sandbox, plan, tmp_path)
-    assert len(_submissions(sandbox)) == count == 5
+    count = len(submissions(sandbox))
+    second, lines = apply_plan(sandbox, plan, tmp_path)
+    assert len(submissions(sandbox)) == count == 5
     assert second.exit_code is ExitCode.OK
     assert all("not submitted again" in line for line in lines)
-
-
-def _crash_after_intent(
-    sandbox: Sandbox, plan: Plan, tmp_path: Path, *, submitted: bool, age: float = 0.0
-) -> None:
-    """The state a SIGKILL leaves between the AWS call and the ledger write: the intent is
-    recorded, the run id is not; the request did (or did not) reach AWS."""
-    run_state = plan.runs[0]
-    ledger = SqliteLedger(tmp_path / "state.db")
-    ledger.begin(plan.plan_id, plan.to_dict())
-    ledger.intent(plan.plan_id, run_state)
-    ledger._db.execute("UPDATE runs SET intent_at = intent_at - ?", (age,))
-    ledger.close()
-    if submitted:
-        project = load_project(plan.manifest_path, env={})
-        provider = provider_for(
-            run_state.platform,
-            project.platforms[run_state.platform],
-            Sessions(sandbox_url=sandbox.endpoint_url),
-        )
-        provider.submit(RunRequest(run_state.api, run_state.resolved_request({})))
 
 
 @pytest.mark.parametrize("job", ["clean", "load"])
 def test_a_run_submitted_before_a_crash_is_found_and_not_submitted_again(
     sandbox: Sandbox, tmp_path: Path, job: str
 ) -> None:
-    _fast(sandbox)
-    plan = _plan(
+    fast(sandbox)
+    plan = plan_for(
         sandbox, write(tmp_path, HEADER + f"run_plans:\n  p:\n    runs:\n      - {{job: {job}}}\n")
     )
-    _crash_after_intent(sandbox, plan, tmp_path, submitted=True)
-    result, lines = _apply(sandbox, plan, tmp_path)
-    assert len(_submissions(sandbox)) == 1
+    crash_after_intent(sandbox, plan, tmp_path, submitted=True)
+    result, lines = apply_plan(sandbox, plan, tmp_path)
+    assert len(submissions(sandbox)) == 1
     assert any("from an interrupted submission" in line for line in lines)
     assert result.runs[job].status == "Success" and result.exit_code is ExitCode.OK
 
@@ -288,54 +217,63 @@ def test_a_run_submitted_before_a_crash_is_found_and_not_submitted_again(
 def test_a_submission_that_never_reached_aws_is_submitted_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    _fast(sandbox)
-    plan = _clean_plan(sandbox, tmp_path)
-    _crash_after_intent(sandbox, plan, tmp_path, submitted=False, age=120)
-    result, _ = _apply(sandbox, plan, tmp_path)
-    assert len(_submissions(sandbox)) == 1 and result.exit_code is ExitCode.OK
+    fast(sandbox)
+    plan = clean_plan(sandbox, tmp_path)
+    crash_after_intent(sandbox, plan, tmp_path, submitted=False, age=120)
+    result, _ = apply_plan(sandbox, plan, tmp_path)
+    assert len(submissions(sandbox)) == 1 and result.exit_code is ExitCode.OK
 
 
 def test_a_fresh_unfound_submission_is_waited_for_then_submitted_once(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """AWS's listings may lag: an unfound submission younger than the settle time is not
-    sent again until the listings must show it."""
-    _fast(sandbox)
+    sent again until the listings must show it: looked up, waited for, looked up again,
+    and only then submitted, once."""
+    fast(sandbox)
     text = HEADER + "run_plans:\n  p:\n    runs:\n      - {job: clean}\n      - {job: load}\n"
-    plan = _plan(sandbox, write(tmp_path, text))
-    _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
-    started = time.monotonic()
-    result, lines = _apply(sandbox, plan, tmp_path, settle_seconds=1.0)
-    assert time.monotonic() - started >= 0.9
-    assert any("waiting 1 s for AWS's listings" in line for line in lines)
-    assert any("never reached AWS; submitting it" in line for line in lines)
-    assert sorted(op for op, _ in _submissions(sandbox)) == ["StartJobRun", "SubmitJob"]
+    plan = plan_for(sandbox, write(tmp_path, text))
+    applier, ledger, lines = applier_for(
+        sandbox, plan, tmp_path, settle_seconds=1.0, submit_read_timeout=1.0, consistency_delay=0.1
+    )
+    crash_after_intent(sandbox, plan, tmp_path, submitted=False)  # just now: must wait
+    try:
+        result = applier.run()
+    finally:
+        ledger.close()
+    waiting = next(i for i, line in enumerate(lines) if "not visible in AWS yet; waiting" in line)
+    resent = next(i for i, line in enumerate(lines) if "never reached AWS; submitting it" in line)
+    assert waiting < resent
+    # The clean run (Batch): looks by its identity before and after the wait, then its
+    # one submission.
+    batch_calls = operations(sandbox, "ListJobs", "SubmitJob")
+    assert batch_calls.count("ListJobs") >= 2 and batch_calls[-1] == "SubmitJob", batch_calls
+    assert batch_calls.count("SubmitJob") == 1
+    assert sorted(op for op, _ in submissions(sandbox)) == ["StartJobRun", "SubmitJob"]
     assert result.exit_code is ExitCode.OK
 
 
 def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    _fast(sandbox)
+    fast(sandbox)
     text = ONE_CLEAN_RUN
-    plan = _plan(sandbox, write(tmp_path, text))
-    _crash_after_intent(sandbox, plan, tmp_path, submitted=False)
+    plan = plan_for(sandbox, write(tmp_path, text))
+    crash_after_intent(sandbox, plan, tmp_path, submitted=False)
     project = load_project(plan.manifest_path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
     providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
     ledger = SqliteLedger(tmp_path / "state.db")
     applier = Applier(plan, providers, ledger, env={}, emit=lambda _line: None)
     threading.Timer(0.3, applier.interrupt).start()  # Ctrl-C during the 60 s wait
-    started = time.monotonic()
     try:
         result = applier.run()
     finally:
         ledger.close()
-    assert time.monotonic() - started < 10
     assert result.exit_code is ExitCode.INTERRUPTED
     assert result.runs["clean"].status == "Unknown"
     assert "apply again to submit it or find it" in (result.runs["clean"].message or "")
-    assert _submissions(sandbox) == []
+    assert submissions(sandbox) == []
 
 
 def test_a_submission_acted_on_after_its_answer_was_lost_is_found_not_sent_again(
@@ -343,29 +281,40 @@ def test_a_submission_acted_on_after_its_answer_was_lost_is_found_not_sent_again
 ) -> None:
     """The case the long fault run caught: the client times out, looks at once, finds
     nothing, and must not resend, because AWS acts on the held request a moment later."""
-    _fast(sandbox)
-    plan = _clean_plan(sandbox, tmp_path)
+    fast(sandbox)
+    plan = clean_plan(sandbox, tmp_path)
     sandbox.fail("SubmitJob", Fault.timeout(1.5, after=True, times=1))
-    result, lines = _apply(
+    result, lines = apply_plan(
         sandbox, plan, tmp_path, read_timeout=1.0, settle_seconds=3.0, consistency_delay=0.0
     )
-    assert any("not visible in AWS; waiting 2 s" in line for line in lines), lines
+    assert any("not visible in AWS; waiting for the settle time" in line for line in lines), lines
     assert any("went through despite the error" in line for line in lines)
-    assert len(_submissions(sandbox)) == 1
+    assert len(submissions(sandbox)) == 1
     assert result.runs["clean"].status == "Success"
 
 
 def test_a_failed_submission_that_never_took_effect_is_sent_again_once_it_must_show(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    _fast(sandbox)
-    plan = _clean_plan(sandbox, tmp_path)
+    fast(sandbox)
+    plan = clean_plan(sandbox, tmp_path)
     sandbox.fail("SubmitJob", Fault("ServiceUnavailable", "try later", 503, times=1))
-    started = time.monotonic()
-    result, lines = _apply(sandbox, plan, tmp_path, settle_seconds=1.0, consistency_delay=0.0)
-    assert time.monotonic() - started >= 1.0
-    assert any("waiting 1 s before deciding" in line for line in lines)
-    assert len(_submissions(sandbox)) == 2  # the failed one, then the one that counts
+    result, lines = apply_plan(
+        sandbox, plan, tmp_path, settle_seconds=0.0, submit_read_timeout=1.0, consistency_delay=0.1
+    )
+    waiting = next(i for i, line in enumerate(lines) if "waiting for the settle time" in line)
+    resent = next(i for i, line in enumerate(lines) if "sending it again" in line)
+    assert waiting < resent
+    # the failed one, two looks by its identity (at once, after the settle time), then the
+    # one that counts, under the same job name
+    assert operations(sandbox, "ListJobs", "SubmitJob") == [
+        "SubmitJob",
+        "ListJobs",
+        "ListJobs",
+        "SubmitJob",
+    ]
+    first, second = sandbox.requests("SubmitJob")
+    assert first.params["jobName"] == second.params["jobName"]
     jobs = boto3.client("batch", region_name="us-east-1").list_jobs(
         jobQueue="etl-standard", jobStatus="SUCCEEDED"
     )["jobSummaryList"]
@@ -376,15 +325,15 @@ def test_a_second_apply_of_the_same_plan_is_refused_while_the_first_holds_the_lo
     sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = ONE_CLEAN_RUN
-    plan = _plan(sandbox, write(tmp_path, text))
+    plan = plan_for(sandbox, write(tmp_path, text))
     ledger = SqliteLedger(tmp_path / "state.db")
     ledger.acquire(plan.plan_id)
     with pytest.raises(LockHeld, match=f"pid {os.getpid()}"):
-        _apply(sandbox, plan, tmp_path)
-    assert _submissions(sandbox) == []
+        apply_plan(sandbox, plan, tmp_path)
+    assert submissions(sandbox) == []
     assert run(["unlock", plan.plan_id, "--state", str(tmp_path / "state.db")]) == 0
-    _fast(sandbox)
-    result, _ = _apply(sandbox, plan, tmp_path)
+    fast(sandbox)
+    result, _ = apply_plan(sandbox, plan, tmp_path)
     assert result.exit_code is ExitCode.OK
     ledger.close()
 
@@ -417,7 +366,7 @@ def test_stale_plan_file_is_refused_naming_what_changed(
     assert run(["apply", str(out), "--auto-approve"]) == 1
     err = capsys.readouterr().err
     assert "stale plan" in err and "job-definition/cleanup" in err and "cleanup:2" in err
-    assert _submissions(sandbox) == []
+    assert submissions(sandbox) == []
 
 
 def test_without_a_terminal_apply_needs_auto_approve(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -427,7 +376,7 @@ def test_without_a_terminal_apply_needs_auto_approve(sandbox: Sandbox, tmp_path:
     )  # fmt: skip
     assert result.returncode == 1
     assert "pass --auto-approve" in result.stderr
-    assert _submissions(sandbox) == []
+    assert submissions(sandbox) == []
 
 
 def test_detach_submits_and_returns(
@@ -457,7 +406,7 @@ def test_interrupt_cancels_in_flight_runs_of_both_kinds(
         env=_cli_env(sandbox, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 20
-    while len(_submissions(sandbox)) < 2 and time.monotonic() < deadline:
+    while len(submissions(sandbox)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     process.send_signal(signum)
@@ -511,12 +460,12 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
         env=_cli_env(sandbox, tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 20
-    while len(_submissions(sandbox)) < 2 and time.monotonic() < deadline:
+    while len(submissions(sandbox)) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.2)  # let the ledger record both run ids
     process.kill()
     process.wait(timeout=10)
-    plan = _plan(sandbox, path)
+    plan = plan_for(sandbox, path)
     lines: list[str] = []
     ledger = SqliteLedger(state)
     project = load_project(path, env={})
@@ -535,8 +484,8 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
     finally:
         ledger.close()
     assert result.exit_code is ExitCode.OK
-    assert _statuses(result) == {"load": "Success", "clean": "Success"}
-    assert len(_submissions(sandbox)) == 2
+    assert statuses(result) == {"load": "Success", "clean": "Success"}
+    assert len(submissions(sandbox)) == 2
     assert sum("re-attached" in line for line in lines) == 2
 
 
@@ -546,13 +495,13 @@ def test_runs_in_flight_are_polled_between_slices_of_a_long_submission_phase(
     import polysync_spec.engine.apply as engine
 
     monkeypatch.setattr(engine, "SUBMIT_SLICE", 0.0)  # one submission a slice
-    _fast(sandbox)
+    fast(sandbox)
     runs = "".join(f"      - {{name: c{i}, job: clean}}\n" for i in range(3))
-    plan = _plan(
+    plan = plan_for(
         sandbox,
         write(tmp_path, HEADER + "run_plans:\n  p:\n    max_concurrency: 3\n    runs:\n" + runs),
     )
-    result, _ = _apply(sandbox, plan, tmp_path, poll=PollPolicy(minimum=2.0, maximum=2.0))
+    result, _ = apply_plan(sandbox, plan, tmp_path, poll=PollPolicy(minimum=2.0, maximum=2.0))
     assert result.exit_code is ExitCode.OK
     order = [
         r.operation for r in sandbox.requests() if r.operation in ("SubmitJob", "DescribeJobs")
@@ -569,8 +518,10 @@ def test_a_run_past_its_own_limit_is_reported_unknown_not_waited_on(
         HEADER
         + "run_plans:\n  p:\n    runs:\n      - job: clean\n        compute: {attempt_duration_seconds: 60, retry_attempts: 2}\n"
     )
-    plan = _plan(sandbox, write(tmp_path, text))
-    result, _ = _apply(sandbox, plan, tmp_path, grace_seconds=-119.5)  # limit 120 s, less "grace"
+    plan = plan_for(sandbox, write(tmp_path, text))
+    result, _ = apply_plan(
+        sandbox, plan, tmp_path, grace_seconds=-119.5
+    )  # limit 120 s, less "grace"
     state = result.runs["clean"]
     assert state.status == "Unknown" and result.exit_code is ExitCode.RUNS_FAILED
     assert "beyond its limit of 120s" in (state.message or "") and "it was not cancelled" in (
@@ -616,7 +567,7 @@ def test_array_jobs_report_child_counts(sandbox: Sandbox, tmp_path: Path) -> Non
         HEADER
         + "  thumbs: {platform: batch, external_id: thumbnails, array_size: 5}\nrun_plans:\n  p:\n    runs:\n      - {job: thumbs}\n"
     )
-    result, lines = _apply(sandbox, _plan(sandbox, write(tmp_path, text)), tmp_path)
+    result, lines = apply_plan(sandbox, plan_for(sandbox, write(tmp_path, text)), tmp_path)
     assert result.exit_code is ExitCode.OK
     assert any(line.startswith("thumbs: ") and "/5 succeeded" in line for line in lines)
     assert (
@@ -668,7 +619,8 @@ def test_status_watch_follows_a_detached_apply_to_its_end(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.2, running_seconds=0.4))
+    # Long enough that the watch, started after two commands, sees it running.
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.2, running_seconds=4.0))
     path = write(tmp_path, ONE_CLEAN_RUN)
     monkeypatch.chdir(tmp_path)
     assert run(["apply", str(path), "--auto-approve", "--detach"]) == 0
@@ -699,4 +651,4 @@ def test_a_plan_file_with_errors_is_never_applied(
     capsys.readouterr()
     assert run(["apply", str(out), "--auto-approve"]) == 1
     assert "has errors (PS702); nothing was submitted" in capsys.readouterr().err
-    assert _submissions(sandbox) == []
+    assert submissions(sandbox) == []

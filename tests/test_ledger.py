@@ -42,11 +42,10 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path, sandbox: Sandbox) -> 
 
 def test_ledger_contract(ledger: Ledger) -> None:
     ledger.begin("a1", {"run_plan": "nightly", "manifest_path": "m", "runs": []})
-    ledger.intent("a1", RUN)
-    assert (
-        ledger.runs("a1")["load"].status == "Submitting"
-        and ledger.runs("a1")["load"].run_id is None
-    )
+    ledger.intent("a1", RUN, "0b6e…attempt", 1700000000.5)
+    recorded = ledger.runs("a1")["load"]
+    assert (recorded.status, recorded.run_id) == ("Submitting", None)
+    assert (recorded.attempt_id, recorded.intent_at) == ("0b6e…attempt", 1700000000.5)
     ledger.submitted("a1", "load", "x/jr_1")
     ledger.status("a1", "load", "Success", None, True)
     ledger.skipped("a1", OTHER, "because")

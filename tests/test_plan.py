@@ -5,6 +5,7 @@ the emulator then receives."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -288,12 +289,20 @@ def test_requests_in_the_plan_are_exactly_what_the_emulator_receives(sandbox: Sa
     project = load_project(EXAMPLES, env=env)
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
     sandbox.log.clear()
-    for planned in plan.runs:
+    attempts = [str(uuid.uuid4()) for _ in plan.runs]
+    for planned, attempt_id in zip(plan.runs, attempts, strict=True):
         provider = provider_for(planned.platform, project.platforms[planned.platform], sessions)
-        provider.submit(RunRequest(planned.api, planned.resolved_request(env)))
+        provider.submit(RunRequest(planned.api, planned.resolved_request(env, attempt_id)))
     received = [r.params for r in sandbox.requests() if r.operation in ("StartJobRun", "SubmitJob")]
-    assert received == [planned.resolved_request(env) for planned in plan.runs]
+    assert received == [
+        planned.resolved_request(env, attempt_id)
+        for planned, attempt_id in zip(plan.runs, attempts, strict=True)
+    ]
     assert received[0]["Arguments"]["--api_token"] == "t0k3n-value"
+    # Each carries its attempt's identity where the plan shows the slot.
+    assert received[0]["Arguments"]["--polysync-attempt-id"] == attempts[0]
+    batch_names = [r["jobName"] for r in received if "jobName" in r]
+    assert batch_names and all(n.startswith("Polysync-") for n in batch_names)
 
 
 def test_plan_file_holds_no_secret_and_show_renders_it(

@@ -4,6 +4,7 @@ cancellation detection, composite run ids, console URLs, and the requests runs m
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from polysync_spec.manifest import Project, load_project
 from polysync_spec.manifest.models import BatchJob, GlueJob, Run, RunCompute
 from polysync_spec.providers import batch, glue
-from polysync_spec.providers.base import RunStatus, Tier
+from polysync_spec.providers.base import ATTEMPT_SLOT, RunStatus, Tier
 from tests.conftest import EXAMPLES
 
 SECRET = "CANARY-s3cr3t-91"
@@ -163,10 +164,18 @@ def test_batch_monitor_url_is_the_documented_one() -> None:
 
 
 def test_batch_job_names_are_polysync_guid_within_limits() -> None:
-    name = batch.job_name()
+    name = batch.job_name(str(uuid.uuid4()))
     assert name.startswith("Polysync-") and len(name) == 45 and len(name) <= 128
     assert name[0].isalnum() and all(c.isalnum() or c in "-_" for c in name)
-    assert batch.job_name() != name
+    assert batch.job_name(str(uuid.uuid4())) != name
+
+
+def test_plans_hold_the_attempt_slot_which_no_batch_job_name_may_contain() -> None:
+    """A plan never fixes the job name: each attempt fills it. An unfilled slot would be
+    refused by Batch's name rules, so it can never name a run."""
+    slotted = batch.job_name()
+    assert slotted == f"Polysync-{ATTEMPT_SLOT}"
+    assert not all(c.isalnum() or c in "-_" for c in slotted)
 
 
 # ------------------------------------------------------------------ Glue requests
@@ -183,6 +192,7 @@ def test_glue_request_for_the_example_job(project: Project) -> None:
             "--row_limit": "1000",
             "--dry_run": "false",
             "--api_token": SECRET,
+            "--polysync-attempt-id": ATTEMPT_SLOT,
             "--glue-version": "4.0",
         },
         "WorkerType": "G.2X",
@@ -201,6 +211,7 @@ def test_glue_keys_keep_an_existing_prefix_and_json_values_are_compact(project: 
         "--source_path": "s3://raw/customers/",
         "--full_refresh": "false",
         "--columns": '["id","name","segment"]',
+        "--polysync-attempt-id": ATTEMPT_SLOT,
     }
 
 
@@ -297,11 +308,11 @@ def test_glue_definition_from_the_api_shape() -> None:
 
 def test_batch_request_for_the_example_job(project: Project) -> None:
     request = batch.build_request(
-        _batch(project, "nightly_export"), project.platforms["batch_main"], name="Polysync-x"
+        _batch(project, "nightly_export"), project.platforms["batch_main"]
     )
     assert request.api == "SubmitJob"
     assert request.payload == {
-        "jobName": "Polysync-x",
+        "jobName": f"Polysync-{ATTEMPT_SLOT}",
         "jobQueue": "etl-high",
         "jobDefinition": "nightly-export:3",
         "parameters": {"input_path": "s3://exports/in/", "partners": '["acme","globex"]'},
@@ -316,7 +327,7 @@ def test_batch_request_for_the_example_job(project: Project) -> None:
 def test_batch_fair_share_array_job(project: Project) -> None:
     run = project.run_plans["backfill"].runs[2]
     request = batch.build_request(
-        _batch(project, "thumbnails"), project.platforms["batch_main"], run, name="n"
+        _batch(project, "thumbnails"), project.platforms["batch_main"], run
     )
     assert request.payload["shareIdentifier"] == "media"
     assert request.payload["schedulingPriorityOverride"] == 10
@@ -329,7 +340,7 @@ def test_batch_secret_parameters_are_redacted(project: Project) -> None:
     job = _batch(project, "cleanup")
     secret = job.parameters["older_than_days"].model_copy(update={"value": SECRET, "secret": True})
     job = job.model_copy(update={"parameters": {**job.parameters, "older_than_days": secret}})
-    request = batch.build_request(job, project.platforms["batch_main"], name="n")
+    request = batch.build_request(job, project.platforms["batch_main"])
     assert request.payload["parameters"]["older_than_days"] == SECRET
     assert request.redacted()["parameters"]["older_than_days"] == "***"
     assert SECRET not in repr(request.redacted())

@@ -23,10 +23,11 @@ __all__ = ["cli", "main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    # A cancelled CI job sends SIGTERM. Treat it as Ctrl-C from the first instant, so a
-    # stop before `apply` installs its own handler still exits 4 ("interrupted") rather
-    # than dying by the signal.
+    # A cancelled CI job sends SIGTERM, a closed terminal SIGHUP. Treat them as Ctrl-C
+    # from the first instant, so a stop before `apply` installs its own handler still
+    # exits 4 ("interrupted") rather than dying by the signal.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     sys.exit(run(argv))
 
 

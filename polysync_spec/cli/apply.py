@@ -64,9 +64,17 @@ from polysync_spec.render import diagnostics as render
     type=click.FloatRange(min=0),
     default=60.0,
     show_default=True,
-    help="How long AWS's listings may lag a submission: a submission whose answer was "
-    "lost (a crash, a timeout, a 5xx) and not found in AWS is sent again only once it is "
-    "this old.",
+    help="How long after a failed submission ended AWS must show it: a submission whose "
+    "answer was lost (a crash, a timeout, a 5xx) and not found in AWS by its identity is "
+    "sent again only then (never less than the submit read timeout plus a margin).",
+)
+@click.option(
+    "--submit-timeout",
+    type=click.FloatRange(min=0.1),
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for the answer to a submission before it counts as lost (the "
+    "settle time after a lost answer is never shorter).",
 )
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(
@@ -92,6 +100,7 @@ def apply(
     output: str,
     log_lines: int,
     settle_seconds: float,
+    submit_timeout: float,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -103,7 +112,7 @@ def apply(
     from polysync_spec.render.progress import LiveProgress, plain
 
     saved = _read_plan_file(source)
-    with aws_sessions(use_sandbox) as sessions:
+    with aws_sessions(use_sandbox, submit_read_timeout=submit_timeout) as sessions:
         if saved is not None:
             if saved.has_errors:
                 # plan --out writes the file even with errors, for review; never apply it.
@@ -123,7 +132,6 @@ def apply(
             _confirm(the_plan, auto_approve)
         ledger = state_ledger(state_path, sessions)
         try:
-            _reset_runs(ledger, the_plan.plan_id, rerun=rerun, retry_failed=retry_failed)
             platforms = {run.platform for run in the_plan.runs}
             providers = {
                 name: provider_for(name, project.platforms[name], sessions) for name in platforms
@@ -140,6 +148,10 @@ def apply(
                 timeout=timeout,
                 log_lines=log_lines,
                 settle_seconds=settle_seconds,
+                submit_read_timeout=sessions.submit_read_timeout,
+                clock=sessions.clock,
+                rerun=rerun,
+                retry_failed=retry_failed,
             )
             live = None
             if output in ("json", "markdown"):
@@ -195,13 +207,15 @@ def state_ledger(state: str, sessions: Any = None) -> Any:
 
 @contextlib.contextmanager
 def _interrupts(applier: Any) -> Iterator[None]:
-    """SIGINT / SIGTERM (a cancelled CI job) interrupt the apply; a second one detaches."""
+    """SIGINT / SIGTERM (a cancelled CI job) / SIGHUP (a closed terminal) interrupt the
+    apply; a second one detaches."""
     import signal
 
     def handler(signum: int, _frame: Any) -> None:
         applier.interrupt()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
@@ -258,19 +272,6 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
         )
     if not click.confirm(f"Apply {len(the_plan.runs)} run(s)?", default=False):
         raise PolysyncError("not applied")
-
-
-def _reset_runs(ledger: Any, apply_id: str, *, rerun: bool, retry_failed: bool) -> None:
-    records = ledger.runs(apply_id)
-    if rerun:
-        ledger.forget(apply_id, list(records))
-    elif retry_failed:
-        again = [
-            k
-            for k, r in records.items()
-            if r.status in ("Failed", "Cancelled", "Skipped", "Unknown")
-        ]
-        ledger.forget(apply_id, again)
 
 
 @cli.command()

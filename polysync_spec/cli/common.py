@@ -34,12 +34,13 @@ sandbox_option = click.option(
 
 
 @contextlib.contextmanager
-def aws_sessions(use_sandbox: bool) -> Iterator[Any]:
-    """AWS sessions for a command: real ones, or ones aimed at a fresh embedded sandbox."""
+def aws_sessions(use_sandbox: bool, **options: Any) -> Iterator[Any]:
+    """AWS sessions for a command: real ones, or ones aimed at a fresh embedded sandbox.
+    `options` go to `Sessions` (e.g. `submit_read_timeout`)."""
     from polysync_spec.providers.aws import Sessions
 
     if not use_sandbox:
-        yield Sessions()
+        yield Sessions(**options)
         return
     from polysync_spec.sandbox.seed import apply_seed, load_seed
     from polysync_spec.sandbox.server import Sandbox
@@ -48,7 +49,7 @@ def aws_sessions(use_sandbox: bool) -> Iterator[Any]:
         server.reset()  # moto's state is process-wide: start from nothing, then seed
         apply_seed(server, load_seed())
         click.echo(f"(sandbox at {server.endpoint_url}, seeded with the example objects)", err=True)
-        yield Sessions(sandbox_url=server.endpoint_url)
+        yield Sessions(sandbox_url=server.endpoint_url, **options)
 
 
 def output_option(*formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -93,6 +93,8 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
                 ledger,
                 env=env,
                 poll=PollPolicy(minimum=poll_interval, maximum=poll_interval * 4),
+                clock=sessions.clock,
+                submit_read_timeout=sessions.submit_read_timeout,
             )
             live = (
                 LiveProgress(applier.runs, sys.stdout, click.style) if sys.stdout.isatty() else None

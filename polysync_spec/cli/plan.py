@@ -32,8 +32,17 @@ from polysync_spec.render import diagnostics as render
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when nothing is pending, 2 when runs are pending, 1 on errors.",
+    help="Exit 0 when apply would submit nothing, 2 when it would, 1 on errors.",
 )
+@click.option(
+    "--state",
+    "state_path",
+    default=".polysync/state.db",
+    show_default=True,
+    help="The ledger apply uses: plan shows what apply will do with each run.",
+)
+@click.option("--rerun", is_flag=True, help="Plan as `apply --rerun` would.")
+@click.option("--retry-failed", is_flag=True, help="Plan as `apply --retry-failed` would.")
 @sandbox_option
 def plan(
     *,
@@ -44,11 +53,16 @@ def plan(
     out_file: str | None,
     output: str,
     detailed_exitcode: bool,
+    state_path: str,
+    rerun: bool,
+    retry_failed: bool,
     use_sandbox: bool,
 ) -> ExitCode:
-    """Diff the manifests against live AWS and show the exact requests apply would send."""
+    """Diff the manifests against live AWS and show the exact requests apply would send,
+    and what apply will do with each run given the ledger (submit, re-attach, skip)."""
     with aws_sessions(use_sandbox) as sessions:
         _, result = make_plan_for(path, run_plan, target, variables, sessions)
+        _read_ledger(result, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
     _emit_plan(result, output)
     if out_file:
         from polysync_spec.render.plan import json_document
@@ -59,8 +73,27 @@ def plan(
     if result.has_errors:
         return ExitCode.ERROR
     if detailed_exitcode:
-        return ExitCode.PENDING if result.runs else ExitCode.OK
+        return ExitCode.PENDING if result.pending else ExitCode.OK
     return ExitCode.OK
+
+
+def _read_ledger(
+    the_plan: Any, state_path: str, sessions: Any, *, rerun: bool, retry_failed: bool
+) -> None:
+    """What the ledger holds for the plan's identity; a SQLite ledger that does not
+    exist yet holds nothing (and is not created by a plan)."""
+    import os
+
+    from polysync_spec.cli.apply import state_ledger
+    from polysync_spec.engine.apply import read_ledger
+
+    if not state_path.startswith("s3://") and not os.path.exists(state_path):
+        return
+    ledger = state_ledger(state_path, sessions)
+    try:
+        read_ledger(the_plan, ledger, rerun=rerun, retry_failed=retry_failed)
+    finally:
+        ledger.close()
 
 
 @cli.command()

@@ -5,25 +5,35 @@ in flight, and polls everything in one loop (each provider batches its own reads
 run that waits for another Batch run's success on the same platform is submitted at once
 with a native `dependsOn` on that run's job id, and Batch orders them.
 
-Every submission is recorded in the ledger before and after the AWS call. A run whose
-intent was recorded without a run id (the process died mid-submit) is never submitted
-again: it is reported Unknown, to be checked in the console.
+Exactly once: every submission attempt has an identity of its own (a uuid4), written to
+the ledger with the intent before the AWS call and carried by the request (the Batch job
+name, the Glue marker argument). A submission whose answer was lost (a crash, a timeout,
+a 5xx) is looked up by that identity only; it is sent again only once AWS must show it
+and does not, and a run that is not provably this attempt's is never adopted.
+
+Every AWS call of the loop runs on a thread of its own, so an interrupt is acted on at
+once whatever the network does: a hung poll or submission is abandoned (its answer still
+recorded if it comes) and the cancellations go out on connections of their own.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from polysync_spec.engine.ledger import Ledger
-from polysync_spec.engine.model import Plan, PlannedRun, native_edge
+from polysync_spec.engine.ledger import Ledger, RunRecord
+from polysync_spec.engine.model import LedgerView, Plan, PlannedRun, RunAction, native_edge
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.base import LogTail, RunRequest, RunStatus, StatusReport
+from polysync_spec.providers.clock import AwsClock
 
+T = TypeVar("T")
 PENDING = "Pending"
 SUBMITTED = "Submitted"
 SKIPPED = "Skipped"
@@ -33,11 +43,54 @@ FINAL = frozenset(
 THROTTLING = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 )
+# What --retry-failed submits again.
+RETRYABLE = frozenset(
+    {RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED, RunStatus.UNKNOWN.value}
+)
 DEPENDENCY_FAILED = "Dependent Job failed"
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
+# The ledger status of a submission whose outcome is not known yet: an intent with an
+# identity and no run id. The next apply looks it up by that identity.
+SUBMITTING = "Submitting"
+# Seconds between two checks of a call in flight for an interrupt.
+CALL_CHECK = 0.05
+
+
+class Abandoned(Exception):
+    """An AWS call was left running on its thread: an interrupt (or a deadline) came
+    first. `call` still receives its answer."""
+
+    def __init__(self, call: PendingCall[Any]) -> None:
+        super().__init__("abandoned")
+        self.call = call
+
+
+class PendingCall(Generic[T]):
+    """One AWS call on a daemon thread of its own (a hung call never blocks the process's
+    exit), with its result or exception once it has answered."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self._fn = fn
+        self.done = threading.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, name="polysync-aws-call", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.value = self._fn()
+        except BaseException as exc:  # handed to the waiting thread, which decides
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def result(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
 
 
 class Provider(Protocol):
@@ -134,13 +187,16 @@ class Applier:
         detach: bool = False,
         max_concurrency: int | None = None,
         emit: Emit = print,
-        sleep: Callable[[float], None] = time.sleep,
         cancel_timeout: float = 300.0,
         settle_seconds: float = 60.0,
         timeout: float | None = None,
         grace_seconds: float = 600.0,
         log_lines: int = 30,
         consistency_delay: float = 2.0,
+        submit_read_timeout: float = 20.0,
+        rerun: bool = False,
+        retry_failed: bool = False,
+        clock: AwsClock | None = None,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -152,12 +208,16 @@ class Applier:
         self.detach = detach
         self.max_concurrency = max_concurrency or plan.max_concurrency
         self.emit = emit
-        self.sleep = sleep
         self.cancel_timeout = cancel_timeout
-        # How long after it was sent a submission must show in AWS's listings: the lag
-        # of the listings, plus the time AWS may still act on a request whose answer was
-        # lost. Only a submission unseen for that long is sent again.
-        self.settle_seconds = settle_seconds
+        # How long after a failed submission ended it must show in AWS's listings: the
+        # listings' lag, plus the time AWS may still act on a request whose answer was
+        # lost, which is at least the submit client's read timeout and a margin. Only a
+        # submission unseen for that long is sent again.
+        self.settle_seconds = max(settle_seconds, submit_read_timeout + consistency_delay)
+        self.submit_read_timeout = submit_read_timeout
+        self.rerun, self.retry_failed = rerun, retry_failed
+        # AWS's clock (the sessions' that discovered and submit), for recovery windows.
+        self.clock = clock or AwsClock()
         self.timeout = timeout
         self.grace_seconds = grace_seconds
         self.log_lines = log_lines
@@ -169,6 +229,8 @@ class Applier:
         self._interrupts = 0
         self._wake = threading.Event()
         self._failed_first: str | None = None
+        # Submissions left unanswered by an interrupt: (run, attempt id, the call).
+        self._abandoned: list[tuple[RunState, PendingCall[str]]] = []
 
     # ------------------------------------------------------------ control from signals
 
@@ -180,13 +242,48 @@ class Applier:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> ApplyResult:
+        """Apply the plan under its ledger lock. Raises LockHeld (nothing changed) when
+        another apply of the same plan holds it."""
         self.ledger.acquire(self.apply_id)
         try:
             self.ledger.begin(self.apply_id, self.plan.to_dict())
+            self._reset_runs()  # only under the lock: a refused apply changes nothing
             self._restore()
             return self._loop()
         finally:
             self.ledger.release(self.apply_id)
+
+    def _reset_runs(self) -> None:
+        """--rerun forgets every run of this apply, --retry-failed those that did not
+        succeed; each is submitted again as a new attempt, with a new identity. A
+        submission whose outcome is unknown is never forgotten: it is looked up first."""
+        if not (self.rerun or self.retry_failed):
+            return
+        again = [
+            key
+            for key, record in self.ledger.runs(self.apply_id).items()
+            if record.status != SUBMITTING and (self.rerun or record.status in RETRYABLE)
+        ]
+        self.ledger.forget(self.apply_id, again)
+
+    # ------------------------------------------------------------ calls that never block
+
+    def _call(self, fn: Callable[[], T], *, stop: Callable[[], bool] | None = None) -> T:
+        """Run one AWS call on its own thread and wait for it; raise Abandoned when
+        `stop()` (default: an interrupt) turns true first. Signals reach this thread at
+        once: nothing here blocks in a socket."""
+        stop = stop or (lambda: self._interrupts > 0)
+        pending = PendingCall(fn)
+        while not pending.done.wait(CALL_CHECK):
+            if stop():
+                raise Abandoned(pending)
+        return pending.result()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`, or less when interrupted; True when an interrupt came."""
+        if seconds > 0 and not self._interrupts:
+            self._wake.wait(seconds)
+        return self._interrupts > 0
 
     def _loop(self) -> ApplyResult:
         interval = self.poll_policy.minimum
@@ -212,70 +309,103 @@ class Applier:
             interval = self.poll_policy.next(interval, changed)
 
     def _restore(self) -> None:
-        """Re-attach to runs the ledger knows for this apply identity."""
+        """Re-attach to runs the ledger knows for this apply identity; look up by their
+        identity the submissions whose outcome is not known."""
         for key, record in self.ledger.runs(self.apply_id).items():
             state = self.runs.get(key)
             if state is None:
                 continue
             state.run_id = record.run_id
             state.message = record.message
-            if record.status == "Submitting" and record.run_id is None:
-                if not self._recover(state, record.intent_at or 0.0):
+            if record.status == SUBMITTING and record.run_id is None:
+                run_id = self._recover(state, record)
+                if run_id is None:
                     continue
+                state.run_id = run_id
                 record.status = SUBMITTED
-                state.run_id = self.ledger.runs(self.apply_id)[key].run_id
-            state.status = record.status if record.status != "Submitting" else SUBMITTED
+            state.status = record.status if record.status != SUBMITTING else SUBMITTED
             if state.run_id:
                 state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
             if state.final or state.status == RunStatus.UNKNOWN.value:
-                self.emit(f"{key}: {state.status} in an earlier apply, not submitted again")
+                self.emit(
+                    f"{key}: {state.status} in an earlier apply, not submitted again{_hint(state.status)}"
+                )
             else:
                 self.emit(f"{key}: re-attached to {state.run_id} ({state.status})")
 
-    def _recover(self, state: RunState, intent_at: float) -> bool:
-        """A run whose submission was interrupted before its id was recorded: find it in
-        AWS. True when found (re-attach); otherwise the state says what happens next."""
-        run = state.planned
+    def _recover(self, state: RunState, record: RunRecord) -> str | None:
+        """A submission whose outcome was not recorded (a crash, an interrupt, a lost
+        answer): find it in AWS by its attempt's identity. Returns the run id when found
+        (re-attach); otherwise None, and the state says what happens next: Pending (it
+        provably never reached AWS: submit it) or Unknown (it may exist: never guess)."""
+        run, attempt_id, intent_at = state.planned, record.attempt_id, record.intent_at or 0.0
+        # The latest moment the lost call could have answered: recorded with the intent
+        # (the crashed process's own read timeout), else this process's.
+        answer_by = record.answer_by or intent_at + self.submit_read_timeout
+        if attempt_id is None:
+            self._unknown(
+                state,
+                "a submission recorded by an older polysync without an attempt identity was "
+                "interrupted; check the console, then apply with --retry-failed",
+                keep_ledger=False,
+            )
+            return None
         provider = self.providers[run.platform]
-        try:
-            request = RunRequest(run.api, run.resolved_request(self.env))
-            candidates = provider.find_submitted(request, intent_at)
-        except Exception as exc:
-            return self._unknown(state, f"could not look for an interrupted submission ({exc})")
-        if len(candidates) == 1:
-            self.ledger.submitted(self.apply_id, run.key, candidates[0])
-            self.emit(f"{run.key}: found {candidates[0]} from an interrupted submission")
-            return True
-        if candidates:
-            return self._unknown(
-                state, f"an interrupted submission matches several runs: {', '.join(candidates)}"
-            )
-        wait = intent_at + self.settle_seconds - time.time()
-        if wait > 0:
-            # AWS's listings may lag a submission: wait until they must show it, then ask
-            # once more. Interruptible: a stop here leaves the run Unknown, not submitted.
+        request = RunRequest(run.api, run.resolved_request(None, attempt_id))
+        while True:
+            found = self._look_for(provider, request, intent_at, delay=False)
+            if found is None:
+                self._unknown(
+                    state,
+                    "an interrupted submission could not be looked up in AWS; apply again to "
+                    "find it by its identity",
+                )
+                return None
+            if len(found) == 1:
+                self.ledger.submitted(self.apply_id, run.key, found[0])
+                self.emit(f"{run.key}: found {found[0]} from an interrupted submission")
+                return found[0]
+            if found:
+                self._ambiguous(state, found)
+                return None
+            # Not seen: it may still appear (a held request, the listings' lag) until the
+            # latest moment its call could have ended plus the settle time.
+            wait = answer_by + self.settle_seconds - self.clock.now()
+            if wait <= 0:
+                break
             self.emit(
-                f"{run.key}: an interrupted submission is not visible in AWS yet; waiting "
-                f"{wait:.0f} s for AWS's listings to catch up before deciding"
+                f"{run.key}: an interrupted submission is not visible in AWS yet; waiting for "
+                "AWS's listings to catch up before deciding"
             )
-            if self._wake.wait(wait) and self._interrupts:
-                return self._unknown(
+            if self._pause(wait):
+                self._unknown(
                     state,
                     "an interrupted submission was not visible in AWS yet when the apply "
                     "was stopped; apply again to submit it or find it",
                 )
-            return self._recover(state, intent_at)
+                return None
         self.ledger.forget(self.apply_id, [run.key])  # never reached AWS: submit it now
         self.emit(f"{run.key}: an interrupted submission never reached AWS; submitting it")
-        return False
+        return None
 
-    def _unknown(self, state: RunState, message: str) -> bool:
+    def _ambiguous(self, state: RunState, candidates: list[str]) -> None:
+        self._unknown(
+            state,
+            f"several runs carry this submission's identity ({', '.join(candidates)}); none "
+            "was adopted: check them in the console",
+            keep_ledger=False,
+        )
+
+    def _unknown(self, state: RunState, message: str, *, keep_ledger: bool = True) -> bool:
+        """Report a run Unknown. `keep_ledger`: its ledger row stays Submitting with its
+        identity, so the next apply looks it up instead of guessing."""
         state.status, state.message, state.finished_at = (
             RunStatus.UNKNOWN.value,
             message,
             time.time(),
         )
-        self.ledger.status(self.apply_id, state.planned.key, state.status, message, False)
+        if not keep_ledger:
+            self.ledger.status(self.apply_id, state.planned.key, state.status, message, False)
         self.emit(f"{state.planned.key}: Unknown ({message})")
         return False
 
@@ -341,8 +471,9 @@ class Applier:
 
     def _submit(self, state: RunState, native: list[str]) -> None:
         run = state.planned
+        attempt_id = str(uuid.uuid4())
         try:
-            request = run.resolved_request(self.env)
+            request = run.resolved_request(self.env, attempt_id)
         except PolysyncError as exc:
             self._settle(state, RunStatus.FAILED.value, str(exc))
             return
@@ -351,32 +482,48 @@ class Applier:
                 *request.get("dependsOn", []),
                 *({"jobId": self.runs[k].run_id} for k in native),
             ]
-        self.ledger.intent(self.apply_id, run)
-        intent_at = time.time()
+        intent_at = self.clock.now()
+        answer_by = intent_at + self.submit_read_timeout
+        self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
         provider = self.providers[run.platform]
-        submitted = self._send(state, provider, RunRequest(run.api, request), intent_at)
-        if submitted is None:
+        run_id = self._send(state, provider, RunRequest(run.api, request), intent_at)
+        if run_id is None:
             return
-        run_id = submitted
-        self.ledger.submitted(self.apply_id, run.key, run_id)
-        state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
         state.native_after = native
-        state.url = provider.monitor_url(run_id)
+        self._submitted(state, run_id)
+
+    def _submitted(self, state: RunState, run_id: str) -> None:
+        self.ledger.submitted(self.apply_id, state.planned.key, run_id)
+        state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
+        state.message = None
+        state.url = self.providers[state.planned.platform].monitor_url(run_id)
+        native = state.native_after
         waits = f" (Batch waits for {', '.join(native)})" if native else ""
-        self.emit(f"{run.key}: submitted {run_id}{waits}  {state.url}")
+        self.emit(f"{state.planned.key}: submitted {run_id}{waits}  {state.url}")
 
     def _send(
         self, state: RunState, provider: Provider, request: RunRequest, intent_at: float
     ) -> str | None:
         """Submit exactly once. The submit client never retries by itself: a refused
         request (throttling) is sent again after a pause; an ambiguous failure (a 5xx, a
-        lost connection) may have taken effect, so AWS is asked first, and only a request
-        that provably created nothing is sent again. None: the state says what happened."""
+        lost connection) may have taken effect, so AWS is asked for the attempt's
+        identity, and only once the settle time since the failed call ended has passed
+        with nothing found is the request sent again (same identity: a late first copy
+        would show as two runs, reported, never adopted). None: the state says what
+        happened."""
         run = state.planned
+        failure = ""
         for attempt in range(SUBMIT_ATTEMPTS):
-            sent_at = time.time()
             try:
-                return provider.submit(request)
+                return self._call(lambda: provider.submit(request))
+            except Abandoned as abandoned:
+                self._abandoned.append((state, abandoned.call))
+                self._unknown(
+                    state,
+                    "the apply was interrupted while this submission was in flight; apply "
+                    "again to find it by its identity",
+                )
+                return None
             except PolysyncError as exc:
                 if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
                     # Another run of the job holds the slot: try again on a later round.
@@ -387,59 +534,78 @@ class Applier:
                     return None
                 failure = str(exc)
                 ambiguous = bool(getattr(exc, "ambiguous", False))
-            self.sleep(min(0.05 * 2**attempt, 5.0) * (1 + random.random()))
-            if ambiguous:
+            failed_at = time.monotonic()  # the settle time counts from the call's end
+            if self._pause(min(0.05 * 2**attempt, 5.0) * (1 + random.random())):
+                return self._interrupted_while_unsure(state, failure, ambiguous)
+            if not ambiguous:
+                continue
+            found = self._look_for(provider, request, intent_at)
+            if self._interrupts:
+                return self._interrupted_while_unsure(state, failure, ambiguous)
+            wait = failed_at + self.settle_seconds - time.monotonic()
+            if found == [] and wait > 0:
+                # A request that timed out or lost its connection may still be acted on
+                # after the client gave up: absence now proves nothing. Resend only once
+                # the listings must show it. Interruptible.
+                self.emit(
+                    f"{run.key}: the failed submission is not visible in AWS; waiting for the "
+                    "settle time before deciding whether to send it again"
+                )
+                if self._pause(wait):
+                    return self._interrupted_while_unsure(state, failure, ambiguous)
                 found = self._look_for(provider, request, intent_at)
-                wait = sent_at + self.settle_seconds - time.time()
-                if found == [] and wait > 0:
-                    # A request that timed out or lost its connection may still be acted
-                    # on after the client gave up: absence now proves nothing. Resend only
-                    # once the listings must show it. Interruptible.
-                    self.emit(
-                        f"{run.key}: the failed submission is not visible in AWS; waiting "
-                        f"{wait:.0f} s before deciding whether to send it again"
-                    )
-                    if self._wake.wait(wait) and self._interrupts:
-                        self._unknown(
-                            state,
-                            f"a submission failed ({failure}) and was not visible in AWS when "
-                            "the apply was stopped; check the console, or apply with "
-                            "--retry-failed to send it again",
-                        )
-                        return None
-                    found = self._look_for(provider, request, intent_at)
-                if found is None:  # AWS could not be asked: never guess, never resubmit
-                    self._unknown(
-                        state,
-                        f"a submission failed ({failure}) and AWS could not be asked whether it went through",
-                    )
-                    return None
-                if len(found) == 1:
-                    self.emit(
-                        f"{run.key}: the submission went through despite the error ({found[0]})"
-                    )
-                    return found[0]
-                if len(found) > 1:
-                    self._unknown(
-                        state, f"a failed submission matches several runs: {', '.join(found)}"
-                    )
-                    return None
+                if self._interrupts:
+                    return self._interrupted_while_unsure(state, failure, ambiguous)
+            if found is None:  # AWS could not be asked: never guess, never resubmit
+                self._unknown(
+                    state,
+                    f"a submission failed ({failure}) and AWS could not be asked whether it "
+                    "went through; apply again to find it by its identity",
+                )
+                return None
+            if len(found) == 1:
+                self.emit(f"{run.key}: the submission went through despite the error ({found[0]})")
+                return found[0]
+            if len(found) > 1:
+                self._ambiguous(state, found)
+                return None
+            self.emit(f"{run.key}: the failed submission never reached AWS; sending it again")
         self._settle(
             state, RunStatus.FAILED.value, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}"
         )
         return None
 
+    def _interrupted_while_unsure(
+        self, state: RunState, failure: str, ambiguous: bool
+    ) -> str | None:
+        """An interrupt during the protocol of a failed submission. None: no run id."""
+        if not ambiguous:  # throttled: it provably did not take effect
+            self.ledger.forget(self.apply_id, [state.planned.key])
+            self._skip(state, "the apply was interrupted")
+            return None
+        self._unknown(
+            state,
+            f"a submission failed ({failure}) and was not visible in AWS when the apply was "
+            "stopped; apply again to find it by its identity or send it once it provably "
+            "never reached AWS",
+        )
+        return None
+
     def _look_for(
-        self, provider: Provider, request: RunRequest, intent_at: float
+        self, provider: Provider, request: RunRequest, intent_at: float, *, delay: bool = True
     ) -> list[str] | None:
-        """Ask AWS for runs this request created, after the listings' consistency delay;
-        a failed look-up is asked again a few times. None: no answer could be had."""
-        self.sleep(self.consistency_delay)
+        """Ask AWS for the runs of this attempt, after the listings' consistency delay; a
+        failed look-up is asked again a few times. None: no answer could be had."""
+        if delay and self._pause(self.consistency_delay):
+            return None
         for attempt in range(LOOKUP_ATTEMPTS):
             try:
-                return provider.find_submitted(request, intent_at)
+                return self._call(lambda: provider.find_submitted(request, intent_at))
+            except Abandoned:
+                return None
             except Exception:
-                self.sleep(min(0.1 * 2**attempt, 5.0))
+                if self._pause(min(0.1 * 2**attempt, 5.0)):
+                    return None
         return None
 
     def _skip(self, state: RunState, reason: str) -> None:
@@ -463,10 +629,11 @@ class Applier:
 
     def _show_logs(self, state: RunState) -> None:
         """The last lines of a failed run's logs, under its failure; never fails the apply."""
+        provider = self.providers[state.planned.platform]
         try:
-            tail = self.providers[state.planned.platform].log_tail(
-                state.run_id or "", self.log_lines
-            )
+            tail = self._call(lambda: provider.log_tail(state.run_id or "", self.log_lines))
+        except Abandoned:
+            return
         except Exception as exc:
             tail = LogTail(note=f"cannot read its logs ({exc.__class__.__name__})")
         if tail.lines:
@@ -479,15 +646,21 @@ class Applier:
 
     # ------------------------------------------------------------ polling
 
-    def _poll(self) -> bool:
+    def _poll(self, stop: Callable[[], bool] | None = None) -> bool:
+        """Read every run in flight, one batched call per platform. `stop`: when a call
+        in flight is abandoned (default: an interrupt)."""
         changed = False
         by_platform: dict[str, list[RunState]] = {}
         for state in self.runs.values():
             if state.in_flight:
                 by_platform.setdefault(state.planned.platform, []).append(state)
         for platform, states in by_platform.items():
+            provider = self.providers[platform]
+            run_ids = [s.run_id for s in states if s.run_id]
             try:
-                reports = self.providers[platform].poll([s.run_id for s in states if s.run_id])
+                reports = self._call(functools.partial(provider.poll, run_ids), stop=stop)
+            except Abandoned:
+                return changed
             except Exception as exc:  # a failed read is not a failed run: try again later
                 kind = "throttled" if _error_code(exc) in THROTTLING else "could not read statuses"
                 self.emit(f"{platform}: {kind} ({exc.__class__.__name__}); polling again later")
@@ -558,15 +731,33 @@ class Applier:
     # ------------------------------------------------------------ interrupts and the end
 
     def _cancel_in_flight(self, reason: str) -> None:
+        """Cancel every run in flight, per platform, best effort: each provider's cancel
+        client has connections of its own, a failing or hung cancel is reported and the
+        other platforms still get theirs."""
         by_platform: dict[str, list[str]] = {}
         for state in self.runs.values():
             if state.in_flight and state.run_id:
                 by_platform.setdefault(state.planned.platform, []).append(state.run_id)
         for platform, run_ids in by_platform.items():
-            results = self.providers[platform].cancel(run_ids)
-            for run_id, error in results.items():
-                note = f" (refused: {error})" if error else ""
-                self.emit(f"cancel {run_id}: {reason}{note}")
+            self._cancel(platform, run_ids, reason)
+
+    def _cancel(self, platform: str, run_ids: list[str], reason: str) -> None:
+        provider = self.providers[platform]
+        deadline = time.monotonic() + self.cancel_timeout
+        try:
+            results = self._call(
+                lambda: provider.cancel(run_ids),
+                stop=lambda: self._interrupts > 1 or time.monotonic() > deadline,
+            )
+        except Abandoned:
+            self.emit(f"{platform}: cancelling {', '.join(run_ids)} got no answer")
+            return
+        except Exception as exc:
+            self.emit(f"{platform}: cancelling {', '.join(run_ids)} failed ({exc})")
+            return
+        for run_id, error in results.items():
+            note = f" (refused: {error})" if error else ""
+            self.emit(f"cancel {run_id}: {reason}{note}")
 
     def _stop_for_interrupt(self) -> ApplyResult:
         for state in self.runs.values():
@@ -574,19 +765,53 @@ class Applier:
                 self._skip(state, "the apply was interrupted")
         if self.on_interrupt == "detach" or self._interrupts > 1:
             self.emit("interrupted: detached, in-flight runs continue in AWS")
+            self._collect_abandoned(cancel=False)
             return self._result(ExitCode.INTERRUPTED, interrupted=True)
         self._cancel_in_flight("interrupted")
         deadline = time.monotonic() + self.cancel_timeout
         interval = self.poll_policy.minimum
-        while any(s.in_flight for s in self.runs.values()) and time.monotonic() < deadline:
+
+        def stop_waiting() -> bool:
+            return self._interrupts > 1 or time.monotonic() > deadline
+
+        while time.monotonic() < deadline:
+            self._collect_abandoned(cancel=True)
+            if not any(s.in_flight for s in self.runs.values()) and not self._abandoned:
+                break
             if self._interrupts > 1:
                 self.emit("second interrupt: detached without waiting for the cancellations")
                 break
             self._wake.wait(interval)
             self._wake.clear()
-            self._poll()
+            self._poll(stop=stop_waiting)
             interval = min(interval * 1.5, 5.0)
+        for state, _call in self._abandoned:  # still no answer: the next apply looks it up
+            self.emit(
+                f"{state.planned.key}: its submission got no answer before the apply stopped; "
+                "apply again to find it by its identity (it was not cancelled)"
+            )
         return self._result(ExitCode.INTERRUPTED, interrupted=True)
+
+    def _collect_abandoned(self, *, cancel: bool) -> None:
+        """Submissions abandoned by the interrupt that have answered since: a run they
+        created is recorded (and cancelled); a failure leaves the ledger's intent, so the
+        next apply looks the attempt up by its identity."""
+        still: list[tuple[RunState, PendingCall[str]]] = []
+        for state, call in self._abandoned:
+            if not call.done.is_set():
+                still.append((state, call))
+                continue
+            if call.error is None and call.value:
+                state.status = PENDING  # reported Unknown while unanswered
+                self._submitted(state, call.value)
+                if cancel:
+                    self._cancel(state.planned.platform, [call.value], "interrupted")
+            else:  # the ledger keeps the intent: the next apply looks it up
+                self.emit(
+                    f"{state.planned.key}: its submission failed after the interrupt "
+                    f"({call.error}); apply again to find it by its identity"
+                )
+        self._abandoned = still
 
     def _finish(self) -> ApplyResult:
         bad = [
@@ -599,6 +824,38 @@ class Applier:
 
     def _result(self, code: ExitCode, *, interrupted: bool = False) -> ApplyResult:
         return ApplyResult(self.apply_id, self.runs, code, interrupted)
+
+
+def view_of(record: RunRecord | None, *, rerun: bool, retry_failed: bool) -> LedgerView:
+    """What apply does with a run given its ledger record: the one rule that `plan`
+    shows and `apply` follows."""
+    if record is None:
+        return LedgerView(RunAction.SUBMIT)
+    if record.status == SUBMITTING and record.run_id is None:
+        # Never forgotten, whatever the flags: it may exist in AWS.
+        return LedgerView(RunAction.LOOK_UP, record.status)
+    if rerun or (retry_failed and record.status in RETRYABLE):
+        return LedgerView(RunAction.SUBMIT, record.status, record.run_id)
+    if record.status in FINAL or record.status == RunStatus.UNKNOWN.value:
+        return LedgerView(RunAction.SKIP, record.status, record.run_id)
+    return LedgerView(RunAction.REATTACH, record.status, record.run_id)
+
+
+def read_ledger(plan: Plan, ledger: Ledger, *, rerun: bool, retry_failed: bool) -> None:
+    """Fill `plan.ledger` with what apply would do with each run (read-only)."""
+    records = ledger.runs(plan.plan_id)
+    plan.ledger = {
+        run.key: view_of(records.get(run.key), rerun=rerun, retry_failed=retry_failed)
+        for run in plan.runs
+        if run.key in records
+    }
+
+
+def _hint(status: str) -> str:
+    """Which apply flag submits a run that an earlier apply ended with `status`."""
+    if status == RunStatus.SUCCESS.value:
+        return " (apply --rerun starts every run afresh)"
+    return " (apply --retry-failed submits it again)"
 
 
 def _error_code(exc: BaseException) -> str | None:

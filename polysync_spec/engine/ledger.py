@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
     submitted_at REAL,
     finished_at REAL,
     started_at REAL,
+    attempt_id TEXT,
+    answer_by REAL,
     PRIMARY KEY (apply_id, key)
 );
 CREATE TABLE IF NOT EXISTS locks (
@@ -94,6 +96,13 @@ class RunRecord:
     submitted_at: float | None
     finished_at: float | None
     started_at: float | None = None  # first seen Starting or Running
+    # The submission attempt's identity (Batch job name, Glue marker argument), written
+    # with the intent before the AWS call; a new attempt (--rerun, --retry-failed) has a
+    # new one. intent_at is on AWS's clock; answer_by (AWS's clock too) is when the
+    # submission's answer was due (its client's read timeout): the settle time after a
+    # lost answer counts from there, whichever process recovers it.
+    attempt_id: str | None = None
+    answer_by: float | None = None
 
     @classmethod
     def new(
@@ -104,6 +113,8 @@ class RunRecord:
         message: str | None = None,
         intent_at: float | None = None,
         finished_at: float | None = None,
+        attempt_id: str | None = None,
+        answer_by: float | None = None,
     ) -> RunRecord:
         return cls(
             run.key,
@@ -116,6 +127,8 @@ class RunRecord:
             intent_at,
             None,
             finished_at,
+            attempt_id=attempt_id,
+            answer_by=answer_by,
         )
 
 
@@ -131,6 +144,9 @@ class SqliteLedger:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         if "started_at" not in columns:  # a ledger written before timelines existed
             self._db.execute("ALTER TABLE runs ADD COLUMN started_at REAL")
+        if "attempt_id" not in columns:  # written before attempts had identities
+            self._db.execute("ALTER TABLE runs ADD COLUMN attempt_id TEXT")
+            self._db.execute("ALTER TABLE runs ADD COLUMN answer_by REAL")
 
     def close(self) -> None:
         self._db.close()
@@ -187,15 +203,26 @@ class SqliteLedger:
             ),
         )
 
-    def intent(self, apply_id: str, run: PlannedRun) -> None:
-        """Written before the AWS call: a run that may exist in AWS from now on."""
+    def intent(
+        self,
+        apply_id: str,
+        run: PlannedRun,
+        attempt_id: str,
+        at: float,
+        answer_by: float | None = None,
+    ) -> None:
+        """Written before the AWS call: a run that may exist in AWS from now on, with the
+        identity it carries, when (epoch seconds, AWS's clock) and when its answer is due
+        at the latest."""
         key, platform, service, region = run.key, run.platform, run.service, run.region
         self._db.execute(
-            "INSERT INTO runs (apply_id, key, platform, service, region, status, intent_at) "
-            "VALUES (?, ?, ?, ?, ?, 'Submitting', ?) "
+            "INSERT INTO runs (apply_id, key, platform, service, region, status, intent_at, "
+            "attempt_id, answer_by) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?) "
             "ON CONFLICT (apply_id, key) DO UPDATE SET status = 'Submitting', run_id = NULL, "
-            "message = NULL, intent_at = excluded.intent_at, submitted_at = NULL, finished_at = NULL",
-            (apply_id, key, platform, service, region, time.time()),
+            "message = NULL, intent_at = excluded.intent_at, submitted_at = NULL, "
+            "finished_at = NULL, started_at = NULL, attempt_id = excluded.attempt_id, "
+            "answer_by = excluded.answer_by",
+            (apply_id, key, platform, service, region, at, attempt_id, answer_by),
         )
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
@@ -238,7 +265,7 @@ class SqliteLedger:
     def runs(self, apply_id: str) -> dict[str, RunRecord]:
         rows = self._db.execute(
             "SELECT key, platform, service, region, run_id, status, message, intent_at, submitted_at, "
-            "finished_at, started_at FROM runs WHERE apply_id = ?",
+            "finished_at, started_at, attempt_id, answer_by FROM runs WHERE apply_id = ?",
             (apply_id,),
         ).fetchall()
         return {row[0]: RunRecord(*row) for row in rows}
@@ -257,7 +284,7 @@ class SqliteLedger:
     def find_run(self, run_id: str) -> tuple[str, RunRecord] | None:
         row = self._db.execute(
             "SELECT apply_id, key, platform, service, region, run_id, status, message, intent_at, "
-            "submitted_at, finished_at, started_at FROM runs WHERE run_id = ?",
+            "submitted_at, finished_at, started_at, attempt_id, answer_by FROM runs WHERE run_id = ?",
             (run_id,),
         ).fetchone()
         return (row[0], RunRecord(*row[1:])) if row else None
@@ -269,7 +296,14 @@ class Ledger(Protocol):
     def acquire(self, apply_id: str) -> str: ...
     def release(self, apply_id: str) -> bool: ...
     def begin(self, apply_id: str, plan: dict[str, Any]) -> None: ...
-    def intent(self, apply_id: str, run: PlannedRun) -> None: ...
+    def intent(
+        self,
+        apply_id: str,
+        run: PlannedRun,
+        attempt_id: str,
+        at: float,
+        answer_by: float | None = None,
+    ) -> None: ...
     def submitted(self, apply_id: str, key: str, run_id: str) -> None: ...
     def status(
         self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
@@ -297,6 +331,7 @@ class S3Ledger:
         if not bucket:
             raise PolysyncError(f"--state {url}: expected s3://bucket/prefix")
         self.bucket, self.prefix, self.client = bucket, prefix.strip("/"), client
+        self._etags: dict[str, str] = {}  # apply id -> the ETag of the lock this process wrote
 
     def _key(self, *parts: str) -> str:
         return "/".join(p for p in (self.prefix, *parts) if p)
@@ -317,42 +352,82 @@ class S3Ledger:
     def close(self) -> None:
         pass
 
+    def _lock_key(self, apply_id: str) -> str:
+        return self._key("locks", f"{apply_id}.json")
+
+    def _read_lock(self, apply_id: str) -> tuple[dict[str, Any], str] | None:
+        """The lock object and its ETag, or None when no lock is held."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._lock_key(apply_id))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        try:
+            value = json.loads(response["Body"].read())
+        except ValueError:
+            value = {}
+        return (value if isinstance(value, dict) else {}), str(response["ETag"])
+
     def acquire(self, apply_id: str) -> str:
+        """Take the lock with a conditional write, or raise LockHeld naming the holder.
+
+        A free lock is created with If-None-Match: *; a lock left by a process of this host
+        that no longer runs is taken over with If-Match on the ETag that was read, never
+        deleted first: of two contenders for a stale lock, exactly one write succeeds."""
         holder = {
             "holder": f"pid {os.getpid()} on {socket.gethostname()}",
             "acquired_at": time.time(),
         }
-        current = self._get(self._key("locks", f"{apply_id}.json"))
-        if current and holder_is_gone(str(current.get("holder", ""))):
+        current = self._read_lock(apply_id)
+        condition: dict[str, str] = {"IfNoneMatch": "*"}
+        if current is not None and holder_is_gone(str(current[0].get("holder", ""))):
             log.warning(
                 "taking over the lock of apply %s from %s, which is gone",
                 apply_id,
-                current["holder"],
+                current[0].get("holder"),
             )
-            self.client.delete_object(
-                Bucket=self.bucket, Key=self._key("locks", f"{apply_id}.json")
-            )
+            condition = {"IfMatch": current[1]}
         try:
-            self._put(self._key("locks", f"{apply_id}.json"), holder, IfNoneMatch="*")
+            response = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._lock_key(apply_id),
+                Body=json.dumps(holder).encode(),
+                **condition,
+            )
         except Exception as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"):
                 raise
-            current = self._get(self._key("locks", f"{apply_id}.json")) or {}
+            held = self._read_lock(apply_id)
+            current_holder = held[0] if held else {}
             since = time.strftime(
-                "%Y-%m-%d %H:%M:%S", time.localtime(current.get("acquired_at", 0))
+                "%Y-%m-%d %H:%M:%S", time.localtime(current_holder.get("acquired_at", 0))
             )
             raise LockHeld(
-                f"apply {apply_id} is locked by {current.get('holder', 'another process')} since "
-                f"{since} (s3://{self.bucket}/{self._key('locks')}); if that job is gone, run: "
-                f"polysync unlock {apply_id} --state s3://{self.bucket}/{self.prefix}"
+                f"apply {apply_id} is locked by {current_holder.get('holder', 'another process')} "
+                f"since {since} (s3://{self.bucket}/{self._key('locks')}); if that job is gone, "
+                f"run: polysync unlock {apply_id} --state s3://{self.bucket}/{self.prefix}"
             ) from None
+        self._etags[apply_id] = str(response["ETag"])
         return apply_id
 
     def release(self, apply_id: str) -> bool:
-        key = self._key("locks", f"{apply_id}.json")
-        existed = self._get(key) is not None
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        """Drop the lock. This process's own lock is deleted only while it is still the
+        one it wrote (If-Match): a lock taken over meanwhile is left to its new holder.
+        `polysync unlock` (no lock of this process) deletes whatever lock there is."""
+        key = self._lock_key(apply_id)
+        existed = self._read_lock(apply_id) is not None
+        etag = self._etags.pop(apply_id, None)
+        try:
+            if etag is None:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            else:
+                self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code not in ("PreconditionFailed", "NoSuchKey"):
+                raise
+            log.warning("the lock of apply %s was taken over; left to its holder", apply_id)
+            return False
         return existed
 
     def begin(self, apply_id: str, plan: dict[str, Any]) -> None:
@@ -370,8 +445,18 @@ class S3Ledger:
         data = self._get(self._run_key(apply_id, key))
         return RunRecord(**data) if data else None
 
-    def intent(self, apply_id: str, run: PlannedRun) -> None:
-        self._write(apply_id, RunRecord.new(run, "Submitting", intent_at=time.time()))
+    def intent(
+        self,
+        apply_id: str,
+        run: PlannedRun,
+        attempt_id: str,
+        at: float,
+        answer_by: float | None = None,
+    ) -> None:
+        record = RunRecord.new(
+            run, "Submitting", intent_at=at, attempt_id=attempt_id, answer_by=answer_by
+        )
+        self._write(apply_id, record)
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         record = self._read(apply_id, key)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from polysync_spec.errors import PolysyncError, Position
+from polysync_spec.providers.base import ATTEMPT_SLOT
 
 PLAN_FORMAT = 1
 
@@ -50,6 +51,27 @@ class PlanFinding:
         return cls(FindingKind(data["kind"]), data["code"], data["message"], position)
 
 
+class RunAction(enum.StrEnum):
+    """What apply will do with a run, given what the ledger holds for its apply identity."""
+
+    SUBMIT = "submit"  # nothing recorded (or --rerun / --retry-failed): a new attempt
+    REATTACH = "re-attach"  # in flight: polled, never submitted again
+    LOOK_UP = "look up"  # an attempt without a run id: found by its identity, or sent
+    SKIP = "skip"  # ended in an earlier apply
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """One run as the ledger has it, and what apply will therefore do."""
+
+    action: RunAction
+    status: str | None = None
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action.value, "status": self.status, "run_id": self.run_id}
+
+
 def native_edge(
     service: str, platform: str, dep_service: str, dep_platform: str, condition: str
 ) -> bool:
@@ -60,8 +82,10 @@ def native_edge(
     )
 
 
-def _secret(value: Any, env: Mapping[str, str], run: str) -> Any:
-    if not (isinstance(value, dict) and set(value) == {"$env"}):
+def _secret(value: Any, env: Mapping[str, str] | None, run: str, attempt_id: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(ATTEMPT_SLOT, attempt_id) if ATTEMPT_SLOT in value else value
+    if env is None or not (isinstance(value, dict) and set(value) == {"$env"}):
         return value
     name = value["$env"]
     if name not in env:
@@ -92,14 +116,17 @@ class PlannedRun:
     def blocked(self) -> bool:
         return any(f.kind is FindingKind.ERROR for f in self.findings)
 
-    def resolved_request(self, env: Mapping[str, str]) -> dict[str, Any]:
-        """The request to send: each {"$env": NAME} replaced by that variable's value."""
+    def resolved_request(self, env: Mapping[str, str] | None, attempt_id: str) -> dict[str, Any]:
+        """The request one submission attempt sends: the attempt's identity in its slot
+        (the Batch job name, the Glue marker argument) and each {"$env": NAME} replaced by
+        that variable's value. `env=None` leaves the secrets out: enough to look the
+        attempt up in AWS. Raises PolysyncError naming a secret's unset variable."""
         resolved: dict[str, Any] = {}
         for key, value in self.request.items():
             if isinstance(value, dict) and set(value) != {"$env"}:
-                resolved[key] = {k: _secret(v, env, self.key) for k, v in value.items()}
+                resolved[key] = {k: _secret(v, env, self.key, attempt_id) for k, v in value.items()}
             else:
-                resolved[key] = _secret(value, env, self.key)
+                resolved[key] = _secret(value, env, self.key, attempt_id)
         return resolved
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +156,20 @@ class Plan:
     findings: list[PlanFinding] = field(default_factory=list)  # not tied to one run
     max_concurrency: int = 4
     on_failure: str = "stop"
+    # What the ledger holds for this plan's identity, by run key (plan reads it; not part
+    # of the identity, and a plan file's copy is only what was true when it was made).
+    ledger: dict[str, LedgerView] = field(default_factory=dict)
+
+    def action(self, key: str) -> RunAction:
+        view = self.ledger.get(key)
+        return view.action if view else RunAction.SUBMIT
+
+    @property
+    def pending(self) -> bool:
+        """Whether apply would submit anything (or may: a submission to look up)."""
+        return any(
+            self.action(run.key) in (RunAction.SUBMIT, RunAction.LOOK_UP) for run in self.runs
+        )
 
     def all_findings(self) -> list[PlanFinding]:
         return [*self.findings, *(f for run in self.runs for f in run.findings)]
@@ -154,11 +195,17 @@ class Plan:
 
     def summary(self) -> str:
         errors, drift = self.count(FindingKind.ERROR), self.count(FindingKind.DRIFT)
-        runs = len(self.runs)
-        return (
-            f"{runs} run{'s' if runs != 1 else ''} to start, {drift} drift, "
-            f"{errors} error{'s' if errors != 1 else ''}"
-        )
+        actions = [self.action(run.key) for run in self.runs]
+        runs = actions.count(RunAction.SUBMIT)
+        parts = [f"{runs} run{'s' if runs != 1 else ''} to start"]
+        for action, label in (
+            (RunAction.LOOK_UP, "to look up"),
+            (RunAction.REATTACH, "to re-attach"),
+            (RunAction.SKIP, "ended in an earlier apply"),
+        ):
+            if actions.count(action):
+                parts.append(f"{actions.count(action)} {label}")
+        return f"{', '.join(parts)}, {drift} drift, {errors} error{'s' if errors != 1 else ''}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,9 +223,11 @@ class Plan:
                 "errors": self.count(FindingKind.ERROR),
                 "drift": self.count(FindingKind.DRIFT),
                 "notes": self.count(FindingKind.NOTE),
+                "to_submit": sum(self.action(r.key) is RunAction.SUBMIT for r in self.runs),
             },
             "findings": [f.to_dict() for f in self.findings],
             "runs": [run.to_dict() for run in self.runs],
+            "ledger": {key: view.to_dict() for key, view in self.ledger.items()},
             "fingerprints": dict(sorted(self.fingerprints.items())),
         }
 

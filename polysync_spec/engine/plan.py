@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,14 +21,13 @@ from polysync_spec.manifest.models import BatchJob, GlueJob, Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers import batch, glue
-from polysync_spec.providers.base import RunRequest, Tier
+from polysync_spec.providers.base import ATTEMPT_SLOT, RunRequest, Tier
 from polysync_spec.values import aws_string, glue_argument_key, is_internal
 
 GLUE_ARGUMENTS_LIMIT = 260 * 1024  # all of a job run's arguments together
 _ENV_REF = re.compile(r"^\$\{\s*env\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}$")
-# Job names derive from the apply identity, so a re-plan of the same inputs names the same
-# jobs (a crash can find them again) and the plan shows what apply will send, exactly.
-_JOB_NAMES = uuid.UUID("5b0f6c1e-9a55-4d0e-8f3e-6d1c2a7b9e10")
+# An attempt id as apply fills the slot: a uuid4's text.
+_ATTEMPT_ID_LENGTH = 36
 
 
 class _Run:
@@ -72,7 +70,6 @@ def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path
         max_concurrency=plan_model.max_concurrency,
         on_failure=plan_model.on_failure.value,
     )
-    identity = f"{run_plan}|{project.target}|{sorted(variables.items())}"
     for index, run in enumerate(plan_model.runs):
         at: DocPath = ("run_plans", run_plan, "runs", index)
         job = project.jobs[run.job]
@@ -81,8 +78,7 @@ def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path
         if isinstance(job, GlueJob):
             planned, secrets = _plan_glue(run, job, platform, live, collector)
         else:
-            name = batch.job_name(uuid.uuid5(_JOB_NAMES, f"{identity}|{run.key}"))
-            planned, secrets = _plan_batch(run, job, platform, live, collector, name=name)
+            planned, secrets = _plan_batch(run, job, platform, live, collector)
         planned.findings = collector.findings
         planned.request = _redact(
             project, (run_plan, index), run, job, payload=planned.request, secrets=secrets
@@ -205,6 +201,7 @@ def _plan_glue(
             )
     merged = {**definition.default_arguments, **arguments, **definition.non_overridable_arguments}
     size = sum(len(k.encode()) + len(v.encode()) for k, v in merged.items())
+    size += _ATTEMPT_ID_LENGTH - len(ATTEMPT_SLOT)  # the marker as it will be sent
     if size > GLUE_ARGUMENTS_LIMIT:
         out.add(
             FindingKind.ERROR,
@@ -219,11 +216,11 @@ def _plan_glue(
 
 
 def _plan_batch(
-    run: Run, job: BatchJob, platform: Any, live: LiveState, out: _Run, *, name: str
+    run: Run, job: BatchJob, platform: Any, live: LiveState, out: _Run
 ) -> tuple[PlannedRun, Secrets]:
     job_path: DocPath = ("jobs", run.job)
     lookup = live.batch_definitions.get((job.platform, job.external_id))
-    request = batch.build_request(job, platform, run, name=name)
+    request = batch.build_request(job, platform, run)
     definition = lookup.resolved if lookup else None
     label = None
     if definition is not None:

@@ -23,12 +23,19 @@ def provider_for(
 ) -> GlueProvider | BatchProvider:
     """The provider for a platform, with its client built lazily from `sessions`."""
     from polysync_spec.manifest.models import GluePlatform
+    from polysync_spec.providers.aws import CANCEL_READ_TIMEOUT
     from polysync_spec.providers.batch import BatchProvider
     from polysync_spec.providers.glue import GlueProvider
 
+    service = "glue" if isinstance(platform, GluePlatform) else "batch"
     logs = sessions.client(name, platform, "logs")
-    if isinstance(platform, GluePlatform):
-        glue, submit = (sessions.client(name, platform, "glue", max_attempts=n) for n in (None, 1))
-        return GlueProvider(glue, platform.region, logs, submit)
-    batch, submit = (sessions.client(name, platform, "batch", max_attempts=n) for n in (None, 1))
-    return BatchProvider(batch, platform.region, logs, submit)
+    client = sessions.client(name, platform, service)
+    # Submissions never retry by themselves (the executor decides, by the attempt's
+    # identity) and wait less for an answer; cancellations have a connection pool of
+    # their own, so that a hung poll or submission never holds back a cancel.
+    submit = sessions.client(
+        name, platform, service, max_attempts=1, read_timeout=sessions.submit_read_timeout
+    )
+    cancel = sessions.client(name, platform, service, read_timeout=CANCEL_READ_TIMEOUT)
+    kind = GlueProvider if service == "glue" else BatchProvider
+    return kind(client, platform.region, logs, submit, cancel)

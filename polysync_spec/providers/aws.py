@@ -8,6 +8,7 @@ adaptive mode, which also rate-limits the client when AWS throttles it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
@@ -28,15 +29,27 @@ from polysync_spec.manifest.models import (
     ProfileAuth,
     WebIdentityAuth,
 )
+from polysync_spec.providers.clock import AwsClock
 from polysync_spec.providers.credentials import AzureCredential, federated_session
 
 Platform = GluePlatform | BatchPlatform
 
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_MODE = "adaptive"
+# Seconds to wait for an answer. Submissions wait less than reads: the wait after an
+# ambiguous submission (no answer) must outlast the time AWS may still act on it, and a
+# shorter read timeout keeps that wait, and the whole exactly-once protocol, short.
+READ_TIMEOUT = 60.0
+SUBMIT_READ_TIMEOUT = 20.0
+CANCEL_READ_TIMEOUT = 10.0
 
 
-def client_config(max_attempts: int | None = None, read_timeout: float = 60.0) -> Config:
+def _observe_date(clock: AwsClock, http_response: Any = None, **_: Any) -> None:
+    headers = getattr(http_response, "headers", None) or {}
+    clock.observe(headers.get("Date") or headers.get("date"))
+
+
+def client_config(max_attempts: int | None = None, read_timeout: float = READ_TIMEOUT) -> Config:
     """Retry settings: the user's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive
     mode (client-side rate limiting under throttling) with 5 attempts. `max_attempts=1`
     turns retries off: for submissions, which must never be sent twice blindly."""
@@ -93,11 +106,16 @@ class Sessions:
         sandbox_url: str | None = None,
         azure_credential: AzureCredential | None = None,
         *,
-        read_timeout: float = 60.0,
+        read_timeout: float = READ_TIMEOUT,
+        submit_read_timeout: float = SUBMIT_READ_TIMEOUT,
+        clock: AwsClock | None = None,
     ) -> None:
         self._sessions: dict[str, boto3.Session] = {}
         # How long to wait for an answer before the connection counts as lost (ambiguous).
         self.read_timeout = read_timeout
+        self.submit_read_timeout = min(submit_read_timeout, read_timeout)
+        # AWS's clock, read from the Date of every answer of every client built here.
+        self.clock = clock or AwsClock()
         self._lock = threading.Lock()
         self.sandbox_url = sandbox_url
         self.azure_credential = azure_credential
@@ -116,15 +134,26 @@ class Sessions:
             return self._sessions[name]
 
     def client(
-        self, name: str, platform: Platform, service: str, *, max_attempts: int | None = None
+        self,
+        name: str,
+        platform: Platform,
+        service: str,
+        *,
+        max_attempts: int | None = None,
+        read_timeout: float | None = None,
     ) -> Any:
+        """A client of `service` for platform `name`: its own connection pool, AWS's clock
+        read from every answer. `max_attempts=1` for submissions (never retried blindly);
+        `read_timeout` in seconds (default: the sessions' read timeout)."""
         session = self.session(name, platform)
-        return session.client(
+        client = session.client(
             service,  # type: ignore[call-overload]
             region_name=platform.region,
             endpoint_url=self.sandbox_url or platform.endpoint_url,
-            config=client_config(max_attempts, self.read_timeout),
+            config=client_config(max_attempts, read_timeout or self.read_timeout),
         )
+        client.meta.events.register("after-call", functools.partial(_observe_date, self.clock))
+        return client
 
 
 def _build_session(

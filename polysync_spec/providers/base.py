@@ -29,6 +29,13 @@ class RunStatus(enum.StrEnum):
         return self in (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
+# Where a request carries its submission attempt's identity (the Batch job name, the Glue
+# marker argument). Plans show this slot; apply fills it with a fresh attempt id, recorded
+# in the ledger before the call. `$`, `{` and `}` are refused in Batch job names, so an
+# unfilled slot can never reach a run.
+ATTEMPT_SLOT = "${attempt_id}"
+
+
 class Tier(enum.StrEnum):
     """Where a compute value came from; higher tiers win (run > job > platform > definition)."""
 
@@ -105,18 +112,25 @@ def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]
 
 class AwsProvider:
     """What every provider holds: its service client, its region, a CloudWatch Logs client
-    for log tails, and a separate client for submissions that never retries on its own (a
-    retried submit after a 5xx could create a second run; the executor decides instead)."""
+    for log tails, a separate client for submissions that never retries on its own (a
+    retried submit after a 5xx could create a second run; the executor decides instead),
+    and one for cancellations, with connections of its own."""
 
     service = ""
 
     def __init__(
-        self, client: Any, region: str, logs: Any = None, submit_client: Any = None
+        self,
+        client: Any,
+        region: str,
+        logs: Any = None,
+        submit_client: Any = None,
+        cancel_client: Any = None,
     ) -> None:
         self.client = client
         self.region = region
         self.logs = logs
         self.submit_client = submit_client or client
+        self.cancel_client = cancel_client or client
 
 
 @dataclass(frozen=True)

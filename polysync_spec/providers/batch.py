@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import quote
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
+    ATTEMPT_SLOT,
     AwsProvider,
     LogTail,
     Resolved,
@@ -32,7 +32,6 @@ from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
 BATCH_LOG_GROUP = "/aws/batch/job"
-CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
 log = logging.getLogger(__name__)
 CANCEL_REASON = "Cancelled by Polysync"
 JOB_NAME_PREFIX = "Polysync-"
@@ -45,13 +44,15 @@ class NoQueueError(PolysyncError):
     """Neither the run, the job nor the platform names a job queue."""
 
 
-def job_name(token: uuid.UUID | None = None) -> str:
-    """`Polysync-<guid>`: 45 characters, within Batch's 128 and its character rules.
+def job_name(attempt_id: str = ATTEMPT_SLOT) -> str:
+    """`Polysync-<guid>` (the product document's unique job name): 45 characters, within
+    Batch's 128 and its character rules, for a submission attempt's id (a uuid4).
 
-    The engine passes a token derived from the apply and the run, so that a crash between
-    submit and record can find the job again by name.
+    The name carries the attempt's identity, which the ledger records before SubmitJob:
+    a crash or a lost answer between submit and record finds the job again by this name,
+    and no other attempt, apply or project ever has it. Plans hold the `ATTEMPT_SLOT`.
     """
-    return f"{JOB_NAME_PREFIX}{token or uuid.uuid4()}"
+    return f"{JOB_NAME_PREFIX}{attempt_id}"
 
 
 def monitor_url(region: str, job_id: str) -> str:
@@ -108,11 +109,10 @@ def build_request(
     job: BatchJob,
     platform: BatchPlatform,
     run: Run | None = None,
-    *,
-    name: str | None = None,
 ) -> RunRequest:
     """The SubmitJob call for one run. Run-level compute overrides the job's attributes;
-    the queue falls back to the platform's default_job_queue."""
+    the queue falls back to the platform's default_job_queue. The job name holds the
+    attempt slot, filled with a new identity by each submission attempt."""
     rc = run.compute if run is not None else None
     queue = first_set(
         (getattr(rc, "job_queue", None), Tier.RUN),
@@ -137,7 +137,7 @@ def build_request(
             compute[key] = resolved
 
     payload: dict[str, Any] = {
-        "jobName": name or job_name(),
+        "jobName": job_name(),
         "jobQueue": queue.value,
         "jobDefinition": job.external_id,
     }
@@ -366,7 +366,7 @@ class BatchProvider(AwsProvider):
         results: dict[str, str | None] = {}
         for job_id in job_ids:
             try:
-                self.client.terminate_job(jobId=job_id, reason=CANCEL_REASON)
+                self.cancel_client.terminate_job(jobId=job_id, reason=CANCEL_REASON)
                 results[job_id] = None
             except ClientError as exc:
                 error = exc.response.get("Error", {})
@@ -400,20 +400,23 @@ class BatchProvider(AwsProvider):
         )
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
-        """Jobs this request may already have created: ListJobs in its queue, filtered by
-        its (deterministic) job name, created after `since` (epoch seconds, less skew)."""
+        """The jobs of this submission attempt: ListJobs in its queue filtered by its job
+        name, which carries the attempt's identity, so nothing else can match it (the
+        filter is case-insensitive; the comparison here is not). No time window is needed:
+        `since` (epoch seconds on AWS's clock) is unused. The JOB_NAME filter lists jobs
+        in every status, and is never combined with jobStatus (ListJobs ignores it)."""
+        del since
         payload = request.payload
+        name = str(payload["jobName"])
         paginator = self.client.get_paginator("list_jobs")
         pages = paginator.paginate(
-            jobQueue=payload["jobQueue"],
-            filters=[{"name": "JOB_NAME", "values": [payload["jobName"]]}],
+            jobQueue=payload["jobQueue"], filters=[{"name": "JOB_NAME", "values": [name]}]
         )
-        earliest = (since - CLOCK_SKEW) * 1000
         return [
             job["jobId"]
             for page in pages
             for job in page.get("jobSummaryList", [])
-            if job.get("jobName") == payload["jobName"] and job.get("createdAt", 0) >= earliest
+            if job.get("jobName") == name
         ]
 
 

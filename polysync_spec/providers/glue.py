@@ -17,6 +17,7 @@ from urllib.parse import quote
 from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
+    ATTEMPT_SLOT,
     AwsProvider,
     LogTail,
     Resolved,
@@ -31,6 +32,10 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string, glue_argument_key
 
 START_JOB_RUN = "StartJobRun"
+# Glue has no client token: each StartJobRun carries its submission attempt's identity in
+# this one argument (Glue passes arguments it does not know to the script, where
+# getResolvedOptions ignores what it was not asked for), and recovery finds a run by it.
+ATTEMPT_ARGUMENT = "--polysync-attempt-id"
 PYTHON_SHELL = "pythonshell"
 WORKER_KEYS = ("worker_type", "number_of_workers")
 log = logging.getLogger(__name__)
@@ -160,6 +165,7 @@ def build_request(
                 del compute[key]
 
     arguments, secrets = _arguments(job, run)
+    arguments[ATTEMPT_ARGUMENT] = ATTEMPT_SLOT
     version = compute.get("glue_version")
     if version is not None and version.tier is not Tier.DEFINITION:
         arguments.setdefault("--glue-version", str(version.value))
@@ -191,7 +197,10 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
 
 GET_JOBS_PAGE = 100  # the product document's MaxResults for discovery
 GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides it
-CLOCK_SKEW = 120.0  # seconds allowed between this host's clock and AWS's
+# How far before a submission's intent (on AWS's clock) recovery still looks: the Date
+# header's one-second resolution, the network, and two hosts' clocks read at different
+# moments, with room to spare. Runs are matched by identity; the window only bounds paging.
+RECOVERY_MARGIN = 300.0
 BATCH_GET_JOBS_CHUNK = 100
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
 GET_JOB_RUNS_PAGE = 200  # GetJobRuns MaxResults (1-200)
@@ -357,7 +366,7 @@ class GlueProvider(AwsProvider):
         for job_name, ids in by_job.items():
             for start in range(0, len(ids), BATCH_STOP_CHUNK):
                 chunk = ids[start : start + BATCH_STOP_CHUNK]
-                response = self.client.batch_stop_job_run(JobName=job_name, JobRunIds=chunk)
+                response = self.cancel_client.batch_stop_job_run(JobName=job_name, JobRunIds=chunk)
                 for ok in response.get("SuccessfulSubmissions", []):
                     results[composite_run_id(job_name, ok["JobRunId"])] = None
                 for error in response.get("Errors", []):
@@ -388,21 +397,34 @@ class GlueProvider(AwsProvider):
         return LogTail(note=f"no log stream {job_run_id} in {base}/error or {base}/output")
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
-        """Runs this request may already have started: GetJobRuns (newest first) started
-        after `since` whose arguments include every argument of the request."""
+        """The runs of this submission attempt: GetJobRuns (newest first) back to `since`
+        (epoch seconds on AWS's clock) less a margin, keeping the runs whose marker
+        argument carries the attempt's identity. A run started by anyone else, or by
+        another attempt with equal arguments, never matches; Glue's automatic retries of
+        our run (`PreviousRunId` set) are its continuation, not another submission."""
         job_name = str(request.payload["JobName"])
-        wanted = request.payload.get("Arguments", {})
-        earliest = since - CLOCK_SKEW
+        marker = (request.payload.get("Arguments") or {}).get(ATTEMPT_ARGUMENT)
+        if not marker:
+            raise ValueError(f"the request for {job_name!r} carries no {ATTEMPT_ARGUMENT}")
+        earliest = since - RECOVERY_MARGIN
         found: list[str] = []
         paginator = self.client.get_paginator("get_job_runs")
-        for page in paginator.paginate(JobName=job_name, PaginationConfig={"PageSize": 200}):
+        pages = paginator.paginate(
+            JobName=job_name, PaginationConfig={"PageSize": GET_JOB_RUNS_PAGE}
+        )
+        for page in pages:
+            older = False
             for job_run in page.get("JobRuns", []):
                 started = job_run.get("StartedOn")
                 if started is not None and started.timestamp() < earliest:
+                    older = True
                     continue
-                arguments = job_run.get("Arguments") or {}
-                if all(arguments.get(k) == v for k, v in wanted.items()):
+                if job_run.get("PreviousRunId"):
+                    continue
+                if (job_run.get("Arguments") or {}).get(ATTEMPT_ARGUMENT) == marker:
                     found.append(composite_run_id(job_name, job_run["Id"]))
+            if older:  # newest first: every later page is older still
+                break
         return found
 
 

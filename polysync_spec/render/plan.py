@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun
+from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun, RunAction
 
 Style = Callable[..., str]
 _COLOURS = {FindingKind.ERROR: "red", FindingKind.DRIFT: "yellow", FindingKind.NOTE: "cyan"}
@@ -51,11 +51,16 @@ def text(plan: Plan, *, color: bool = False) -> str:
     for finding in plan.findings:
         lines.append(_finding_line(finding, style))
     for run in plan.runs:
+        action = plan.action(run.key)
         marker = (
-            style("!", fg="red", bold=True) if run.blocked else style("+", fg="green", bold=True)
+            style("!", fg="red", bold=True)
+            if run.blocked
+            else style(_MARKERS[action], fg="green" if action is RunAction.SUBMIT else "cyan")
         )
         live = f" -> {run.live}" if run.live else " -> (not found)"
         lines.append(f"{marker} {style(run.key, bold=True)}  {run.platform}  {run.api}{live}")
+        if run.key in plan.ledger:
+            lines.append(f"    ledger: {ledger_note(plan, run.key)}")
         lines.extend(_request_lines(run.request, "      "))
         if run.compute:
             parts = [f"{k} {shown(v['value'])} ({v['tier']})" for k, v in run.compute.items()]
@@ -71,6 +76,34 @@ def text(plan: Plan, *, color: bool = False) -> str:
     colour = "red" if plan.has_errors else "green"
     lines.append(style(summary, fg=colour, bold=True))
     return "\n".join(lines) + "\n"
+
+
+_MARKERS = {
+    RunAction.SUBMIT: "+",
+    RunAction.LOOK_UP: "?",
+    RunAction.REATTACH: "~",
+    RunAction.SKIP: "=",
+}
+
+
+def ledger_note(plan: Plan, key: str) -> str:
+    """What the ledger holds for a run and what apply will do, in one line."""
+    view = plan.ledger[key]
+    run_id = f" ({view.run_id})" if view.run_id else ""
+    if view.action is RunAction.SKIP:
+        flag = "--rerun" if view.status == "Success" else "--retry-failed"
+        return (
+            f"{view.status}{run_id} in an earlier apply: not submitted again "
+            f"(apply {flag} submits it again)"
+        )
+    if view.action is RunAction.REATTACH:
+        return f"{view.status}{run_id}: apply re-attaches to it"
+    if view.action is RunAction.LOOK_UP:
+        return (
+            "a submission whose outcome was not recorded: apply looks it up by its identity, "
+            "and sends it only once it provably never reached AWS"
+        )
+    return f"{view.status}{run_id} in an earlier apply: submitted again as a new attempt"
 
 
 def json_document(plan: Plan) -> str:
@@ -125,6 +158,10 @@ def markdown(plan: Plan) -> str:
             f"| `{run.key}` | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |"
         )
     lines.append("")
+    for key in plan.ledger:
+        lines.append(f"- `{key}`: {_cell(ledger_note(plan, key))}")
+    if plan.ledger:
+        lines.append("")
     if any(run.after for run in plan.runs):
         from polysync_spec.render.graph import mermaid, plan_graph
 

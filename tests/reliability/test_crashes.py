@@ -91,7 +91,7 @@ def test_sigkill_at_a_random_moment_then_apply_again_submits_each_run_once(
         runs=RUNS, max_concurrency=20, chained=5,
     )  # fmt: skip
     first = subprocess.Popen(
-        apply_command(path, state), env=cli_env(sandbox), text=True,
+        apply_command(path, state, "--submit-timeout", "1"), env=cli_env(sandbox), text=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     time.sleep(rng.uniform(0.0, KILL_WINDOW))
@@ -101,7 +101,7 @@ def test_sigkill_at_a_random_moment_then_apply_again_submits_each_run_once(
 
     # The sandbox's listings never lag, so a second is long enough to wait for a killed
     # submission to show before deciding it never reached AWS.
-    again = apply_command(path, state, "--settle-seconds", "1")[3:]
+    again = apply_command(path, state, "--settle-seconds", "1", "--submit-timeout", "1")[3:]
     assert run(again) == 0, f"killed after {before} submissions"
 
     # exactly once, as the emulator counts submissions
