@@ -221,3 +221,37 @@ def test_plan_detailed_exitcode_agrees_with_apply_about_a_run_its_condition_skip
     applied_submits = len(submissions(sandbox)) - before
     assert applied_submits == 0
     assert planned == ExitCode.OK, out  # plan: "1 run to start", exit 2
+
+
+# ------------------------------------------------------------------ a read miss is not an end
+
+
+def test_a_run_the_first_poll_missed_is_not_submitted_again_by_retry_failed(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Right after SubmitJob, DescribeJobs may not list the new job yet (read-after-write
+    lag; here the first answer comes back without it). The applier records the run's
+    status as Unknown, as if it had ended so. The apply is detached by Ctrl-C
+    (--on-interrupt detach) while the job runs. `apply --retry-failed` then treats the
+    running job as an Unknown run to submit again: two jobs for one run."""
+    fast(sandbox, cleanup=Outcome(stuck_in="RUNNING", starting_seconds=0.1))
+    plan = clean_plan(sandbox, tmp_path)
+    applier, ledger, lines = applier_for(sandbox, plan, tmp_path, on_interrupt="detach")
+    missed = {"done": False}
+
+    def lagging_listing(parsed: dict[str, Any], **_: Any) -> None:
+        if not missed["done"]:
+            missed["done"] = True
+            parsed["jobs"] = []
+            applier.interrupt()  # the apply is detached before the next poll
+
+    applier.providers["batch"].client.meta.events.register(  # type: ignore[attr-defined]
+        "after-call.batch.DescribeJobs", lagging_listing
+    )
+    try:
+        assert applier.run().exit_code is ExitCode.INTERRUPTED
+    finally:
+        ledger.close()
+    again, _ = apply_plan(sandbox, plan, tmp_path, retry_failed=True, on_interrupt="detach",
+                          detach=True)  # fmt: skip
+    assert len(_jobs_in_aws()) == 1, (lines, again.runs["clean"])
