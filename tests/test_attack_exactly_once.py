@@ -45,12 +45,11 @@ def _wait_until(condition: Callable[[], bool], what: str, limit: float = 30.0) -
 
 def _jobs_in_aws(prefix: str = "Polysync-") -> list[dict[str, Any]]:
     """Every Batch job in the queue whose name starts with `prefix`, in any state."""
-    batch = boto3.client("batch", region_name="us-east-1")
-    return list(
-        batch.list_jobs(jobQueue=QUEUE, filters=[{"name": "JOB_NAME", "values": [f"{prefix}*"]}])[
-            "jobSummaryList"
-        ]
+    batch: Any = boto3.client("batch", region_name="us-east-1")
+    listed = batch.list_jobs(
+        jobQueue=QUEUE, filters=[{"name": "JOB_NAME", "values": [f"{prefix}*"]}]
     )
+    return list(listed["jobSummaryList"])
 
 
 # ------------------------------------------------------------------ the resend's own window

@@ -261,7 +261,11 @@ def test_notes_say_what_the_definition_supplies(sandbox: Sandbox, tmp_path: Path
         == "filled from the job's DefaultArguments: --row_limit, --source_path, --target_table"
     )
     assert notes[("PS722", at["c"])] == "filled from cleanup:1's defaults: older_than_days"
-    assert plan.runs[0].request == {"JobName": "orders-etl", "Arguments": {}}
+    # nothing but the attempt's identity: Glue fills the rest from DefaultArguments
+    assert plan.runs[0].request == {
+        "JobName": "orders-etl",
+        "Arguments": {"--polysync-attempt-id": "${attempt_id}"},
+    }
 
 
 # ------------------------------------------------------------------ the example project
