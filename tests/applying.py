@@ -70,7 +70,7 @@ def applier_for(
     defaults = {
         "poll": PollPolicy(minimum=0.05, maximum=0.2),
         "clock": sessions.clock,
-        "submit_read_timeout": sessions.submit_read_timeout,
+        "answer_window": sessions.answer_window,
     }
     applier = Applier(
         plan, providers, ledger, env={"ORDERS_API_TOKEN": "t"},

@@ -148,7 +148,7 @@ def apply(
                 timeout=timeout,
                 log_lines=log_lines,
                 settle_seconds=settle_seconds,
-                submit_read_timeout=sessions.submit_read_timeout,
+                answer_window=sessions.answer_window,
                 clock=sessions.clock,
                 rerun=rerun,
                 retry_failed=retry_failed,

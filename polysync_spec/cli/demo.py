@@ -94,7 +94,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
                 env=env,
                 poll=PollPolicy(minimum=poll_interval, maximum=poll_interval * 4),
                 clock=sessions.clock,
-                submit_read_timeout=sessions.submit_read_timeout,
+                answer_window=sessions.answer_window,
             )
             live = (
                 LiveProgress(applier.runs, sys.stdout, click.style) if sys.stdout.isatty() else None

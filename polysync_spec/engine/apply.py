@@ -43,10 +43,9 @@ FINAL = frozenset(
 THROTTLING = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 )
-# What --retry-failed submits again.
-RETRYABLE = frozenset(
-    {RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED, RunStatus.UNKNOWN.value}
-)
+# What --retry-failed submits again. Not Unknown: such a run may still be going in AWS
+# (it is re-attached and asked about again); --rerun submits everything.
+RETRYABLE = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED})
 DEPENDENCY_FAILED = "Dependent Job failed"
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
@@ -129,6 +128,7 @@ class RunState:
     finished_at: float | None = None
     native_after: list[str] = field(default_factory=list)
     gave_up: bool = False  # past its limit (or the apply's --timeout): no longer waited on
+    unseen_since: float | None = None  # AWS's reads have not returned it since then
     children: dict[str, int] | None = None  # array jobs: child counts by state
 
     @property
@@ -193,7 +193,8 @@ class Applier:
         grace_seconds: float = 600.0,
         log_lines: int = 30,
         consistency_delay: float = 2.0,
-        submit_read_timeout: float = 20.0,
+        answer_window: float = 30.0,
+        vanish_grace: float = 120.0,
         rerun: bool = False,
         retry_failed: bool = False,
         clock: AwsClock | None = None,
@@ -211,10 +212,15 @@ class Applier:
         self.cancel_timeout = cancel_timeout
         # How long after a failed submission ended it must show in AWS's listings: the
         # listings' lag, plus the time AWS may still act on a request whose answer was
-        # lost, which is at least the submit client's read timeout and a margin. Only a
-        # submission unseen for that long is sent again.
-        self.settle_seconds = max(settle_seconds, submit_read_timeout + consistency_delay)
-        self.submit_read_timeout = submit_read_timeout
+        # lost, which is at least the submission's own answer window (its connect and
+        # read timeouts) and a margin. Only a submission unseen for that long is sent
+        # again.
+        self.settle_seconds = max(settle_seconds, answer_window + consistency_delay)
+        # Seconds from a send to the latest moment its answer can come.
+        self.answer_window = answer_window
+        # How long a run may go unreturned by AWS's reads before it is Unknown: reads may
+        # lag a submission (read-after-write), and a miss is not a verdict.
+        self.vanish_grace = vanish_grace
         self.rerun, self.retry_failed = rerun, retry_failed
         # AWS's clock (the sessions' that discovered and submit), for recovery windows.
         self.clock = clock or AwsClock()
@@ -291,6 +297,8 @@ class Applier:
             if self._interrupts:
                 return self._stop_for_interrupt()
             more = self._schedule(deadline=time.monotonic() + SUBMIT_SLICE)
+            if self._interrupts:  # during the submissions, the last one included
+                return self._stop_for_interrupt()
             if self.detach and not any(s.status == PENDING for s in self.runs.values()):
                 self.emit(
                     f"detached: {sum(s.in_flight for s in self.runs.values())} run(s) continue in AWS"
@@ -317,21 +325,29 @@ class Applier:
                 continue
             state.run_id = record.run_id
             state.message = record.message
-            if record.status == SUBMITTING and record.run_id is None:
+            state.submitted_at = record.submitted_at
+            action = view_of(record, rerun=False, retry_failed=False).action
+            if action is RunAction.LOOK_UP:
                 run_id = self._recover(state, record)
                 if run_id is None:
                     continue
-                state.run_id = run_id
-                record.status = SUBMITTED
-            state.status = record.status if record.status != SUBMITTING else SUBMITTED
+                state.run_id, state.submitted_at = run_id, time.time()
             if state.run_id:
                 state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
-            if state.final or state.status == RunStatus.UNKNOWN.value:
+            if action is RunAction.SKIP:
+                state.status = record.status
                 self.emit(
-                    f"{key}: {state.status} in an earlier apply, not submitted again{_hint(state.status)}"
+                    f"{key}: {state.status} in an earlier apply, not submitted again"
+                    f"{_hint(state.status)}"
                 )
-            else:
-                self.emit(f"{key}: re-attached to {state.run_id} ({state.status})")
+                continue
+            # In flight, found, or Unknown with a run id: AWS is asked again.
+            state.status = (
+                SUBMITTED
+                if record.status in (SUBMITTING, RunStatus.UNKNOWN.value)
+                else record.status
+            )
+            self.emit(f"{key}: re-attached to {state.run_id} ({record.status})")
 
     def _recover(self, state: RunState, record: RunRecord) -> str | None:
         """A submission whose outcome was not recorded (a crash, an interrupt, a lost
@@ -339,9 +355,10 @@ class Applier:
         (re-attach); otherwise None, and the state says what happens next: Pending (it
         provably never reached AWS: submit it) or Unknown (it may exist: never guess)."""
         run, attempt_id, intent_at = state.planned, record.attempt_id, record.intent_at or 0.0
-        # The latest moment the lost call could have answered: recorded with the intent
-        # (the crashed process's own read timeout), else this process's.
-        answer_by = record.answer_by or intent_at + self.submit_read_timeout
+        # The latest moment the lost call could have answered: recorded before its latest
+        # send (the crashed process's own timeouts), else this process's; plus a second,
+        # the resolution of the Date header that AWS's clock is read from.
+        answer_by = (record.answer_by or intent_at + self.answer_window) + 1.0
         if attempt_id is None:
             self._unknown(
                 state,
@@ -352,7 +369,9 @@ class Applier:
             return None
         provider = self.providers[run.platform]
         request = RunRequest(run.api, run.resolved_request(None, attempt_id))
+        deadline = answer_by + self.settle_seconds  # on AWS's clock
         while True:
+            begun = self.clock.now()
             found = self._look_for(provider, request, intent_at, delay=False)
             if found is None:
                 self._unknown(
@@ -369,10 +388,11 @@ class Applier:
                 self._ambiguous(state, found)
                 return None
             # Not seen: it may still appear (a held request, the listings' lag) until the
-            # latest moment its call could have ended plus the settle time.
-            wait = answer_by + self.settle_seconds - self.clock.now()
-            if wait <= 0:
+            # latest moment its call could have ended plus the settle time; only a look
+            # begun after that proves it never reached AWS.
+            if begun >= deadline:
                 break
+            wait = max(deadline - self.clock.now(), 0.0)
             self.emit(
                 f"{run.key}: an interrupted submission is not visible in AWS yet; waiting for "
                 "AWS's listings to catch up before deciding"
@@ -483,7 +503,7 @@ class Applier:
                 *({"jobId": self.runs[k].run_id} for k in native),
             ]
         intent_at = self.clock.now()
-        answer_by = intent_at + self.submit_read_timeout
+        answer_by = intent_at + self.answer_window
         self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
         provider = self.providers[run.platform]
         run_id = self._send(state, provider, RunRequest(run.api, request), intent_at)
@@ -514,6 +534,9 @@ class Applier:
         run = state.planned
         failure = ""
         for attempt in range(SUBMIT_ATTEMPTS):
+            if attempt:  # a resend: recovery waits from its answer, not the first one's
+                answer_by = self.clock.now() + self.answer_window
+                self.ledger.answer_due(self.apply_id, run.key, answer_by)
             try:
                 return self._call(lambda: provider.submit(request))
             except Abandoned as abandoned:
@@ -539,23 +562,11 @@ class Applier:
                 return self._interrupted_while_unsure(state, failure, ambiguous)
             if not ambiguous:
                 continue
-            found = self._look_for(provider, request, intent_at)
+            found = self._settled_look(
+                run.key, provider, request, intent_at, failed_at + self.settle_seconds
+            )
             if self._interrupts:
                 return self._interrupted_while_unsure(state, failure, ambiguous)
-            wait = failed_at + self.settle_seconds - time.monotonic()
-            if found == [] and wait > 0:
-                # A request that timed out or lost its connection may still be acted on
-                # after the client gave up: absence now proves nothing. Resend only once
-                # the listings must show it. Interruptible.
-                self.emit(
-                    f"{run.key}: the failed submission is not visible in AWS; waiting for the "
-                    "settle time before deciding whether to send it again"
-                )
-                if self._pause(wait):
-                    return self._interrupted_while_unsure(state, failure, ambiguous)
-                found = self._look_for(provider, request, intent_at)
-                if self._interrupts:
-                    return self._interrupted_while_unsure(state, failure, ambiguous)
             if found is None:  # AWS could not be asked: never guess, never resubmit
                 self._unknown(
                     state,
@@ -590,6 +601,37 @@ class Applier:
             "never reached AWS",
         )
         return None
+
+    def _settled_look(
+        self,
+        key: str,
+        provider: Provider,
+        request: RunRequest,
+        intent_at: float,
+        deadline: float,
+    ) -> list[str] | None:
+        """The runs of an attempt whose answer was lost: looked for until one carries its
+        identity, or until a look *begun* after `deadline` (monotonic seconds) finds none.
+        A request that timed out or lost its connection may still be acted on after the
+        client gave up, so absence before the settle time proves nothing, and neither
+        does a look that began before it and answered after. None: AWS could not be
+        asked, or an interrupt came."""
+        waiting = False
+        first = True
+        while True:
+            begun = time.monotonic()
+            found = self._look_for(provider, request, intent_at, delay=first)
+            first = False
+            if found is None or found or begun >= deadline or self._interrupts:
+                return found
+            if not waiting:
+                waiting = True
+                self.emit(
+                    f"{key}: the failed submission is not visible in AWS; waiting for the "
+                    "settle time before deciding whether to send it again"
+                )
+            if self._pause(deadline - time.monotonic()):
+                return None
 
     def _look_for(
         self, provider: Provider, request: RunRequest, intent_at: float, *, delay: bool = True
@@ -673,6 +715,9 @@ class Applier:
         return changed
 
     def _update(self, state: RunState, report: StatusReport) -> bool:
+        if report.status is RunStatus.UNKNOWN and report.state is None:
+            return self._unseen(state, report.message)
+        state.unseen_since = None
         status: str = report.status.value
         message: str | None
         if (
@@ -702,6 +747,25 @@ class Applier:
             self.emit(f"{state.planned.key}: {status}{shown}")
         elif children is not None:
             self.emit(f"{state.planned.key}: {children_text(children)}")
+        return True
+
+    def _unseen(self, state: RunState, message: str | None) -> bool:
+        """AWS did not return the run. Right after a submission that is the listings'
+        lag, not news: the run keeps its state until it has gone unseen for the vanish
+        grace, and only then is it Unknown (in the ledger too; the next apply asks
+        again, and --retry-failed never resubmits it)."""
+        now = time.time()
+        if state.unseen_since is None:
+            state.unseen_since = now
+        if now - state.unseen_since < self.vanish_grace:
+            return False
+        state.gave_up = True
+        self._settle(
+            state,
+            RunStatus.UNKNOWN.value,
+            f"{message or 'AWS does not know the run'} (not seen for "
+            f"{now - state.unseen_since:.0f} s)",
+        )
         return True
 
     def _enforce_limits(self) -> None:
@@ -836,6 +900,8 @@ def view_of(record: RunRecord | None, *, rerun: bool, retry_failed: bool) -> Led
         return LedgerView(RunAction.LOOK_UP, record.status)
     if rerun or (retry_failed and record.status in RETRYABLE):
         return LedgerView(RunAction.SUBMIT, record.status, record.run_id)
+    if record.status == RunStatus.UNKNOWN.value and record.run_id:
+        return LedgerView(RunAction.REATTACH, record.status, record.run_id)  # ask AWS again
     if record.status in FINAL or record.status == RunStatus.UNKNOWN.value:
         return LedgerView(RunAction.SKIP, record.status, record.run_id)
     return LedgerView(RunAction.REATTACH, record.status, record.run_id)
@@ -844,18 +910,42 @@ def view_of(record: RunRecord | None, *, rerun: bool, retry_failed: bool) -> Led
 def read_ledger(plan: Plan, ledger: Ledger, *, rerun: bool, retry_failed: bool) -> None:
     """Fill `plan.ledger` with what apply would do with each run (read-only)."""
     records = ledger.runs(plan.plan_id)
-    plan.ledger = {
+    views = {
         run.key: view_of(records.get(run.key), rerun=rerun, retry_failed=retry_failed)
         for run in plan.runs
         if run.key in records
     }
+    # A run never recorded whose `after` condition can no longer be met, by what the
+    # ledger says of its dependencies, is skipped by apply, not submitted (a crash may
+    # have come before its Skipped was written).
+    changed = True
+    while changed:
+        changed = False
+        for run in plan.runs:
+            if run.key in views and views[run.key].action is not RunAction.SUBMIT:
+                continue
+            for edge in run.after:
+                dep = views.get(edge["run"])
+                if (
+                    dep is not None
+                    and dep.action is RunAction.SKIP
+                    and dep.status is not None
+                    and not _condition_met(edge["on"], dep.status)
+                ):
+                    reason = f"'{edge['run']}' ended {dep.status}; this run needs it {edge['on']}"
+                    views[run.key] = LedgerView(RunAction.SKIP, SKIPPED, None, reason)
+                    changed = True
+                    break
+    plan.ledger = views
 
 
 def _hint(status: str) -> str:
     """Which apply flag submits a run that an earlier apply ended with `status`."""
-    if status == RunStatus.SUCCESS.value:
-        return " (apply --rerun starts every run afresh)"
-    return " (apply --retry-failed submits it again)"
+    if status in RETRYABLE:
+        return " (apply --retry-failed submits it again)"
+    if status == RunStatus.UNKNOWN.value:
+        return " (check it in the console; apply --rerun starts every run afresh)"
+    return " (apply --rerun starts every run afresh)"
 
 
 def _error_code(exc: BaseException) -> str | None:

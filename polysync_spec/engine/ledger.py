@@ -141,6 +141,7 @@ class SqliteLedger:
             self.path, isolation_level=None, timeout=30, check_same_thread=False
         )
         self._db.executescript(_SCHEMA)
+        self._held: dict[str, str] = {}  # apply id -> the holder this process wrote
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         if "started_at" not in columns:  # a ledger written before timelines existed
             self._db.execute("ALTER TABLE runs ADD COLUMN started_at REAL")
@@ -172,6 +173,7 @@ class SqliteLedger:
                 "INSERT INTO locks (apply_id, holder, acquired_at) VALUES (?, ?, ?)",
                 (apply_id, holder, time.time()),
             )
+            self._held[apply_id] = holder
         except sqlite3.IntegrityError:
             row = self._db.execute(
                 "SELECT holder, acquired_at FROM locks WHERE apply_id = ?", (apply_id,)
@@ -184,7 +186,15 @@ class SqliteLedger:
         return apply_id
 
     def release(self, apply_id: str) -> bool:
-        cursor = self._db.execute("DELETE FROM locks WHERE apply_id = ?", (apply_id,))
+        """Drop the lock: this process's own only while it still holds it (a lock taken
+        over meanwhile is left to its holder); `polysync unlock` drops any."""
+        holder = self._held.pop(apply_id, None)
+        if holder is None:
+            cursor = self._db.execute("DELETE FROM locks WHERE apply_id = ?", (apply_id,))
+        else:
+            cursor = self._db.execute(
+                "DELETE FROM locks WHERE apply_id = ? AND holder = ?", (apply_id, holder)
+            )
         return cursor.rowcount > 0
 
     # ------------------------------------------------------------ applies and runs
@@ -223,6 +233,14 @@ class SqliteLedger:
             "finished_at = NULL, started_at = NULL, attempt_id = excluded.attempt_id, "
             "answer_by = excluded.answer_by",
             (apply_id, key, platform, service, region, at, attempt_id, answer_by),
+        )
+
+    def answer_due(self, apply_id: str, key: str, answer_by: float) -> None:
+        """A submission is sent again (same identity): its answer is due by `answer_by`
+        (AWS's clock), which recovery then waits from."""
+        self._db.execute(
+            "UPDATE runs SET answer_by = ? WHERE apply_id = ? AND key = ?",
+            (answer_by, apply_id, key),
         )
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
@@ -304,6 +322,7 @@ class Ledger(Protocol):
         at: float,
         answer_by: float | None = None,
     ) -> None: ...
+    def answer_due(self, apply_id: str, key: str, answer_by: float) -> None: ...
     def submitted(self, apply_id: str, key: str, run_id: str) -> None: ...
     def status(
         self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
@@ -457,6 +476,12 @@ class S3Ledger:
             run, "Submitting", intent_at=at, attempt_id=attempt_id, answer_by=answer_by
         )
         self._write(apply_id, record)
+
+    def answer_due(self, apply_id: str, key: str, answer_by: float) -> None:
+        record = self._read(apply_id, key)
+        if record is not None:
+            record.answer_by = answer_by
+            self._write(apply_id, record)
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         record = self._read(apply_id, key)

@@ -67,9 +67,15 @@ class LedgerView:
     action: RunAction
     status: str | None = None
     run_id: str | None = None
+    reason: str | None = None  # why apply will skip a run the ledger does not hold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action.value, "status": self.status, "run_id": self.run_id}
+        return {
+            "action": self.action.value,
+            "status": self.status,
+            "run_id": self.run_id,
+            "reason": self.reason,
+        }
 
 
 def native_edge(

@@ -33,9 +33,7 @@ def provider_for(
     # Submissions never retry by themselves (the executor decides, by the attempt's
     # identity) and wait less for an answer; cancellations have a connection pool of
     # their own, so that a hung poll or submission never holds back a cancel.
-    submit = sessions.client(
-        name, platform, service, max_attempts=1, read_timeout=sessions.submit_read_timeout
-    )
+    submit = sessions.submit_client(name, platform, service)
     cancel = sessions.client(name, platform, service, read_timeout=CANCEL_READ_TIMEOUT)
     kind = GlueProvider if service == "glue" else BatchProvider
     return kind(client, platform.region, logs, submit, cancel)

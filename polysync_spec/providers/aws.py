@@ -40,6 +40,7 @@ DEFAULT_RETRY_MODE = "adaptive"
 # ambiguous submission (no answer) must outlast the time AWS may still act on it, and a
 # shorter read timeout keeps that wait, and the whole exactly-once protocol, short.
 READ_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
 SUBMIT_READ_TIMEOUT = 20.0
 CANCEL_READ_TIMEOUT = 10.0
 
@@ -49,7 +50,11 @@ def _observe_date(clock: AwsClock, http_response: Any = None, **_: Any) -> None:
     clock.observe(headers.get("Date") or headers.get("date"))
 
 
-def client_config(max_attempts: int | None = None, read_timeout: float = READ_TIMEOUT) -> Config:
+def client_config(
+    max_attempts: int | None = None,
+    read_timeout: float = READ_TIMEOUT,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> Config:
     """Retry settings: the user's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive
     mode (client-side rate limiting under throttling) with 5 attempts. `max_attempts=1`
     turns retries off: for submissions, which must never be sent twice blindly."""
@@ -65,7 +70,7 @@ def client_config(max_attempts: int | None = None, read_timeout: float = READ_TI
     return Config(
         retries=retries,
         user_agent_extra=f"polysync-spec/{__version__}",
-        connect_timeout=10,
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
 
@@ -114,6 +119,8 @@ class Sessions:
         # How long to wait for an answer before the connection counts as lost (ambiguous).
         self.read_timeout = read_timeout
         self.submit_read_timeout = min(submit_read_timeout, read_timeout)
+        # A submission's connection is given no longer than its answer.
+        self.submit_connect_timeout = min(CONNECT_TIMEOUT, self.submit_read_timeout)
         # AWS's clock, read from the Date of every answer of every client built here.
         self.clock = clock or AwsClock()
         self._lock = threading.Lock()
@@ -133,6 +140,23 @@ class Sessions:
                     self._sessions[name] = _build_session(name, platform, self.azure_credential)
             return self._sessions[name]
 
+    @property
+    def answer_window(self) -> float:
+        """Seconds from sending a submission to the latest moment its answer can come:
+        the connection's timeout, then the read's. AWS can act on it only in between."""
+        return self.submit_connect_timeout + self.submit_read_timeout
+
+    def submit_client(self, name: str, platform: Platform, service: str) -> Any:
+        """The client of submissions: no automatic retries, the submission timeouts."""
+        return self.client(
+            name,
+            platform,
+            service,
+            max_attempts=1,
+            read_timeout=self.submit_read_timeout,
+            connect_timeout=self.submit_connect_timeout,
+        )
+
     def client(
         self,
         name: str,
@@ -141,6 +165,7 @@ class Sessions:
         *,
         max_attempts: int | None = None,
         read_timeout: float | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> Any:
         """A client of `service` for platform `name`: its own connection pool, AWS's clock
         read from every answer. `max_attempts=1` for submissions (never retried blindly);
@@ -150,7 +175,7 @@ class Sessions:
             service,  # type: ignore[call-overload]
             region_name=platform.region,
             endpoint_url=self.sandbox_url or platform.endpoint_url,
-            config=client_config(max_attempts, read_timeout or self.read_timeout),
+            config=client_config(max_attempts, read_timeout or self.read_timeout, connect_timeout),
         )
         client.meta.events.register("after-call", functools.partial(_observe_date, self.clock))
         return client

@@ -412,11 +412,16 @@ class BatchProvider(AwsProvider):
         pages = paginator.paginate(
             jobQueue=payload["jobQueue"], filters=[{"name": "JOB_NAME", "values": [name]}]
         )
+        # An array job's children carry its name; AWS's filter leaves them out (it
+        # "doesn't apply to child jobs"), but a listing that includes them must not make
+        # one submission look like several.
         return [
             job["jobId"]
             for page in pages
             for job in page.get("jobSummaryList", [])
             if job.get("jobName") == name
+            and ":" not in str(job.get("jobId", ""))
+            and (job.get("arrayProperties") or {}).get("index") is None
         ]
 
 

@@ -90,8 +90,10 @@ def ledger_note(plan: Plan, key: str) -> str:
     """What the ledger holds for a run and what apply will do, in one line."""
     view = plan.ledger[key]
     run_id = f" ({view.run_id})" if view.run_id else ""
+    if view.reason:
+        return f"{view.reason}: apply skips it"
     if view.action is RunAction.SKIP:
-        flag = "--rerun" if view.status == "Success" else "--retry-failed"
+        flag = "--retry-failed" if view.status in ("Failed", "Cancelled", "Skipped") else "--rerun"
         return (
             f"{view.status}{run_id} in an earlier apply: not submitted again "
             f"(apply {flag} submits it again)"

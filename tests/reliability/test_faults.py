@@ -75,7 +75,7 @@ def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
         plan, providers, ledger, env={}, poll=PollPolicy(minimum=0.05, maximum=0.3),
         emit=lines.append, consistency_delay=0.0, log_lines=0,
         settle_seconds=3.0,  # longer than the 1.5 s a held request takes to act
-        submit_read_timeout=sessions.submit_read_timeout, clock=sessions.clock,
+        answer_window=sessions.answer_window, clock=sessions.clock,
     )  # fmt: skip
     started = time.time()
     try:
