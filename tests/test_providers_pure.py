@@ -82,7 +82,6 @@ def test_batch_in_flight_states_are_running(state: str) -> None:
         "Terminated by operator",
         "Job terminated",
         "Cancelled by Polysync",
-        "job was cancelled",
     ],
 )
 def test_batch_failed_with_a_cancellation_reason_is_cancelled(reason: str) -> None:
@@ -95,6 +94,31 @@ def test_batch_failed_with_a_cancellation_reason_is_cancelled(reason: str) -> No
 def test_batch_cancellation_flags_count_too(flag: str) -> None:
     job = {"status": "FAILED", "statusReason": "Essential container in task exited", flag: True}
     assert batch.map_status(job).status is RunStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Host EC2 (instance i-0abc123) terminated.",
+        "CannotPullContainerError: context canceled",
+        "job was cancelled by its own script",
+    ],
+)
+def test_batch_failures_that_mention_ending_are_failures_not_cancellations(reason: str) -> None:
+    """The markers are matched as written (case-sensitive): a host termination or a
+    "context canceled" is a failure, so on_failure and `after: {on: failed}` fire."""
+    assert batch.map_status({"status": "FAILED", "statusReason": reason}).status is RunStatus.FAILED
+
+
+def test_batch_cancellation_flags_decide_when_present() -> None:
+    """Flags present and false: a failure, whatever the reason's words."""
+    job = {
+        "status": "FAILED",
+        "statusReason": "Terminated",
+        "isCancelled": False,
+        "isTerminated": False,
+    }
+    assert batch.map_status(job).status is RunStatus.FAILED
 
 
 def test_batch_other_failures_are_failed_with_reason_or_exit_code() -> None:

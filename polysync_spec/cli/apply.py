@@ -51,6 +51,14 @@ from polysync_spec.render import diagnostics as render
     type=click.FloatRange(min=1),
     help="Stop waiting after this many seconds; runs still going are reported Unknown.",
 )
+@click.option(
+    "--stall-timeout",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    help="Give up on a run still waiting to start (RUNNABLE, WAITING, a free Glue slot) "
+    "after this many seconds, reporting the reason AWS gives.",
+)
 @output_option("text", "json", "markdown")
 @click.option(
     "--log-lines",
@@ -101,6 +109,7 @@ def apply(
     log_lines: int,
     settle_seconds: float,
     submit_timeout: float,
+    stall_timeout: float,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -109,6 +118,7 @@ def apply(
     import json
 
     from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
+    from polysync_spec.engine.monitor import Limits
     from polysync_spec.render.progress import LiveProgress, plain
 
     saved = _read_plan_file(source)
@@ -146,6 +156,7 @@ def apply(
                 detach=detach,
                 max_concurrency=max_concurrency,
                 timeout=timeout,
+                limits=Limits(stall=stall_timeout),
                 log_lines=log_lines,
                 settle_seconds=settle_seconds,
                 answer_window=sessions.answer_window,
@@ -279,6 +290,11 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 @click.option("--watch", is_flag=True, help="Ask AWS for the runs in flight until they end.")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="With --watch: stop after this many seconds; runs still going are reported Unknown.",
+)
 @output_option("text", "markdown")
 @sandbox_option
 def status(
@@ -287,19 +303,22 @@ def status(
     state_path: str,
     watch: bool,
     interval: float,
+    timeout: float | None,
     output: str,
     use_sandbox: bool,
 ) -> ExitCode:
-    """Show applies recorded in the ledger, or the runs of one apply."""
+    """Show applies recorded in the ledger, or the runs of one apply. With --watch,
+    follow its runs in flight until they end (exit 3 when one failed, was cancelled or
+    ended Unknown)."""
     import time
 
+    code = ExitCode.OK
     ledger = state_ledger(state_path)
     try:
         if watch:
             if apply_id is None:
                 raise click.UsageError("--watch needs an APPLY_ID")
-            with aws_sessions(use_sandbox) as sessions:
-                _watch(ledger, apply_id, sessions, interval)
+            code = _watch(ledger, apply_id, use_sandbox, interval, timeout)
         if apply_id is None:
             for ident, run_plan_name, created in ledger.applies():
                 click.echo(
@@ -315,11 +334,11 @@ def status(
             click.echo(
                 markdown(apply_id, _in_plan_order(ledger, apply_id, runs), time.time()), nl=False
             )
-            return ExitCode.OK
+            return code
         for key, record in runs.items():
             message = f"  {record.message}" if record.message else ""
             click.echo(f"{key}  {record.status}  {record.run_id or '-'}{message}")
-        return ExitCode.OK
+        return code
     finally:
         ledger.close()
 
@@ -330,86 +349,99 @@ def _in_plan_order(ledger: Any, apply_id: str, runs: dict[str, Any]) -> dict[str
     return {key: runs[key] for key in order if key in runs} | runs
 
 
-def _watch(ledger: Any, apply_id: str, sessions: Any, interval: float) -> None:
-    """Poll AWS for the apply's runs in flight, record what it says, until all have ended."""
-    import time
-
+def _providers_of(ledger: Any, sessions: Any) -> Any:
+    """apply id, platform name -> its provider, built from the manifests the apply was
+    planned from (loaded once per apply)."""
     from polysync_spec.engine.model import Plan
 
-    stored = ledger.plan(apply_id)
-    if stored is None:
-        raise PolysyncError(f"no apply {apply_id} in the ledger")
-    saved = Plan.from_dict(stored)
-    project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
-    final = {"Success", "Failed", "Cancelled", "Skipped"}
-    while True:
-        waiting = {
-            k: r for k, r in ledger.runs(apply_id).items() if r.run_id and r.status not in final
-        }
-        if not waiting:
-            return
-        by_platform: dict[str, list[tuple[str, str]]] = {}
-        for key, record in waiting.items():
-            by_platform.setdefault(record.platform, []).append((key, record.run_id))
-        for platform, pairs in by_platform.items():
-            provider = provider_for(platform, project.platforms[platform], sessions)
-            reports = provider.poll([run_id for _, run_id in pairs])
-            for key, run_id in pairs:
-                report = reports[run_id]
-                terminal = report.status.value in final
-                if report.status.value != waiting[key].status:
-                    ledger.status(apply_id, key, report.status.value, report.message, terminal)
-                    click.echo(f"{time.strftime('%H:%M:%S')} {key}: {report.status.value}")
-        time.sleep(interval)
+    projects: dict[str, Any] = {}
+
+    def build(apply_id: str, platform: str) -> Any:
+        if apply_id not in projects:
+            saved = Plan.from_dict(ledger.plan(apply_id) or {})
+            projects[apply_id] = (
+                saved,
+                load_manifests(saved.manifest_path, saved.target, plan_vars(saved)),
+            )
+        saved, project = projects[apply_id]
+        if platform not in project.platforms:
+            raise PolysyncError(
+                f"platform {platform!r} of apply {apply_id} is not in the manifests at "
+                f"{saved.manifest_path} any more; run this where the apply ran"
+            )
+        return provider_for(platform, project.platforms[platform], sessions)
+
+    return build
+
+
+def _watch(
+    ledger: Any, apply_id: str, use_sandbox: bool, interval: float, timeout: float | None
+) -> ExitCode:
+    """Follow the apply's runs in flight (the engine's monitor) until they end."""
+    import time
+
+    from polysync_spec.app.follow import watch
+
+    def emit(line: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+    with aws_sessions(use_sandbox) as sessions:
+        providers = _providers_of(ledger, sessions)
+        return watch(
+            ledger,
+            apply_id,
+            lambda platform: providers(apply_id, platform),
+            emit=emit,
+            interval=interval,
+            timeout=timeout,
+        )
 
 
 @cli.command()
 @click.argument("run_ids", nargs=-1)
 @click.option("--apply", "apply_id", help="Cancel every in-flight run of this apply.")
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for AWS to confirm each cancellation (0: do not wait).",
+)
 @sandbox_option
 def cancel(
-    run_ids: tuple[str, ...], apply_id: str | None, state_path: str, use_sandbox: bool
+    run_ids: tuple[str, ...], apply_id: str | None, state_path: str, wait: float, use_sandbox: bool
 ) -> ExitCode:
-    """Cancel runs recorded in the ledger (BatchStopJobRun / TerminateJob)."""
-    from polysync_spec.engine.model import Plan
+    """Cancel runs recorded in the ledger (BatchStopJobRun / TerminateJob), best effort per
+    run; --apply also finds runs whose id was never recorded, by their attempt identity.
+    Exits 0 when every cancellation was confirmed, 1 otherwise."""
+    from polysync_spec.app.follow import cancel as cancel_runs
 
     if not run_ids and not apply_id:
         raise click.UsageError("name run ids or --apply APPLY_ID")
     ledger = state_ledger(state_path)
     try:
-        targets: dict[str, list[tuple[str, str]]] = {}  # apply id -> [(platform, run id)]
+        targets: dict[str, list[str] | None] = {}
         if apply_id:
-            for record in ledger.runs(apply_id).values():
-                if record.run_id and record.status not in (
-                    "Success",
-                    "Failed",
-                    "Cancelled",
-                    "Skipped",
-                ):
-                    targets.setdefault(apply_id, []).append((record.platform, record.run_id))
+            if ledger.plan(apply_id) is None:
+                raise PolysyncError(f"no apply {apply_id} in {state_path}")
+            targets[apply_id] = None
         for run_id in run_ids:
             found = ledger.find_run(run_id)
             if found is None:
                 raise PolysyncError(f"run {run_id} is not in the ledger {state_path}")
-            targets.setdefault(found[0], []).append((found[1].platform, run_id))
-        failed = False
+            chosen = targets.setdefault(found[0], [])
+            if chosen is not None:
+                chosen.append(run_id)
         with aws_sessions(use_sandbox) as sessions:
-            for ident, pairs in targets.items():
-                stored = ledger.plan(ident)
-                assert stored is not None
-                saved = Plan.from_dict(stored)
-                project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
-                for platform in sorted({p for p, _ in pairs}):
-                    provider = provider_for(platform, project.platforms[platform], sessions)
-                    for run_id, error in provider.cancel(
-                        [r for p, r in pairs if p == platform]
-                    ).items():
-                        failed |= error is not None
-                        click.echo(f"{run_id}: {'cancel requested' if error is None else error}")
-        if not targets:
+            outcomes = cancel_runs(
+                ledger, targets, _providers_of(ledger, sessions), emit=click.echo, wait=wait
+            )
+        if not outcomes:
             click.echo("nothing in flight to cancel")
-        return ExitCode.ERROR if failed else ExitCode.OK
+        for outcome in outcomes:
+            click.echo(f"{outcome.key}  {outcome.run_id}  {outcome.detail}")
+        return ExitCode.OK if all(o.confirmed for o in outcomes) else ExitCode.ERROR
     finally:
         ledger.close()
 

@@ -21,15 +21,30 @@ from polysync_spec.errors import ExitCode, PolysyncError
 @click.option("--lines", "-n", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="With --follow: stop after this many seconds.",
+)
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 @sandbox_option
 def logs(
-    *, run_id: str, lines: int, follow: bool, interval: float, state_path: str, use_sandbox: bool
+    *,
+    run_id: str,
+    lines: int,
+    follow: bool,
+    interval: float,
+    timeout: float | None,
+    state_path: str,
+    use_sandbox: bool,
 ) -> ExitCode:
-    """Print the last lines of a run's logs (Glue: /aws-glue/jobs, Batch: /aws/batch/job)."""
+    """Print the last lines of a run's logs (Glue: /aws-glue/jobs, Batch: /aws/batch/job).
+    With --follow, print new lines until the run ends or is given up (its limits, the
+    apply engine's, or --timeout), and say why it stopped."""
     import time
 
-    from polysync_spec.engine.model import Plan
+    from polysync_spec.app.follow import open_apply
+    from polysync_spec.engine.monitor import Monitor
 
     ledger = state_ledger(state_path)
     try:
@@ -37,33 +52,46 @@ def logs(
         if found is None:
             raise PolysyncError(f"run {run_id} is not in the ledger {state_path}")
         apply_id, record = found
-        stored = ledger.plan(apply_id)
-    finally:
-        ledger.close()
-    assert stored is not None
-    saved = Plan.from_dict(stored)
-    project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
-    with aws_sessions(use_sandbox) as sessions:
-        provider = provider_for(record.platform, project.platforms[record.platform], sessions)
-        printed: list[str] = []
-        while True:
-            tail = provider.log_tail(run_id, 10_000 if follow else lines)
-            fresh = (
-                list(tail.lines[len(printed) :])
-                if tail.lines[: len(printed)] == tuple(printed)
-                else list(tail.lines)
+        followed = open_apply(ledger, apply_id)
+        project = load_manifests(
+            followed.plan.manifest_path, followed.plan.target, plan_vars(followed.plan)
+        )
+        with aws_sessions(use_sandbox) as sessions:
+            provider = provider_for(record.platform, project.platforms[record.platform], sessions)
+            state = followed.states[record.key]
+            monitor = Monitor(
+                {record.key: state},
+                {record.platform: provider},
+                ledger,
+                apply_id,
+                emit=lambda line: click.echo(line, err=True),
+                timeout=timeout,
             )
-            if not follow:
-                fresh = fresh[-lines:]
-            for line in fresh:
-                click.echo(line)
-            printed.extend(fresh)
-            if tail.note and not printed:
-                click.echo(f"(no logs: {tail.note})", err=True)
-            if not follow or provider.poll([run_id])[run_id].status.terminal:
-                if follow:  # the last lines may land as the run ends
-                    final = provider.log_tail(run_id, 10_000)
+            printed: list[str] = []
+            while True:
+                tail = provider.log_tail(run_id, 10_000 if follow else lines)
+                fresh = (
+                    list(tail.lines[len(printed) :])
+                    if tail.lines[: len(printed)] == tuple(printed)
+                    else list(tail.lines)
+                )
+                if not follow:
+                    fresh = fresh[-lines:]
+                for line in fresh:
+                    click.echo(line)
+                printed.extend(fresh)
+                if tail.note and not printed:
+                    click.echo(f"(no logs: {tail.note})", err=True)
+                if not follow:
+                    return ExitCode.OK
+                if not state.in_flight:
+                    final = provider.log_tail(run_id, 10_000)  # the last lines land late
                     for line in final.lines[len(printed) :]:
                         click.echo(line)
-                return ExitCode.OK
-            time.sleep(interval)
+                    click.echo(f"(the run ended {state.status})", err=True)
+                    return ExitCode.OK
+                time.sleep(interval)
+                monitor.poll()
+                monitor.enforce_limits()
+    finally:
+        ledger.close()

@@ -18,149 +18,62 @@ recorded if it comes) and the cancellations go out on connections of their own.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
-from polysync_spec.engine.ledger import Ledger, RunRecord
+from polysync_spec.engine.ledger import Ledger, LedgerError, RunRecord
 from polysync_spec.engine.model import LedgerView, Plan, PlannedRun, RunAction, native_edge
+from polysync_spec.engine.monitor import (
+    BAD,
+    FINAL,
+    PENDING,
+    SKIPPED,
+    SUBMITTED,
+    SUBMITTING,
+    Abandoned,
+    Emit,
+    Limits,
+    Monitor,
+    PendingCall,
+    PollPolicy,
+    Provider,
+    RunState,
+    call,
+    children_text,
+)
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import LogTail, RunRequest, RunStatus, StatusReport
+from polysync_spec.providers.base import LogTail, RunRequest, RunStatus
 from polysync_spec.providers.clock import AwsClock
 
+__all__ = [
+    "Applier",
+    "ApplyResult",
+    "PollPolicy",
+    "RunState",
+    "children_text",
+    "read_ledger",
+    "summary_table",
+    "view_of",
+]
+
 T = TypeVar("T")
-PENDING = "Pending"
-SUBMITTED = "Submitted"
-SKIPPED = "Skipped"
-FINAL = frozenset(
-    {RunStatus.SUCCESS.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED}
-)
-THROTTLING = frozenset(
-    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
-)
 # What --retry-failed submits again. Not Unknown: such a run may still be going in AWS
 # (it is re-attached and asked about again); --rerun submits everything.
 RETRYABLE = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED})
-DEPENDENCY_FAILED = "Dependent Job failed"
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
-# The ledger status of a submission whose outcome is not known yet: an intent with an
-# identity and no run id. The next apply looks it up by that identity.
-SUBMITTING = "Submitting"
-# Seconds between two checks of a call in flight for an interrupt.
-CALL_CHECK = 0.05
-
-
-class Abandoned(Exception):
-    """An AWS call was left running on its thread: an interrupt (or a deadline) came
-    first. `call` still receives its answer."""
-
-    def __init__(self, call: PendingCall[Any]) -> None:
-        super().__init__("abandoned")
-        self.call = call
-
-
-class PendingCall(Generic[T]):
-    """One AWS call on a daemon thread of its own (a hung call never blocks the process's
-    exit), with its result or exception once it has answered."""
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._fn = fn
-        self.done = threading.Event()
-        self.value: T | None = None
-        self.error: BaseException | None = None
-        threading.Thread(target=self._run, name="polysync-aws-call", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self.value = self._fn()
-        except BaseException as exc:  # handed to the waiting thread, which decides
-            self.error = exc
-        finally:
-            self.done.set()
-
-    def result(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
-
-
-class Provider(Protocol):
-    def submit(self, request: RunRequest) -> str: ...
-    def find_submitted(self, request: RunRequest, since: float) -> list[str]: ...
-    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
-    def cancel(self, run_ids: list[str]) -> dict[str, str | None]: ...
-    def monitor_url(self, run_id: str) -> str: ...
-    def log_tail(self, run_id: str, lines: int) -> LogTail: ...
-
-
-@dataclass
-class PollPolicy:
-    """Poll intervals back off from `minimum` to `maximum` while nothing changes; any
-    change brings them back down. Jitter keeps many appliers from polling in step."""
-
-    minimum: float = 2.0
-    maximum: float = 30.0
-    factor: float = 1.5
-    jitter: float = 0.1
-
-    def next(self, current: float, changed: bool) -> float:
-        base = self.minimum if changed else min(self.maximum, current * self.factor)
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
-
-
-@dataclass
-class RunState:
-    planned: PlannedRun
-    status: str = PENDING
-    run_id: str | None = None
-    message: str | None = None
-    url: str | None = None
-    state: str | None = None  # the service's own state (RUNNABLE, STOPPING, ...)
-    submitted_at: float | None = None
-    finished_at: float | None = None
-    native_after: list[str] = field(default_factory=list)
-    gave_up: bool = False  # past its limit (or the apply's --timeout): no longer waited on
-    unseen_since: float | None = None  # AWS's reads have not returned it since then
-    children: dict[str, int] | None = None  # array jobs: child counts by state
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL
-
-    @property
-    def in_flight(self) -> bool:
-        return self.run_id is not None and not self.final and not self.gave_up
-
-    def limit_seconds(self) -> float | None:
-        """How long the run may take by its own settings: the Glue timeout, or the Batch
-        attempt duration times the attempts. None when neither is known."""
-        compute = self.planned.compute
-        if self.planned.service == "glue":
-            minutes = compute.get("timeout_minutes", {}).get("value")
-            return float(minutes) * 60 if minutes else None
-        duration = compute.get("attempt_duration_seconds", {}).get("value")
-        attempts = compute.get("retry_attempts", {}).get("value") or 1
-        return float(duration) * attempts if duration else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.planned.key,
-            "status": self.status,
-            "state": self.state,
-            "run_id": self.run_id,
-            "url": self.url,
-            "message": self.message,
-            "submitted_at": self.submitted_at,
-            "finished_at": self.finished_at,
-        }
+# A Glue StartJobRun refused for want of a free slot (MaxConcurrentRuns) is tried again
+# after this many seconds, doubling up to the cap.
+SLOT_RETRY = 5.0
+SLOT_RETRY_CAP = 60.0
 
 
 @dataclass
@@ -169,9 +82,6 @@ class ApplyResult:
     runs: dict[str, RunState]
     exit_code: ExitCode
     interrupted: bool = False
-
-
-Emit = Callable[[str], None]
 
 
 class Applier:
@@ -190,11 +100,10 @@ class Applier:
         cancel_timeout: float = 300.0,
         settle_seconds: float = 60.0,
         timeout: float | None = None,
-        grace_seconds: float = 600.0,
+        limits: Limits | None = None,
         log_lines: int = 30,
         consistency_delay: float = 2.0,
         answer_window: float = 30.0,
-        vanish_grace: float = 120.0,
         rerun: bool = False,
         retry_failed: bool = False,
         clock: AwsClock | None = None,
@@ -218,25 +127,35 @@ class Applier:
         self.settle_seconds = max(settle_seconds, answer_window + consistency_delay)
         # Seconds from a send to the latest moment its answer can come.
         self.answer_window = answer_window
-        # How long a run may go unreturned by AWS's reads before it is Unknown: reads may
-        # lag a submission (read-after-write), and a miss is not a verdict.
-        self.vanish_grace = vanish_grace
         self.rerun, self.retry_failed = rerun, retry_failed
         # AWS's clock (the sessions' that discovered and submit), for recovery windows.
         self.clock = clock or AwsClock()
         self.timeout = timeout
-        self.grace_seconds = grace_seconds
         self.log_lines = log_lines
         # How long AWS's listings may lag a submission: waited before asking whether an
         # ambiguous submission went through.
         self.consistency_delay = consistency_delay
-        self._started = time.time()
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self._interrupts = 0
+        # Following runs in AWS: shared with status --watch, cancel and logs --follow.
+        self.monitor = Monitor(
+            self.runs,
+            providers,
+            ledger,
+            self.apply_id,
+            emit=self._emit,
+            limits=limits,
+            timeout=timeout,
+            stop=lambda: self._interrupts > 0,
+        )
+        self.monitor.settle = self._settle
         self._wake = threading.Event()
         self._failed_first: str | None = None
         # Submissions left unanswered by an interrupt: (run, attempt id, the call).
         self._abandoned: list[tuple[RunState, PendingCall[str]]] = []
+
+    def _emit(self, line: str) -> None:
+        self.emit(line)  # late-bound: the CLI sets `emit` after construction
 
     # ------------------------------------------------------------ control from signals
 
@@ -256,8 +175,19 @@ class Applier:
             self._reset_runs()  # only under the lock: a refused apply changes nothing
             self._restore()
             return self._loop()
+        except LedgerError as exc:
+            # Nothing more can be recorded, so nothing more is submitted; what is in AWS
+            # already is named, so that it can be followed or cancelled by hand.
+            going = [
+                f"{s.planned.key} ({s.run_id})"
+                for s in self.runs.values()
+                if s.run_id and not s.final
+            ]
+            tail = f"; runs in AWS the ledger may not hold: {', '.join(going)}" if going else ""
+            raise LedgerError(f"{exc}{tail}") from None
         finally:
-            self.ledger.release(self.apply_id)
+            with contextlib.suppress(LedgerError):
+                self.ledger.release(self.apply_id)
 
     def _reset_runs(self) -> None:
         """--rerun forgets every run of this apply, --retry-failed those that did not
@@ -278,12 +208,7 @@ class Applier:
         """Run one AWS call on its own thread and wait for it; raise Abandoned when
         `stop()` (default: an interrupt) turns true first. Signals reach this thread at
         once: nothing here blocks in a socket."""
-        stop = stop or (lambda: self._interrupts > 0)
-        pending = PendingCall(fn)
-        while not pending.done.wait(CALL_CHECK):
-            if stop():
-                raise Abandoned(pending)
-        return pending.result()
+        return call(fn, stop or (lambda: self._interrupts > 0))
 
     def _pause(self, seconds: float) -> bool:
         """Wait `seconds`, or less when interrupted; True when an interrupt came."""
@@ -312,7 +237,7 @@ class Applier:
                 self._wake.clear()
             if self._interrupts:
                 continue
-            changed = self._poll()
+            changed = self.monitor.poll()
             self._enforce_limits()
             interval = self.poll_policy.next(interval, changed)
 
@@ -325,7 +250,7 @@ class Applier:
                 continue
             state.run_id = record.run_id
             state.message = record.message
-            state.submitted_at = record.submitted_at
+            state.submitted_at, state.started_at = record.submitted_at, record.started_at
             action = view_of(record, rerun=False, retry_failed=False).action
             if action is RunAction.LOOK_UP:
                 run_id = self._recover(state, record)
@@ -441,6 +366,8 @@ class Applier:
         for state in self.runs.values():
             if state.status != PENDING:
                 continue
+            if state.retry_at is not None and time.time() < state.retry_at:
+                continue  # waiting for a free slot
             if stopping:
                 self._skip(
                     state, f"on_failure: {self.plan.on_failure} after '{self._failed_first}' failed"
@@ -513,8 +440,9 @@ class Applier:
         self._submitted(state, run_id)
 
     def _submitted(self, state: RunState, run_id: str) -> None:
-        self.ledger.submitted(self.apply_id, state.planned.key, run_id)
+        # The state first: should the ledger fail to record it, the run is still named.
         state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
+        self.ledger.submitted(self.apply_id, state.planned.key, run_id)
         state.message = None
         state.url = self.providers[state.planned.platform].monitor_url(run_id)
         native = state.native_after
@@ -549,8 +477,7 @@ class Applier:
                 return None
             except PolysyncError as exc:
                 if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
-                    # Another run of the job holds the slot: try again on a later round.
-                    self.ledger.forget(self.apply_id, [run.key])
+                    self._wait_for_slot(state)
                     return None
                 if not (getattr(exc, "throttled", False) or getattr(exc, "ambiguous", False)):
                     self._settle(state, RunStatus.FAILED.value, str(exc))
@@ -585,6 +512,24 @@ class Applier:
             state, RunStatus.FAILED.value, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}"
         )
         return None
+
+    def _wait_for_slot(self, state: RunState) -> None:
+        """Glue refused the run: MaxConcurrentRuns runs of the job are going. Nothing was
+        started, so the intent is dropped; the run waits, and is tried again with a
+        back-off, until the stall limit or --timeout end it."""
+        run = state.planned
+        self.ledger.forget(self.apply_id, [run.key])
+        now = time.time()
+        limit = (run.compute.get("max_concurrent_runs") or {}).get("value")
+        state.message = "waiting for a free slot" + (
+            f" (MaxConcurrentRuns {limit})" if limit else " (MaxConcurrentRuns reached)"
+        )
+        first = state.waiting_since is None
+        state.waiting_since = state.waiting_since or now
+        # Back off as the wait grows (about doubling), between SLOT_RETRY and the cap.
+        state.retry_at = now + min(max(SLOT_RETRY, now - state.waiting_since), SLOT_RETRY_CAP)
+        if first:
+            self.emit(f"{run.key}: {state.message}")
 
     def _interrupted_while_unsure(
         self, state: RunState, failure: str, ambiguous: bool
@@ -657,15 +602,11 @@ class Applier:
         self.emit(f"{run.key}: Skipped ({reason})")
 
     def _settle(self, state: RunState, status: str, message: str | None) -> None:
-        state.status, state.message, state.finished_at = status, message, time.time()
-        final = status in FINAL
-        self.ledger.status(self.apply_id, state.planned.key, status, message, final)
+        self.monitor.record(state, status, message)
         if status == RunStatus.FAILED.value and self._failed_first is None:
             self._failed_first = state.planned.key
             if self.plan.on_failure == "cancel":
                 self._cancel_in_flight(f"on_failure: cancel after '{state.planned.key}' failed")
-        suffix = f": {message}" if message else ""
-        self.emit(f"{state.planned.key}: {status}{suffix}")
         if status == RunStatus.FAILED.value and state.run_id and self.log_lines > 0:
             self._show_logs(state)
 
@@ -688,140 +629,37 @@ class Applier:
 
     # ------------------------------------------------------------ polling
 
-    def _poll(self, stop: Callable[[], bool] | None = None) -> bool:
-        """Read every run in flight, one batched call per platform. `stop`: when a call
-        in flight is abandoned (default: an interrupt)."""
-        changed = False
-        by_platform: dict[str, list[RunState]] = {}
-        for state in self.runs.values():
-            if state.in_flight:
-                by_platform.setdefault(state.planned.platform, []).append(state)
-        for platform, states in by_platform.items():
-            provider = self.providers[platform]
-            run_ids = [s.run_id for s in states if s.run_id]
-            try:
-                reports = self._call(functools.partial(provider.poll, run_ids), stop=stop)
-            except Abandoned:
-                return changed
-            except Exception as exc:  # a failed read is not a failed run: try again later
-                kind = "throttled" if _error_code(exc) in THROTTLING else "could not read statuses"
-                self.emit(f"{platform}: {kind} ({exc.__class__.__name__}); polling again later")
-                continue
-            for state in states:
-                report = reports.get(state.run_id or "")
-                if report is None:
-                    continue
-                changed |= self._update(state, report)
-        return changed
-
-    def _update(self, state: RunState, report: StatusReport) -> bool:
-        if report.status is RunStatus.UNKNOWN and report.state is None:
-            return self._unseen(state, report.message)
-        state.unseen_since = None
-        status: str = report.status.value
-        message: str | None
-        if (
-            status == RunStatus.FAILED.value
-            and report.message == DEPENDENCY_FAILED
-            and state.native_after
-        ):
-            status, message = (
-                SKIPPED,
-                f"{', '.join(state.native_after)} did not succeed (Batch dependsOn)",
-            )
-        else:
-            message = report.message
-        children = dict(report.children) if report.children else None
-        if status == state.status and report.state == state.state and children == state.children:
-            return False
-        state.state, state.children = report.state, children
-        if status in FINAL:
-            self._settle(state, status, message)
-            return True
-        if status != state.status:
-            state.status = status
-            self.ledger.status(self.apply_id, state.planned.key, status, message, False)
-            if status in (RunStatus.STARTING.value, RunStatus.RUNNING.value):
-                self.ledger.started(self.apply_id, state.planned.key)
-            shown = f" ({report.state})" if report.state else ""
-            self.emit(f"{state.planned.key}: {status}{shown}")
-        elif children is not None:
-            self.emit(f"{state.planned.key}: {children_text(children)}")
-        return True
-
-    def _unseen(self, state: RunState, message: str | None) -> bool:
-        """AWS did not return the run. Right after a submission that is the listings'
-        lag, not news: the run keeps its state until it has gone unseen for the vanish
-        grace, and only then is it Unknown (in the ledger too; the next apply asks
-        again, and --retry-failed never resubmits it)."""
-        now = time.time()
-        if state.unseen_since is None:
-            state.unseen_since = now
-        if now - state.unseen_since < self.vanish_grace:
-            return False
-        state.gave_up = True
-        self._settle(
-            state,
-            RunStatus.UNKNOWN.value,
-            f"{message or 'AWS does not know the run'} (not seen for "
-            f"{now - state.unseen_since:.0f} s)",
-        )
-        return True
-
     def _enforce_limits(self) -> None:
-        """No run is waited on forever: past its own limit plus a grace period (or past the
-        apply's --timeout) it is reported Unknown with what was last seen."""
+        """No run is waited on forever (the monitor's bounds), and neither is a run that
+        could not be submitted for want of a free Glue slot: past the stall limit or the
+        --timeout it ends Failed, never having started, with the reason."""
+        self.monitor.enforce_limits()
         now = time.time()
-        apply_over = self.timeout is not None and now - self._started > self.timeout
         for state in self.runs.values():
-            if not state.in_flight or state.submitted_at is None:
+            if state.status != PENDING or state.waiting_since is None:
                 continue
-            limit = state.limit_seconds()
-            elapsed = now - state.submitted_at
-            if apply_over:
-                reason = f"apply --timeout of {self.timeout:.0f}s reached"
-            elif limit is not None and elapsed > limit + self.grace_seconds:
-                reason = f"beyond its limit of {limit:.0f}s plus {self.grace_seconds:.0f}s grace"
+            waited = now - state.waiting_since
+            if self.monitor.timed_out:
+                why = f"the --timeout of {self.timeout:.0f}s was reached"
+            elif waited > self.monitor.limits.stall:
+                why = f"the stall limit of {self.monitor.limits.stall:.0f}s was reached"
             else:
                 continue
-            state.gave_up = True
-            last = state.state or state.status
-            self._settle(
-                state,
-                RunStatus.UNKNOWN.value,
-                f"still {last} after {elapsed:.0f}s, {reason}; it was not cancelled",
-            )
+            state.retry_at = None
+            self._settle(state, RunStatus.FAILED.value, f"never started: {state.message}; {why}")
 
     # ------------------------------------------------------------ interrupts and the end
 
     def _cancel_in_flight(self, reason: str) -> None:
-        """Cancel every run in flight, per platform, best effort: each provider's cancel
-        client has connections of its own, a failing or hung cancel is reported and the
-        other platforms still get theirs."""
-        by_platform: dict[str, list[str]] = {}
-        for state in self.runs.values():
-            if state.in_flight and state.run_id:
-                by_platform.setdefault(state.planned.platform, []).append(state.run_id)
-        for platform, run_ids in by_platform.items():
-            self._cancel(platform, run_ids, reason)
-
-    def _cancel(self, platform: str, run_ids: list[str], reason: str) -> None:
-        provider = self.providers[platform]
-        deadline = time.monotonic() + self.cancel_timeout
-        try:
-            results = self._call(
-                lambda: provider.cancel(run_ids),
-                stop=lambda: self._interrupts > 1 or time.monotonic() > deadline,
+        """Cancel every run in flight, best effort per run (the monitor's cancel): a
+        failing or hung cancel is reported and every other run still gets its call."""
+        in_flight = [state for state in self.runs.values() if state.in_flight]
+        if in_flight:
+            self.monitor.cancel(
+                in_flight,
+                reason,
+                stop=lambda: self._interrupts > 1,
             )
-        except Abandoned:
-            self.emit(f"{platform}: cancelling {', '.join(run_ids)} got no answer")
-            return
-        except Exception as exc:
-            self.emit(f"{platform}: cancelling {', '.join(run_ids)} failed ({exc})")
-            return
-        for run_id, error in results.items():
-            note = f" (refused: {error})" if error else ""
-            self.emit(f"cancel {run_id}: {reason}{note}")
 
     def _stop_for_interrupt(self) -> ApplyResult:
         for state in self.runs.values():
@@ -847,7 +685,7 @@ class Applier:
                 break
             self._wake.wait(interval)
             self._wake.clear()
-            self._poll(stop=stop_waiting)
+            self.monitor.poll(stop=stop_waiting)
             interval = min(interval * 1.5, 5.0)
         for state, _call in self._abandoned:  # still no answer: the next apply looks it up
             self.emit(
@@ -861,29 +699,24 @@ class Applier:
         created is recorded (and cancelled); a failure leaves the ledger's intent, so the
         next apply looks the attempt up by its identity."""
         still: list[tuple[RunState, PendingCall[str]]] = []
-        for state, call in self._abandoned:
-            if not call.done.is_set():
-                still.append((state, call))
+        for state, pending in self._abandoned:
+            if not pending.done.is_set():
+                still.append((state, pending))
                 continue
-            if call.error is None and call.value:
+            if pending.error is None and pending.value:
                 state.status = PENDING  # reported Unknown while unanswered
-                self._submitted(state, call.value)
+                self._submitted(state, pending.value)
                 if cancel:
-                    self._cancel(state.planned.platform, [call.value], "interrupted")
+                    self.monitor.cancel([state], "interrupted", stop=lambda: self._interrupts > 1)
             else:  # the ledger keeps the intent: the next apply looks it up
                 self.emit(
                     f"{state.planned.key}: its submission failed after the interrupt "
-                    f"({call.error}); apply again to find it by its identity"
+                    f"({pending.error}); apply again to find it by its identity"
                 )
         self._abandoned = still
 
     def _finish(self) -> ApplyResult:
-        bad = [
-            s
-            for s in self.runs.values()
-            if s.status
-            in (RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.UNKNOWN.value)
-        ]
+        bad = any(s.status in BAD for s in self.runs.values())
         return self._result(ExitCode.RUNS_FAILED if bad else ExitCode.OK)
 
     def _result(self, code: ExitCode, *, interrupted: bool = False) -> ApplyResult:
@@ -948,38 +781,12 @@ def _hint(status: str) -> str:
     return " (apply --rerun starts every run afresh)"
 
 
-def _error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a polysync or botocore exception, if it has one."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, str):
-        return code
-    response: Any = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code")) or None
-    return None
-
-
 def _condition_met(condition: str, status: str) -> bool:
     if condition == "succeeded":
         return status == RunStatus.SUCCESS.value
     if condition == "failed":
         return status in (RunStatus.FAILED.value, RunStatus.UNKNOWN.value)
     return True  # completed: any end, skipped included
-
-
-def children_text(children: Mapping[str, int]) -> str:
-    """`37/50 succeeded, 2 failed, 11 running`: an array job's children at a glance."""
-    total = sum(children.values())
-    parts = [f"{children.get('SUCCEEDED', 0)}/{total} succeeded"]
-    if children.get("FAILED"):
-        parts.append(f"{children['FAILED']} failed")
-    active = sum(children.get(s, 0) for s in ("STARTING", "RUNNING"))
-    if active:
-        parts.append(f"{active} running")
-    waiting = sum(children.get(s, 0) for s in ("SUBMITTED", "PENDING", "RUNNABLE"))
-    if waiting:
-        parts.append(f"{waiting} waiting")
-    return ", ".join(parts)
 
 
 def summary_table(runs: Mapping[str, RunState]) -> str:

@@ -83,6 +83,56 @@ class LockHeld(PolysyncError):
     """Another apply of the same plan holds the lock."""
 
 
+class LedgerError(PolysyncError):
+    """The ledger cannot be read or written: the message names the file and what to do."""
+
+
+def _ledger_error(path: Path, exc: BaseException) -> LedgerError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        advice = "make it writable, or point --state at a writable place"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        advice = (
+            "it is damaged: move it aside (polysync then starts a new one) and check the "
+            "runs it recorded in the AWS console"
+        )
+    else:
+        advice = "check the file and its directory"
+    return LedgerError(f"the ledger {path} cannot be used ({text}): {advice}")
+
+
+class _GuardedConnection:
+    """The SQLite connection, with every failure but a constraint (which the lock relies
+    on) turned into a LedgerError naming the file."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, parameters)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
+
+    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
+        try:
+            return self._db.executemany(sql, parameters)
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
+
+    def executescript(self, script: str) -> sqlite3.Cursor:
+        try:
+            return self._db.executescript(script)
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+
 @dataclass
 class RunRecord:
     key: str
@@ -134,12 +184,18 @@ class RunRecord:
 
 class SqliteLedger:
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH) -> None:
+        """Open (or create) the ledger at `path`. Raises LedgerError naming the file when
+        it is damaged, unreadable or unwritable."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit: every statement is durable on its own (no half-written apply).
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, timeout=30, check_same_thread=False
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit: every statement is durable on its own (no half-written apply).
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise _ledger_error(self.path, exc) from None
+        self._db = _GuardedConnection(self.path, connection)
         self._db.executescript(_SCHEMA)
         self._held: dict[str, str] = {}  # apply id -> the holder this process wrote
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}

@@ -128,6 +128,12 @@ def _plan_glue(
             (*job_path, "external_id"),
         )
         return planned, request.secret_fields
+    # How many runs of the job Glue lets go at once: what apply says while a run waits
+    # for a free slot (ConcurrentRunsExceededException).
+    planned.compute["max_concurrent_runs"] = {
+        "value": definition.max_concurrent_runs,
+        "tier": Tier.DEFINITION.value,
+    }
     arguments: dict[str, str] = request.payload["Arguments"]
     if definition.command_name == glue.PYTHON_SHELL:
         explicit = [k for k in glue.WORKER_KEYS if k in request.compute]
@@ -296,10 +302,15 @@ def _plan_batch(
             job_path,
         )
     inherited = []
-    if "retry_attempts" not in request.compute and definition.retry_attempts:
-        inherited.append(f"retry_attempts {definition.retry_attempts}")
-    if "attempt_duration_seconds" not in request.compute and definition.attempt_duration_seconds:
-        inherited.append(f"attempt_duration_seconds {definition.attempt_duration_seconds}")
+    # What the definition supplies bounds the run too (apply waits on it no longer than
+    # the attempt duration times the attempts): recorded with its tier, never sent.
+    for key, value in (
+        ("retry_attempts", definition.retry_attempts),
+        ("attempt_duration_seconds", definition.attempt_duration_seconds),
+    ):
+        if key not in request.compute and value:
+            inherited.append(f"{key} {value}")
+            planned.compute[key] = {"value": value, "tier": Tier.DEFINITION.value}
     if inherited:
         out.add(
             FindingKind.NOTE,

@@ -77,6 +77,41 @@ class RunRequest:
         return shown
 
 
+# Error codes that say "not now" rather than "no": the call may be made again.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "InternalServiceException",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServerException",
+        "OperationTimeoutException",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why AWS did not accept a call for one run (e.g. a cancel): its error code and
+    message, and whether the call may be made again (throttling, a server error, a lost
+    connection)."""
+
+    code: str
+    message: str
+    retryable: bool = False
+
+    @classmethod
+    def of(cls, code: str, message: str, *, status: int = 0) -> Refusal:
+        return cls(code, message, code in RETRYABLE_CODES or status >= 500 or status == 429)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+
 @dataclass(frozen=True)
 class StatusReport:
     """One read of a run: the mapped status, the service's own state, and its message."""

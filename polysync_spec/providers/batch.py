@@ -19,6 +19,7 @@ from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     AwsProvider,
     LogTail,
+    Refusal,
     Resolved,
     RunRequest,
     RunStatus,
@@ -64,12 +65,18 @@ def monitor_url(region: str, job_id: str) -> str:
 
 
 def is_cancellation(job: Mapping[str, Any]) -> bool:
-    """A FAILED job that was cancelled or terminated rather than failing on its own."""
-    if job.get("isCancelled") or job.get("isTerminated"):
-        return True
-    reason = job.get("statusReason") or ""
-    lowered = reason.lower()
-    return any(marker.lower() in lowered for marker in CANCELLATION_MARKERS)
+    """A FAILED job that was cancelled or terminated rather than failing on its own.
+
+    DescribeJobs' `isCancelled` / `isTerminated` decide when present. Otherwise the
+    product document's markers, matched as written: "Cancelled", "Canceled",
+    "Terminated", "Job terminated" or the tool's own reason. Matched as written, a host
+    failure ("Host EC2 (instance i-…) terminated.") or "… context canceled" stays a
+    failure, so on_failure and `after: {on: failed}` fire."""
+    flags = [job[key] for key in ("isCancelled", "isTerminated") if key in job]
+    if flags:
+        return any(bool(flag) for flag in flags)
+    reason = str(job.get("statusReason") or "")
+    return any(marker in reason for marker in CANCELLATION_MARKERS)
 
 
 def map_status(job: Mapping[str, Any] | None) -> StatusReport:
@@ -359,20 +366,25 @@ class BatchProvider(AwsProvider):
             )
         return reports
 
-    def cancel(self, job_ids: list[str]) -> dict[str, str | None]:
-        """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs."""
-        from botocore.exceptions import ClientError
+    def cancel(self, job_ids: list[str]) -> dict[str, Refusal | None]:
+        """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs,
+        one job at a time; each job's refusal is its own (a lost connection is a
+        retryable one), never an exception."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        results: dict[str, str | None] = {}
+        results: dict[str, Refusal | None] = {}
         for job_id in job_ids:
             try:
                 self.cancel_client.terminate_job(jobId=job_id, reason=CANCEL_REASON)
                 results[job_id] = None
             except ClientError as exc:
                 error = exc.response.get("Error", {})
-                results[job_id] = (
-                    f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+                results[job_id] = Refusal.of(
+                    str(error.get("Code", "Error")), str(error.get("Message", "")), status=status
                 )
+            except BotoCoreError as exc:
+                results[job_id] = Refusal(exc.__class__.__name__, str(exc), retryable=True)
         return results
 
     def monitor_url(self, job_id: str) -> str:

@@ -20,6 +20,7 @@ from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     AwsProvider,
     LogTail,
+    Refusal,
     Resolved,
     RunRequest,
     RunStatus,
@@ -355,10 +356,14 @@ class GlueProvider(AwsProvider):
                 break
         return reports
 
-    def cancel(self, run_ids: list[str]) -> dict[str, str | None]:
+    def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]:
         """BatchStopJobRun per job, 25 runs a call. Failures come back in `Errors`, not as
-        exceptions: each run maps to None (stop accepted) or the error text."""
-        results: dict[str, str | None] = {}
+        exceptions: each run maps to None (stop accepted) or its refusal. A call that
+        fails as a whole is a refusal of each of its runs (retryable when it says so), and
+        never keeps the other jobs' runs from their call."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        results: dict[str, Refusal | None] = {}
         by_job: dict[str, list[str]] = {}
         for run_id in run_ids:
             job_name, job_run_id = split_run_id(run_id)
@@ -366,13 +371,31 @@ class GlueProvider(AwsProvider):
         for job_name, ids in by_job.items():
             for start in range(0, len(ids), BATCH_STOP_CHUNK):
                 chunk = ids[start : start + BATCH_STOP_CHUNK]
-                response = self.cancel_client.batch_stop_job_run(JobName=job_name, JobRunIds=chunk)
+                try:
+                    response = self.cancel_client.batch_stop_job_run(
+                        JobName=job_name, JobRunIds=chunk
+                    )
+                except ClientError as exc:
+                    error = exc.response.get("Error", {})
+                    meta = exc.response.get("ResponseMetadata", {})
+                    refusal = Refusal.of(
+                        str(error.get("Code", "Error")),
+                        str(error.get("Message", "")),
+                        status=int(meta.get("HTTPStatusCode") or 0),
+                    )
+                    results.update((composite_run_id(job_name, i), refusal) for i in chunk)
+                    continue
+                except BotoCoreError as exc:
+                    refusal = Refusal(exc.__class__.__name__, str(exc), retryable=True)
+                    results.update((composite_run_id(job_name, i), refusal) for i in chunk)
+                    continue
                 for ok in response.get("SuccessfulSubmissions", []):
                     results[composite_run_id(job_name, ok["JobRunId"])] = None
                 for error in response.get("Errors", []):
                     detail = error.get("ErrorDetail", {})
-                    text = f"{detail.get('ErrorCode', 'Error')}: {detail.get('ErrorMessage', '')}".strip()
-                    results[composite_run_id(job_name, error.get("JobRunId", ""))] = text
+                    results[composite_run_id(job_name, error.get("JobRunId", ""))] = Refusal.of(
+                        str(detail.get("ErrorCode", "Error")), str(detail.get("ErrorMessage", ""))
+                    )
         return results
 
     def monitor_url(self, run_id: str) -> str:

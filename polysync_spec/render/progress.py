@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from polysync_spec.engine.apply import RunState, children_text
+from polysync_spec.engine.monitor import RunState, children_text
 
 _COLOURS = {
     "Success": "green",

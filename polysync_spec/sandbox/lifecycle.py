@@ -131,7 +131,11 @@ def batch_view(clock: Clock, now: float, dependency: Dependency = lambda _id: No
     elapsed = now - start
     queue = out.starting_seconds
     if out.stuck_in == "RUNNABLE":
-        natural = BatchView("SUBMITTED") if elapsed < queue * 0.1 else BatchView("RUNNABLE")
+        # AWS says why a job waits (e.g. "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - …",
+        # "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - …") in its statusReason.
+        natural = (
+            BatchView("SUBMITTED") if elapsed < queue * 0.1 else BatchView("RUNNABLE", out.message)
+        )
         return _stopped_or(clock, now, natural)
     if elapsed < queue * 0.1:
         natural = BatchView("SUBMITTED")
@@ -320,6 +324,19 @@ def _patch_batch() -> None:
         result: dict[str, Any] = original_describe(self)
         if self.job_stopped and self.exit_code is not None:
             result.setdefault("container", {})["exitCode"] = self.exit_code
+        # DescribeJobs says whether a job was cancelled (stopped before it started) or
+        # terminated (stopped while it ran); moto does not.
+        clock = LIFECYCLES.clocks.get(self.job_id)
+        natural_end = finish_time(clock)
+        stopped = (
+            clock is not None
+            and clock.stopped_at is not None
+            and self.job_stopped
+            and (natural_end is None or clock.stopped_at < natural_end)
+        )
+        started = bool(self.attempts)
+        result["isCancelled"] = bool(stopped and not started)
+        result["isTerminated"] = bool(stopped and started)
         return result
 
     def mark_started(self: Any, job: Any) -> None:
@@ -361,6 +378,8 @@ def _patch_batch() -> None:
             job.job_started_at = dt.datetime.now()
             job.log_stream_name = job._stream_name
             job._start_attempt()
+        if view.status == "RUNNABLE" and view.reason:
+            job.job_stopped_reason = view.reason  # moto's statusReason
         if view.status in BATCH_RESULTS and not job.job_stopped:
             clock = LIFECYCLES.clocks[job.job_id]
             if not clock.logged and job.log_stream_name:

@@ -1,0 +1,1 @@
+"""Use cases that cross layers: the engine, the ledger and the providers together."""

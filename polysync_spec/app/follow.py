@@ -1,0 +1,233 @@
+"""Use cases that follow an apply's runs from the ledger, in a later process: status
+--watch, cancel and logs --follow. They share the engine's Monitor with apply: the same
+batched reads, throttling tolerance, limits and final states, and every wait is bounded
+and says why it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from polysync_spec.engine.ledger import Ledger, RunRecord
+from polysync_spec.engine.model import Plan, PlannedRun, native_edge
+from polysync_spec.engine.monitor import (
+    BAD,
+    SUBMITTED,
+    SUBMITTING,
+    Emit,
+    Limits,
+    Monitor,
+    PollPolicy,
+    Provider,
+    RunState,
+)
+from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.providers.base import RunRequest, RunStatus
+
+# Builds the provider of a platform of the apply's manifests (raises PolysyncError when
+# the manifests no longer have it).
+ProviderFor = Callable[[str], Provider]
+
+
+def restored(planned: PlannedRun, record: RunRecord, plan: Plan) -> RunState:
+    """A run as the ledger recorded it, ready to be followed: an Unknown run with a run
+    id is asked about again; a Batch run that waited on its dependencies through a native
+    `dependsOn` keeps them, so that "Dependent Job failed" reads as Skipped."""
+    status = SUBMITTED if record.status in (SUBMITTING, RunStatus.UNKNOWN.value) else record.status
+    if record.run_id is None and record.status == RunStatus.UNKNOWN.value:
+        status = record.status
+    by_key = {run.key: run for run in plan.runs}
+    native = [
+        edge["run"]
+        for edge in planned.after
+        if edge["run"] in by_key
+        and native_edge(
+            planned.service,
+            planned.platform,
+            by_key[edge["run"]].service,
+            by_key[edge["run"]].platform,
+            edge["on"],
+        )
+    ]
+    return RunState(
+        planned,
+        status=status,
+        run_id=record.run_id,
+        message=record.message,
+        submitted_at=record.submitted_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        native_after=native,
+    )
+
+
+@dataclass
+class Followed:
+    """One apply's runs from the ledger, with a monitor over them."""
+
+    apply_id: str
+    plan: Plan
+    records: dict[str, RunRecord]
+    states: dict[str, RunState] = field(default_factory=dict)
+
+    @property
+    def in_flight(self) -> list[RunState]:
+        return [s for s in self.states.values() if s.in_flight]
+
+    def exit_code(self) -> ExitCode:
+        """3 when a run failed, was cancelled or ended Unknown (the README's table)."""
+        statuses = {s.status for s in self.states.values()}
+        statuses |= {r.status for k, r in self.records.items() if k not in self.states}
+        return ExitCode.RUNS_FAILED if statuses & BAD else ExitCode.OK
+
+
+def open_apply(ledger: Ledger, apply_id: str) -> Followed:
+    """The apply's plan and runs as the ledger holds them. Raises PolysyncError when the
+    ledger does not know the apply."""
+    stored = ledger.plan(apply_id)
+    if stored is None:
+        raise PolysyncError(f"no apply {apply_id} in the ledger")
+    plan = Plan.from_dict(stored)
+    records = ledger.runs(apply_id)
+    followed = Followed(apply_id, plan, records)
+    by_key = {run.key: run for run in plan.runs}
+    for key, record in records.items():
+        if key in by_key:
+            followed.states[key] = restored(by_key[key], record, plan)
+    return followed
+
+
+def _providers(followed: Followed, provider_for: ProviderFor) -> dict[str, Provider]:
+    platforms = {s.planned.platform for s in followed.states.values()}
+    platforms |= {r.platform for r in followed.records.values()}
+    return {name: provider_for(name) for name in sorted(platforms)}
+
+
+def watch(
+    ledger: Ledger,
+    apply_id: str,
+    provider_for: ProviderFor,
+    *,
+    emit: Emit,
+    interval: float = 5.0,
+    timeout: float | None = None,
+    limits: Limits | None = None,
+) -> ExitCode:
+    """Follow the apply's runs in flight until each has ended or been given up (its own
+    limit, the stall limit, the vanish grace, `timeout` seconds), recording what AWS says
+    in the ledger. Returns the exit code of the whole apply: 3 when a run failed, was
+    cancelled or ended Unknown."""
+    followed = open_apply(ledger, apply_id)
+    if not followed.in_flight:
+        emit("nothing in flight")
+        return followed.exit_code()
+    monitor = Monitor(
+        followed.states,
+        _providers(followed, provider_for),
+        ledger,
+        apply_id,
+        emit=emit,
+        limits=limits,
+        timeout=timeout,
+    )
+    policy = PollPolicy(minimum=interval, maximum=max(interval * 6, 30.0))
+    wait = policy.minimum
+    while followed.in_flight:
+        changed = monitor.poll()
+        monitor.enforce_limits()
+        if not followed.in_flight:
+            break
+        time.sleep(wait)
+        wait = policy.next(wait, changed)
+    ended = ", ".join(f"{k} {s.status}" for k, s in followed.states.items())
+    emit(f"every run has ended: {ended}")
+    return followed.exit_code()
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """One run's cancellation: confirmed (the run ended), or why not."""
+
+    key: str
+    run_id: str
+    confirmed: bool
+    detail: str
+
+
+def cancel(
+    ledger: Ledger,
+    targets: Mapping[str, list[str] | None],
+    provider_for: Callable[[str, str], Provider],
+    *,
+    emit: Emit,
+    wait: float = 300.0,
+) -> list[CancelOutcome]:
+    """Cancel runs of applies in the ledger: `targets` maps an apply id to run ids, or
+    to None for every run of it in flight, including submissions whose run id was never
+    recorded (found in AWS by their attempt identity). Best effort per run; then waits
+    up to `wait` seconds for AWS to confirm each cancellation."""
+    outcomes: list[CancelOutcome] = []
+    for apply_id, wanted in targets.items():
+        followed = open_apply(ledger, apply_id)
+        providers = {
+            name: provider_for(apply_id, name)
+            for name in sorted({r.platform for r in followed.records.values()})
+        }
+        monitor = Monitor(followed.states, providers, ledger, apply_id, emit=emit)
+        chosen = [
+            s
+            for s in followed.states.values()
+            if s.in_flight and (wanted is None or s.run_id in wanted)
+        ]
+        if wanted is None:
+            chosen += _unrecorded(ledger, followed, providers, emit)
+        if not chosen:
+            continue
+        refused = monitor.cancel(chosen, "cancel requested")
+        accepted = [s for s in chosen if refused.get(s.run_id or "") is None]
+        monitor.await_end(accepted, time.monotonic() + wait)
+        for state in chosen:
+            refusal = refused.get(state.run_id or "")
+            if refusal is not None:
+                detail, confirmed = f"refused: {refusal}", False
+            elif state.final:
+                detail, confirmed = f"ended {state.status}", True
+            else:
+                detail = f"cancel requested, not confirmed within {wait:.0f}s (still {state.state or state.status})"
+                confirmed = False
+            outcomes.append(
+                CancelOutcome(state.planned.key, state.run_id or "-", confirmed, detail)
+            )
+    return outcomes
+
+
+def _unrecorded(
+    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], emit: Emit
+) -> list[RunState]:
+    """Runs of submissions whose run id never reached the ledger (a SIGKILL between the
+    call and the record), found in AWS by their attempt identity."""
+    found: list[RunState] = []
+    by_key = {run.key: run for run in followed.plan.runs}
+    for key, record in followed.records.items():
+        if record.run_id is not None or record.status != SUBMITTING or not record.attempt_id:
+            continue
+        planned = by_key.get(key)
+        if planned is None:
+            continue
+        request = RunRequest(planned.api, planned.resolved_request(None, record.attempt_id))
+        try:
+            run_ids = providers[planned.platform].find_submitted(request, record.intent_at or 0.0)
+        except Exception as exc:
+            emit(f"{key}: could not look up its unrecorded submission ({exc.__class__.__name__})")
+            continue
+        for index, run_id in enumerate(run_ids):
+            emit(f"{key}: found {run_id}, submitted but never recorded")
+            state = RunState(planned, status=SUBMITTED, run_id=run_id)
+            # Followed with the others, so that the monitor sees its cancellation end.
+            followed.states[key if index == 0 else f"{key}#{index}"] = state
+            found.append(state)
+        if len(run_ids) == 1:  # the truth the apply could not write: record it
+            ledger.submitted(followed.apply_id, key, run_ids[0])
+    return found
