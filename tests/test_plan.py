@@ -111,6 +111,21 @@ def test_bare_name_resolves_to_the_highest_active_revision(
     assert _plan(sandbox, path).runs[0].live == "nightly-export -> nightly-export:3"
 
 
+def test_arn_without_revision_resolves_like_the_bare_name(sandbox: Sandbox, tmp_path: Path) -> None:
+    """SubmitJob runs the latest ACTIVE revision of such an ARN; DescribeJobDefinitions'
+    jobDefinitions takes only ARNs with a revision, so it is looked up by name."""
+    arn = "arn:aws:batch:us-east-1:123456789012:job-definition/nightly-export"
+    path, _ = write_marked(
+        tmp_path,
+        HEADER
+        + f"jobs:\n  e: {{platform: batch, external_id: '{arn}', parameters: {{input_path: x, partners: y}}}}\nrun_plans:\n  p: {{runs: [{{job: e}}]}}\n",
+    )
+    sandbox.log.clear()
+    assert _plan(sandbox, path).runs[0].live == f"{arn} -> nightly-export:3"
+    [described] = sandbox.requests("DescribeJobDefinitions")
+    assert described.params["jobDefinitionName"] == "nightly-export"
+
+
 def test_missing_queue_points_where_the_queue_was_named(sandbox: Sandbox, tmp_path: Path) -> None:
     text = (
         HEADER
