@@ -112,6 +112,21 @@ def test_bare_name_resolves_to_the_highest_active_revision(
     assert _plan(sandbox, path).runs[0].live == "nightly-export -> nightly-export:3"
 
 
+def test_arn_without_revision_resolves_like_the_bare_name(sandbox: Sandbox, tmp_path: Path) -> None:
+    """SubmitJob runs the latest ACTIVE revision of such an ARN; DescribeJobDefinitions'
+    jobDefinitions takes only ARNs with a revision, so it is looked up by name."""
+    arn = "arn:aws:batch:us-east-1:123456789012:job-definition/nightly-export"
+    path, _ = write_marked(
+        tmp_path,
+        HEADER
+        + f"jobs:\n  e: {{platform: batch, external_id: '{arn}', parameters: {{input_path: x, partners: y}}}}\nrun_plans:\n  p: {{runs: [{{job: e}}]}}\n",
+    )
+    sandbox.log.clear()
+    assert _plan(sandbox, path).runs[0].live == f"{arn} -> nightly-export:3"
+    [described] = sandbox.requests("DescribeJobDefinitions")
+    assert described.params["jobDefinitionName"] == "nightly-export"
+
+
 def test_missing_queue_points_where_the_queue_was_named(sandbox: Sandbox, tmp_path: Path) -> None:
     text = (
         HEADER
@@ -282,9 +297,11 @@ def test_example_plan_discovers_with_the_fewest_calls(sandbox: Sandbox) -> None:
     [pinned] = [
         r for r in sandbox.requests("DescribeJobDefinitions") if "jobDefinitions" in r.params
     ]
-    assert pinned.params["jobDefinitions"] == [
-        "arn:aws:batch:us-east-1:123456789012:job-definition/nightly-export:3"
-    ]
+    # Nothing beside the list: the API reference says `jobDefinitions` "can't be used
+    # with other parameters".
+    assert pinned.params == {
+        "jobDefinitions": ["arn:aws:batch:us-east-1:123456789012:job-definition/nightly-export:3"]
+    }
 
 
 def test_requests_in_the_plan_are_exactly_what_the_emulator_receives(sandbox: Sandbox) -> None:

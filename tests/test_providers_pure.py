@@ -7,7 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from polysync_spec.manifest import Project, load_project
 from polysync_spec.manifest.models import BatchJob, GlueJob, Run, RunCompute
@@ -379,3 +381,35 @@ def test_batch_queue_resolution_job_then_platform_then_error(project: Project) -
     assert batch.build_request(cleanup, platform, run).payload["jobQueue"] == "etl-spot"
     with pytest.raises(batch.NoQueueError, match="no queue"):
         batch.build_request(cleanup, platform.model_copy(update={"default_job_queue": None}))
+
+
+def _revision(name: str, revision: int) -> dict[str, Any]:
+    return {
+        "jobDefinitionName": name,
+        "revision": revision,
+        "jobDefinitionArn": f"arn:aws:batch:us-east-1:123456789012:job-definition/{name}:{revision}",
+        "type": "container",
+        "status": "ACTIVE",
+    }
+
+
+def test_batch_revisions_follow_a_next_token_with_nothing_but_the_list() -> None:
+    """The sandbox never pages a list of at most 100 revisions, AWS might: the token is
+    followed, and the request still carries no maxResults."""
+    client = boto3.client("batch", region_name="us-east-1")
+    provider = batch.BatchProvider(client, "us-east-1")
+    wanted = ["export:1", "export:2"]
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_job_definitions",
+            {"jobDefinitions": [_revision("export", 1)], "nextToken": "page-2"},
+            {"jobDefinitions": wanted},
+        )
+        stub.add_response(
+            "describe_job_definitions",
+            {"jobDefinitions": [_revision("export", 2)]},
+            {"jobDefinitions": wanted, "nextToken": "page-2"},
+        )
+        found = provider.revisions(wanted)
+        stub.assert_no_pending_responses()
+    assert {d.reference for d in found.values()} == set(wanted)

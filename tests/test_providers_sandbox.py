@@ -373,6 +373,25 @@ def test_batch_discovery_by_name_and_past_100_definitions(
     assert {n: d.revision for n, d in named.items()} == {"thumbnails": 2, "bulk-007": 1}
 
 
+def test_batch_revisions_are_described_alone_100_a_call(
+    batch_provider: batch.BatchProvider, sandbox: Sandbox
+) -> None:
+    """`jobDefinitions` "can't be used with other parameters": no maxResults beside it."""
+    arns = [
+        d["jobDefinitionArn"]
+        for d in _client(sandbox, "batch").describe_job_definitions(
+            jobDefinitionName="nightly-export"
+        )["jobDefinitions"]
+    ]
+    absent = [f"{arns[0].rsplit(':', 1)[0]}-gone:{i}" for i in range(1, 120)]
+    sandbox.log.clear()
+    found = batch_provider.revisions([*arns, *absent])
+    assert {d.reference for d in found.values()} == {f"nightly-export:{n}" for n in (1, 2, 3)}
+    calls = sandbox.requests("DescribeJobDefinitions")
+    assert [sorted(c.params) for c in calls] == [["jobDefinitions"], ["jobDefinitions"]]
+    assert [len(c.params["jobDefinitions"]) for c in calls] == [100, 22]
+
+
 def test_batch_queues_report_state_and_fair_share(batch_provider: batch.BatchProvider) -> None:
     queues = batch_provider.queues(["etl-standard", "media-fair-share", "nope"])
     assert set(queues) == {"etl-standard", "media-fair-share"}

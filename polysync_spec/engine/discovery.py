@@ -1,10 +1,11 @@
 """Fetch the live objects one run plan touches, with the fewest calls the APIs allow.
 
 Glue jobs: BatchGetJobs, 100 names a call. Batch queues: DescribeJobQueues, 100 a call.
-Pinned Batch definitions (name:revision or ARN): DescribeJobDefinitions by ARN, 100 a
-call, the account taken from the queue ARNs already fetched. Bare definition names: one
-DescribeJobDefinitions(jobDefinitionName, ACTIVE) each, since only that answers "the
-highest ACTIVE revision" without listing the whole account.
+Pinned Batch definitions (name:revision or an ARN with a revision): DescribeJobDefinitions
+by ARN alone, 100 a call, the account taken from the queue ARNs already fetched. Bare
+definition names and ARNs without a revision: one DescribeJobDefinitions(jobDefinitionName,
+ACTIVE) per name, since only that answers "the highest ACTIVE revision" without listing
+the whole account.
 """
 
 from __future__ import annotations
@@ -60,13 +61,16 @@ def _definitions(
     references: list[str],
     queues: dict[str, batch.BatchQueue],
 ) -> None:
-    bare = [r for r in references if definition_name(r)[1] is None and not r.startswith("arn:")]
-    pinned = [r for r in references if r not in bare]
-    if bare:
-        latest = provider.discover(bare)
-        for reference in bare:
+    # A bare name, or an ARN without a revision, runs the latest ACTIVE revision (SubmitJob);
+    # DescribeJobDefinitions' `jobDefinitions` takes only `name:revision` or an ARN with
+    # one, so both are looked up by name.
+    latest_of = {r: definition_name(r)[0] for r in references if definition_name(r)[1] is None}
+    pinned = [r for r in references if r not in latest_of]
+    if latest_of:
+        latest = provider.discover(sorted(set(latest_of.values())))
+        for reference, name in latest_of.items():
             live.batch_definitions[(platform, reference)] = DefinitionLookup(
-                reference, latest.get(reference)
+                reference, latest.get(name)
             )
     if not pinned:
         return

@@ -177,6 +177,7 @@ def build_request(
 # ---------------------------------------------------------------- talking to Batch
 
 DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product document
+DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
 DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
 DESCRIBE_QUEUES_CHUNK = 100
 _REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
@@ -277,6 +278,23 @@ class BatchProvider(AwsProvider):
             BatchDefinition.from_api(d) for page in pages for d in page.get("jobDefinitions", [])
         ]
 
+    def _describe_revisions(self, chunk: list[str]) -> list[BatchDefinition]:
+        """DescribeJobDefinitions(jobDefinitions=chunk) and nothing else: the API reference
+        says the parameter "can't be used with other parameters", and the paginator always
+        adds maxResults. Without maxResults one page holds up to 100 results, as many as
+        the chunk names; a nextToken is followed all the same, should one come back."""
+        definitions: list[BatchDefinition] = []
+        request: dict[str, Any] = {"jobDefinitions": chunk}
+        seen: set[str] = set()
+        while True:
+            response = self.client.describe_job_definitions(**request)
+            definitions += [BatchDefinition.from_api(d) for d in response.get("jobDefinitions", [])]
+            token = response.get("nextToken")
+            if not token or token in seen:  # a repeated token would loop for ever
+                return definitions
+            seen.add(token)
+            request = {"jobDefinitions": chunk, "nextToken": token}
+
     def revisions(self, references: list[str]) -> dict[str, BatchDefinition]:
         """Specific revisions (ARNs or name:revision), 100 a call, whatever their status;
         a revision that does not exist is absent."""
@@ -287,9 +305,9 @@ class BatchProvider(AwsProvider):
         found: dict[str, BatchDefinition] = {}
         unique = list(dict.fromkeys(references))
         try:
-            for start in range(0, len(unique), DESCRIBE_PAGE):
-                chunk = unique[start : start + DESCRIBE_PAGE]
-                for definition in self._describe_definitions({"jobDefinitions": chunk}):
+            for start in range(0, len(unique), DESCRIBE_REVISIONS_CHUNK):
+                chunk = unique[start : start + DESCRIBE_REVISIONS_CHUNK]
+                for definition in self._describe_revisions(chunk):
                     found[definition.arn] = definition
                     found[definition.reference] = definition
         except (ClientError, BotoCoreError) as exc:

@@ -3,6 +3,8 @@
 Extensions, in one place and used by the demo and every test alike:
 - realistic lifecycles and scripted outcomes (`lifecycle.py`);
 - Glue BatchStopJobRun, which moto lacks, with per-run `Errors` as AWS reports them;
+- a request-shape layer: requests the API references document as invalid, which moto would
+  take, are refused as the service refuses them (`shapes.py` holds the rules);
 - a log of every request the emulator received (service, operation, parameters), so that
   tests assert on what went over the wire and benchmarks count calls by operation;
 - control endpoints under `/_sandbox/` for processes that drive it over HTTP.
@@ -24,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from polysync_spec.errors import PolysyncError
-from polysync_spec.sandbox import lifecycle
+from polysync_spec.sandbox import lifecycle, shapes
 from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
 
 DEFAULT_REGION = "us-east-1"
@@ -263,6 +265,14 @@ class SandboxApp:
             time.sleep(pacing.latency)
             if service in ("glue", "batch") and not pacing.admit(service):
                 return _error(start_response, service, environ, _throttle(service))
+        # Before faults and chaos: a request AWS would refuse must never reach moto, not
+        # even through a fault that lets it take effect.
+        refusal = shapes.check(service, operation, params)
+        if refusal is not None:
+            rule = refusal.rule
+            return _error(
+                start_response, service, environ, Fault(rule.code, refusal.message, rule.status)
+            )
         fault = self._take_fault(operation)
         if fault is not None and fault.code == _DELAY:
             self.hold(fault.hold_seconds)
@@ -319,6 +329,8 @@ class SandboxApp:
         document = _parse_json(body) or {}
         items = document.get(key, [])
         start = int(params.get("nextToken") or 0)
+        # Without maxResults AWS answers "up to 100 results and a nextToken value if
+        # applicable" (the shape layer has already refused maxResults outside 1-100).
         size = int(params.get("maxResults") or 100)
         document[key] = items[start : start + size]
         document.pop("nextToken", None)
