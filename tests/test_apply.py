@@ -558,7 +558,7 @@ def test_apply_timeout_bounds_the_whole_apply(
     document = json.loads(capsys.readouterr().out)
     assert code == 3 and document["exit_code"] == 3
     [state] = document["runs"]
-    assert state["status"] == "Unknown" and "apply --timeout of 1s reached" in state["message"]
+    assert state["status"] == "Unknown" and "when the --timeout of 1s was reached" in state["message"]
     assert state["url"].startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
 
 
@@ -580,7 +580,8 @@ def test_array_jobs_report_child_counts(sandbox: Sandbox, tmp_path: Path) -> Non
 def test_two_applies_at_once_one_runs_the_other_is_refused(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=2.0))
+    # The first apply's run never ends by itself: the second apply always meets its lock.
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, stuck_in="RUNNING"))
     path = write(tmp_path, ONE_CLEAN_RUN)
     command = [
         sys.executable,
@@ -609,8 +610,9 @@ def test_two_applies_at_once_one_runs_the_other_is_refused(
     )
     assert second.returncode == 1
     assert f"is locked by pid {first.pid}" in second.stderr
-    first.communicate(timeout=30)
-    assert first.returncode == 0
+    first.send_signal(signal.SIGINT)  # the first cancels its run and exits 4
+    first.communicate(timeout=60)
+    assert first.returncode == ExitCode.INTERRUPTED
     assert len(sandbox.requests("SubmitJob")) == 1
 
 
