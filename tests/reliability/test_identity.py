@@ -1,7 +1,7 @@
 """Attempt identities across a sequence of real applies. A mixed Glue and Batch plan (the
 Batch runs scripted to fail, so that --retry-failed has work) goes through `polysync
 apply` processes in a seeded random sequence: a plain apply SIGKILLed at a random moment,
-a plain apply, `--retry-failed`, `--rerun` (each perhaps SIGKILLed too), under held
+a plain apply, `--retry-failed`, `--rerun` (one or both SIGKILLed too), under held
 submissions (answered after the client gave up, then acted on) and Chaos faults for some
 of the steps, and a last clean apply. Then the emulator's request log and objects are the
 truth the ledger is checked against:
@@ -138,11 +138,13 @@ class HistoryRow:
 
 def _steps(rng: random.Random) -> list[Step]:
     """The plan's sequence: a plain apply killed at a random moment, a plain apply,
-    --retry-failed, --rerun (these two perhaps killed), faults switched on at random for
-    each (at least one step with Chaos and one with held submissions), and a clean plain
-    apply that must bring every run to its end."""
+    --retry-failed, --rerun (one or both of these killed too), faults switched on at
+    random for each (at least one step with Chaos and one with a held submission), and a
+    clean plain apply that must bring every run to its end."""
     flags: list[tuple[str, ...]] = [(), (), ("--retry-failed",), ("--rerun",)]
     kills = [True, False, rng.random() < 0.5, rng.random() < 0.5]
+    if not any(kills[2:]):
+        kills[rng.choice((2, 3))] = True
     chaos = [rng.random() < 0.5 for _ in flags]
     hold = [rng.random() < 0.5 for _ in flags]
     if not any(chaos):
