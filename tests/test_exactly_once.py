@@ -405,7 +405,10 @@ def test_plan_shows_what_apply_will_do_with_the_ledger(
     assert run(["plan", path, "--detailed-exitcode", "--retry-failed"]) == ExitCode.PENDING
     assert "1 run to start, 1 ended in an earlier apply" in capsys.readouterr().out
     before = len(submissions(sandbox))
+    capsys.readouterr()
     assert run(["apply", path, "--auto-approve", "--poll-interval", "0.05"]) == 3
     assert len(submissions(sandbox)) == before  # plan said nothing would be submitted
+    # and the plan apply shows before it starts says the same
+    assert "0 runs to start, 2 ended in an earlier apply" in capsys.readouterr().out
     assert run(["apply", path, "--auto-approve", "--retry-failed", "--poll-interval", "0.05"]) == 3
     assert len(submissions(sandbox)) == before + 1  # plan said one

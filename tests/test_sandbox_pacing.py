@@ -1,4 +1,5 @@
-"""The sandbox's pacing: the latency and account rate limits benchmarks run under."""
+"""The sandbox's pacing: the latency and account rate limits benchmarks run under; and
+stopping a fixed fault before its calls are used up."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from polysync_spec.sandbox.server import Pacing, Sandbox
+from polysync_spec.sandbox.server import Fault, Pacing, Sandbox
 
 
 def _client(sandbox: Sandbox, service: str) -> object:
@@ -55,3 +56,20 @@ def test_calls_past_the_rate_limit_are_throttled_as_the_service_throttles(
     assert pacing.throttled[service] == outcomes.count(code)
     time.sleep(0.6)  # refilled at 2 a second
     getattr(client, call)()
+
+
+def test_a_fault_stopped_before_its_calls_are_used_up_fails_no_more_calls(
+    sandbox: Sandbox,
+) -> None:
+    glue = _client(sandbox, "glue")
+    fault = Fault("ThrottlingException", "Rate exceeded", 400, times=3)
+    sandbox.fail("GetJobs", fault)
+    with pytest.raises(ClientError, match="ThrottlingException"):
+        glue.get_jobs()  # type: ignore[attr-defined]
+    assert fault.times == 2  # the calls not yet failed
+    sandbox.fail("GetJobs", None)
+    glue.get_jobs()  # type: ignore[attr-defined]
+    glue.get_jobs()  # type: ignore[attr-defined]
+    assert fault.times == 2
+    assert len(sandbox.requests("GetJobs")) == 3
+    sandbox.fail("GetJobs", None)  # stopping what is not failing is no error

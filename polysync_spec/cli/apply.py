@@ -22,7 +22,7 @@ from polysync_spec.cli.common import (
     var_option,
 )
 from polysync_spec.cli.group import cli
-from polysync_spec.cli.plan import make_plan_for, render_plan_text
+from polysync_spec.cli.plan import make_plan_for, read_ledger_into, render_plan_text
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.render import diagnostics as render
 
@@ -135,6 +135,9 @@ def apply(
             the_plan = saved
         else:
             project, the_plan = make_plan_for(source, run_plan, target, variables, sessions)
+            # What the ledger holds, as `plan` shows it: the plan shown before the
+            # confirmation says what this apply will do with each run.
+            read_ledger_into(the_plan, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
             # With --output json, stdout carries the JSON result alone.
             click.echo(render_plan_text(the_plan), nl=False, err=output != "text")
             if the_plan.has_errors:
@@ -281,7 +284,7 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
         raise PolysyncError(
             "no terminal to confirm on: pass --auto-approve to apply without asking"
         )
-    if not click.confirm(f"Apply {len(the_plan.runs)} run(s)?", default=False):
+    if not click.confirm(f"Apply the run plan ({the_plan.summary()})?", default=False):
         raise PolysyncError("not applied")
 
 

@@ -62,7 +62,7 @@ def plan(
     and what apply will do with each run given the ledger (submit, re-attach, skip)."""
     with aws_sessions(use_sandbox) as sessions:
         _, result = make_plan_for(path, run_plan, target, variables, sessions)
-        _read_ledger(result, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
+        read_ledger_into(result, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
     _emit_plan(result, output)
     if out_file:
         from polysync_spec.render.plan import json_document
@@ -77,7 +77,7 @@ def plan(
     return ExitCode.OK
 
 
-def _read_ledger(
+def read_ledger_into(
     the_plan: Any, state_path: str, sessions: Any, *, rerun: bool, retry_failed: bool
 ) -> None:
     """What the ledger holds for the plan's identity; a SQLite ledger that does not

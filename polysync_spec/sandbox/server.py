@@ -605,11 +605,15 @@ class Sandbox:
         assert self._app is not None, "start the sandbox first"
         self._app.pacing = pacing
 
-    def fail(self, operation: str, fault: Fault) -> None:
-        """Make `operation` fail with `fault` (e.g. an STS denial, an expired key)."""
+    def fail(self, operation: str, fault: Fault | None) -> None:
+        """Make `operation` fail with `fault` (e.g. an STS denial, an expired key); None:
+        stop (the calls of `fault.times` not yet made are not failed)."""
         assert self._app is not None, "start the sandbox first"
         with self._app._faults_lock:
-            self._app.faults[operation] = fault
+            if fault is None:
+                self._app.faults.pop(operation, None)
+            else:
+                self._app.faults[operation] = fault
 
     def requests(self, operation: str | None = None) -> list[Recorded]:
         return self.log.items(operation)

@@ -7,12 +7,15 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from polysync_spec.sandbox.server import Sandbox
+from polysync_spec.providers.batch import JOB_NAME_PREFIX
+from polysync_spec.providers.glue import ATTEMPT_ARGUMENT
+from polysync_spec.sandbox.server import Recorded, Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, write
 
 GLUE_JOB = "wide"
@@ -86,6 +89,59 @@ def held(sandbox: Sandbox) -> Counter[str]:
         for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
             counts[f"b{job['parameters']['older_than_days']}"] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class EmulatorRun:
+    """One run the emulator holds: its polysync run id, the run of the plan it belongs to
+    (`g<i>`, `b<i>`), the attempt identity it carries (None: it carries none) and its
+    state in the service's words."""
+
+    run_id: str
+    key: str
+    identity: str | None
+    state: str
+
+
+def sent_identity(request: Recorded) -> tuple[str, str | None] | None:
+    """(run of the plan, attempt identity) that a StartJobRun or SubmitJob request carried;
+    None for a request cut short by a SIGKILL (its body does not parse)."""
+    params = request.params
+    if params is None:
+        return None
+    if request.operation == "StartJobRun":
+        arguments = params["Arguments"]
+        return f"g{arguments['--index']}", arguments.get(ATTEMPT_ARGUMENT)
+    name = str(params["jobName"])
+    identity = name[len(JOB_NAME_PREFIX) :] if name.startswith(JOB_NAME_PREFIX) else None
+    return f"b{params['parameters']['older_than_days']}", identity
+
+
+def emulator_attempts(sandbox: Sandbox) -> list[EmulatorRun]:
+    """Every run the emulator holds, with the attempt identity it carries: the Glue
+    marker argument, the Batch job name."""
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    found: list[EmulatorRun] = []
+    for page in glue.get_paginator("get_job_runs").paginate(JobName=GLUE_JOB):
+        for run in page["JobRuns"]:
+            arguments = run["Arguments"]
+            found.append(
+                EmulatorRun(
+                    f"{GLUE_JOB}/{run['Id']}",
+                    f"g{arguments['--index']}",
+                    arguments.get(ATTEMPT_ARGUMENT),
+                    run["JobRunState"],
+                )
+            )
+    ids = [key for key in emulator_runs(sandbox) if "/" not in key]  # Batch job ids
+    for start in range(0, len(ids), 100):
+        for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
+            name = str(job["jobName"])
+            identity = name[len(JOB_NAME_PREFIX) :] if name.startswith(JOB_NAME_PREFIX) else None
+            key = f"b{job['parameters']['older_than_days']}"
+            found.append(EmulatorRun(job["jobId"], key, identity, job["status"]))
+    return found
 
 
 def emulator_runs(sandbox: Sandbox) -> dict[str, str]:
