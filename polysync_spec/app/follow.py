@@ -6,6 +6,7 @@ and says why it stopped.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -99,10 +100,23 @@ def open_apply(ledger: Ledger, apply_id: str) -> Followed:
     return followed
 
 
-def _providers(followed: Followed, provider_for: ProviderFor) -> dict[str, Provider]:
+def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dict[str, Provider]:
+    """A provider per platform of the apply's runs. A platform that cannot be had (gone
+    from the manifests, bad credentials) never keeps the others' runs from being
+    followed: its runs in flight are given up, saying why."""
+    providers: dict[str, Provider] = {}
     platforms = {s.planned.platform for s in followed.states.values()}
     platforms |= {r.platform for r in followed.records.values()}
-    return {name: provider_for(name) for name in sorted(platforms)}
+    for name in sorted(platforms):
+        try:
+            providers[name] = provider_for(name)
+        except PolysyncError as exc:
+            for state in followed.states.values():
+                if state.planned.platform == name and state.in_flight:
+                    state.gave_up, state.status = True, RunStatus.UNKNOWN.value
+                    state.message = f"cannot be followed: {exc}"
+                    emit(f"{state.planned.key}: {state.message}")
+    return providers
 
 
 def watch(
@@ -117,21 +131,18 @@ def watch(
 ) -> ExitCode:
     """Follow the apply's runs in flight until each has ended or been given up (its own
     limit, the stall limit, the vanish grace, `timeout` seconds), recording what AWS says
-    in the ledger. Returns the exit code of the whole apply: 3 when a run failed, was
-    cancelled or ended Unknown."""
+    in the ledger; a submission whose run id never reached the ledger is looked up by
+    its identity first. Returns the exit code of the whole apply: 3 when a run failed,
+    was cancelled, ended Unknown, or may still have to be submitted."""
     followed = open_apply(ledger, apply_id)
+    providers = _providers(followed, provider_for, emit)
+    _unrecorded(ledger, followed, providers, emit)
+    monitor = Monitor(
+        followed.states, providers, ledger, apply_id, emit=emit, limits=limits, timeout=timeout
+    )
     if not followed.in_flight:
         emit("nothing in flight")
         return followed.exit_code()
-    monitor = Monitor(
-        followed.states,
-        _providers(followed, provider_for),
-        ledger,
-        apply_id,
-        emit=emit,
-        limits=limits,
-        timeout=timeout,
-    )
     policy = PollPolicy(minimum=interval, maximum=max(interval * 6, 30.0))
     wait = policy.minimum
     while followed.in_flight:
@@ -139,7 +150,7 @@ def watch(
         monitor.enforce_limits()
         if not followed.in_flight:
             break
-        time.sleep(wait)
+        time.sleep(monitor.bounded(wait))
         wait = policy.next(wait, changed)
     ended = ", ".join(f"{k} {s.status}" for k, s in followed.states.items())
     emit(f"every run has ended: {ended}")
@@ -166,36 +177,42 @@ def cancel(
 ) -> list[CancelOutcome]:
     """Cancel runs of applies in the ledger: `targets` maps an apply id to run ids, or
     to None for every run of it in flight, including submissions whose run id was never
-    recorded (found in AWS by their attempt identity). Best effort per run; then waits
-    up to `wait` seconds for AWS to confirm each cancellation."""
+    recorded (found in AWS by their attempt identity). Best effort per run: a platform
+    that cannot be had, or a refused call, never keeps the other runs from theirs. Then
+    waits up to `wait` seconds for AWS to confirm each end; a run that had ended before
+    its cancel came says so."""
     outcomes: list[CancelOutcome] = []
     for apply_id, wanted in targets.items():
         followed = open_apply(ledger, apply_id)
-        providers = {
-            name: provider_for(apply_id, name)
-            for name in sorted({r.platform for r in followed.records.values()})
-        }
+        providers = _providers(followed, functools.partial(provider_for, apply_id), emit)
         monitor = Monitor(followed.states, providers, ledger, apply_id, emit=emit)
+        if wanted is None:
+            _unrecorded(ledger, followed, providers, emit)
         chosen = [
             s
             for s in followed.states.values()
-            if s.in_flight and (wanted is None or s.run_id in wanted)
+            if (s.in_flight and (wanted is None or s.run_id in wanted))
+            or (s.gave_up and s.status == RunStatus.UNKNOWN.value and s.run_id)
         ]
-        if wanted is None:
-            chosen += _unrecorded(ledger, followed, providers, emit)
-        if not chosen:
-            continue
-        refused = monitor.cancel(chosen, "cancel requested")
-        accepted = [s for s in chosen if refused.get(s.run_id or "") is None]
-        monitor.await_end(accepted, time.monotonic() + wait)
+        reachable = [s for s in chosen if s.planned.platform in providers and s.in_flight]
+        refused = monitor.cancel(reachable, "cancel requested") if reachable else {}
+        # Read every chosen run to its end (or the wait's): a refusal may only mean that
+        # the run had already ended.
+        monitor.await_end(reachable, time.monotonic() + wait)
         for state in chosen:
             refusal = refused.get(state.run_id or "")
-            if refusal is not None:
-                detail, confirmed = f"refused: {refusal}", False
+            if state.planned.platform not in providers:
+                detail, confirmed = f"not cancelled: {state.message}", False
             elif state.final:
-                detail, confirmed = f"ended {state.status}", True
+                late = " (it had ended before the cancel came)" if refusal else ""
+                detail, confirmed = f"ended {state.status}{late}", True
+            elif refusal is not None:
+                detail, confirmed = f"refused: {refusal}", False
             else:
-                detail = f"cancel requested, not confirmed within {wait:.0f}s (still {state.state or state.status})"
+                detail = (
+                    f"cancel requested, not confirmed within {wait:.0f}s "
+                    f"(still {state.state or state.status})"
+                )
                 confirmed = False
             outcomes.append(
                 CancelOutcome(state.planned.key, state.run_id or "-", confirmed, detail)
@@ -216,9 +233,12 @@ def _unrecorded(
         planned = by_key.get(key)
         if planned is None:
             continue
+        provider = providers.get(planned.platform)
+        if provider is None:
+            continue
         request = RunRequest(planned.api, planned.resolved_request(None, record.attempt_id))
         try:
-            run_ids = providers[planned.platform].find_submitted(request, record.intent_at or 0.0)
+            run_ids = provider.find_submitted(request, record.intent_at or 0.0)
         except Exception as exc:
             emit(f"{key}: could not look up its unrecorded submission ({exc.__class__.__name__})")
             continue
@@ -230,4 +250,13 @@ def _unrecorded(
             found.append(state)
         if len(run_ids) == 1:  # the truth the apply could not write: record it
             ledger.submitted(followed.apply_id, key, run_ids[0])
+        elif not run_ids and key in followed.states:
+            # Honest about what is not known: it may yet appear, or never have been sent.
+            state = followed.states[key]
+            state.status = RunStatus.UNKNOWN.value
+            state.message = (
+                "its submission is not visible in AWS (yet); apply again to find it by its "
+                "identity, or to send it once it provably never reached AWS"
+            )
+            emit(f"{key}: {state.message}")
     return found

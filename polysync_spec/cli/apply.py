@@ -12,6 +12,7 @@ import click
 
 from polysync_spec.cli.common import (
     DEFAULT_PATH_ENV,
+    Seconds,
     aws_sessions,
     load_manifests,
     output_option,
@@ -45,15 +46,15 @@ from polysync_spec.render import diagnostics as render
 @click.option(
     "--state", "state_path", default=".polysync/state.db", show_default=True, help="SQLite ledger."
 )
-@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@click.option("--poll-interval", type=Seconds(0.05, 3600), default=2.0, show_default=True)
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=Seconds(1),
     help="Stop waiting after this many seconds; runs still going are reported Unknown.",
 )
 @click.option(
     "--stall-timeout",
-    type=click.FloatRange(min=1),
+    type=Seconds(1),
     default=3600.0,
     show_default=True,
     help="Give up on a run still waiting to start (RUNNABLE, WAITING, a free Glue slot) "
@@ -69,7 +70,7 @@ from polysync_spec.render import diagnostics as render
 )
 @click.option(
     "--settle-seconds",
-    type=click.FloatRange(min=0),
+    type=Seconds(0),
     default=60.0,
     show_default=True,
     help="How long after a failed submission ended AWS must show it: a submission whose "
@@ -78,7 +79,7 @@ from polysync_spec.render import diagnostics as render
 )
 @click.option(
     "--submit-timeout",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(0.1, 600),
     default=20.0,
     show_default=True,
     help="Seconds to wait for the answer to a submission before it counts as lost (the "
@@ -292,10 +293,10 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
 @click.argument("apply_id", required=False)
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 @click.option("--watch", is_flag=True, help="Ask AWS for the runs in flight until they end.")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option("--interval", type=Seconds(0.05, 3600), default=5.0, show_default=True)
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=Seconds(1),
     help="With --watch: stop after this many seconds; runs still going are reported Unknown.",
 )
 @output_option("text", "markdown")
@@ -406,7 +407,7 @@ def _watch(
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
 @click.option(
     "--wait",
-    type=click.FloatRange(min=0),
+    type=Seconds(0),
     default=300.0,
     show_default=True,
     help="Seconds to wait for AWS to confirm each cancellation (0: do not wait).",

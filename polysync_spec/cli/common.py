@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,37 @@ from polysync_spec.errors import PolysyncError
 from polysync_spec.render import diagnostics as render
 
 DEFAULT_PATH_ENV = "POLYSYNC_PATH"
+
+
+if TYPE_CHECKING:  # generic from click 8.2; the project supports 8.1 too
+    _ParamType = click.ParamType[float, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Seconds(_ParamType):
+    """A finite number of seconds within [minimum, maximum]: inf, nan and 1e300 are
+    usage errors, never a crash once runs have started."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float = 0.0, maximum: float = 7 * 24 * 3600.0) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (self.minimum <= number <= self.maximum):  # also false for nan
+            self.fail(
+                f"{value!r} is not between {self.minimum:g} and {self.maximum:g} seconds",
+                param,
+                ctx,
+            )
+        return number
 
 
 def parse_vars(values: Sequence[str]) -> dict[str, str]:

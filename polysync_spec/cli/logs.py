@@ -6,6 +6,7 @@ import click
 
 from polysync_spec.cli.apply import state_ledger
 from polysync_spec.cli.common import (
+    Seconds,
     aws_sessions,
     load_manifests,
     plan_vars,
@@ -20,10 +21,10 @@ from polysync_spec.errors import ExitCode, PolysyncError
 @click.argument("run_id")
 @click.option("--lines", "-n", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
-@click.option("--interval", type=click.FloatRange(min=0.05), default=5.0, show_default=True)
+@click.option("--interval", type=Seconds(0.05, 3600), default=5.0, show_default=True)
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=Seconds(1),
     help="With --follow: stop after this many seconds.",
 )
 @click.option("--state", "state_path", default=".polysync/state.db", show_default=True)
@@ -45,6 +46,7 @@ def logs(
 
     from polysync_spec.app.follow import open_apply
     from polysync_spec.engine.monitor import Monitor
+    from polysync_spec.providers.base import LogTail
 
     ledger = state_ledger(state_path)
     try:
@@ -56,6 +58,11 @@ def logs(
         project = load_manifests(
             followed.plan.manifest_path, followed.plan.target, plan_vars(followed.plan)
         )
+        if record.platform not in project.platforms:
+            raise PolysyncError(
+                f"platform {record.platform!r} of run {run_id} is not in the manifests at "
+                f"{followed.plan.manifest_path} any more; run this where the apply ran"
+            )
         with aws_sessions(use_sandbox) as sessions:
             provider = provider_for(record.platform, project.platforms[record.platform], sessions)
             state = followed.states[record.key]
@@ -67,30 +74,38 @@ def logs(
                 emit=lambda line: click.echo(line, err=True),
                 timeout=timeout,
             )
-            printed: list[str] = []
-            while True:
-                tail = provider.log_tail(run_id, 10_000 if follow else lines)
-                fresh = (
-                    list(tail.lines[len(printed) :])
-                    if tail.lines[: len(printed)] == tuple(printed)
-                    else list(tail.lines)
-                )
-                if not follow:
-                    fresh = fresh[-lines:]
+            # Lines printed, by stream: a tail may move to another stream (Glue's error
+            # group once the run fails, a Batch retry's new attempt), and each line is
+            # printed once.
+            printed: dict[str | None, int] = {}
+            noted = False
+
+            def show(tail: LogTail, last: int | None = None) -> None:
+                nonlocal noted
+                done = printed.get(tail.source, 0)
+                fresh = list(tail.lines[done:]) if done <= len(tail.lines) else list(tail.lines)
+                if last is not None:
+                    fresh = fresh[-last:]
                 for line in fresh:
                     click.echo(line)
-                printed.extend(fresh)
-                if tail.note and not printed:
+                printed[tail.source] = len(tail.lines)
+                if tail.note and not tail.lines and not noted:
+                    noted = True
                     click.echo(f"(no logs: {tail.note})", err=True)
+
+            while True:
+                show(
+                    provider.log_tail(run_id, 10_000 if follow else lines),
+                    None if follow else lines,
+                )
                 if not follow:
                     return ExitCode.OK
                 if not state.in_flight:
-                    final = provider.log_tail(run_id, 10_000)  # the last lines land late
-                    for line in final.lines[len(printed) :]:
-                        click.echo(line)
-                    click.echo(f"(the run ended {state.status})", err=True)
+                    show(provider.log_tail(run_id, 10_000))  # the last lines land late
+                    why = f"ended {state.status}" if not state.gave_up else "was given up"
+                    click.echo(f"(the run {why})", err=True)
                     return ExitCode.OK
-                time.sleep(interval)
+                time.sleep(monitor.bounded(interval))
                 monitor.poll()
                 monitor.enforce_limits()
     finally:

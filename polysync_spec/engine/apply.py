@@ -233,7 +233,7 @@ class Applier:
             if not busy:
                 return self._finish()
             if not more:  # else poll at once, between slices of a long submission phase
-                self._wake.wait(interval)
+                self._wake.wait(self.monitor.bounded(interval))
                 self._wake.clear()
             if self._interrupts:
                 continue

@@ -12,6 +12,7 @@ from applying the same plan at once; `polysync unlock` removes a stale one.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -19,9 +20,10 @@ import re
 import socket
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
@@ -87,15 +89,17 @@ class LedgerError(PolysyncError):
     """The ledger cannot be read or written: the message names the file and what to do."""
 
 
-def _ledger_error(path: Path, exc: BaseException) -> LedgerError:
+def _ledger_error(path: Path | str, exc: BaseException) -> LedgerError:
     text = str(exc)
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
         advice = "make it writable, or point --state at a writable place"
-    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+    elif any(word in text for word in ("not a database", "malformed", "corrupt", "damaged")):
         advice = (
             "it is damaged: move it aside (polysync then starts a new one) and check the "
             "runs it recorded in the AWS console"
         )
+    elif str(path).startswith("s3://"):
+        advice = "check the bucket, the prefix and the credentials' S3 permissions"
     else:
         advice = "check the file and its directory"
     return LedgerError(f"the ledger {path} cannot be used ({text}): {advice}")
@@ -346,7 +350,17 @@ class SqliteLedger:
 
     def plan(self, apply_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT plan FROM applies WHERE id = ?", (apply_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        if not row:
+            return None
+        try:
+            plan = json.loads(row[0])
+        except ValueError as exc:
+            raise _ledger_error(
+                self.path, ValueError(f"the plan of apply {apply_id} is damaged: {exc}")
+            ) from None
+        if not isinstance(plan, dict):
+            raise _ledger_error(self.path, ValueError(f"the plan of apply {apply_id} is damaged"))
+        return plan
 
     def applies(self) -> list[tuple[str, str, float]]:
         """(id, run plan, created_at), newest first."""
@@ -393,6 +407,32 @@ class Ledger(Protocol):
     def close(self) -> None: ...
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """S3 failures (a missing bucket, no permission, a damaged object) as a LedgerError
+    naming s3://bucket/prefix; a held lock stays LockHeld."""
+
+    @functools.wraps(method)
+    def wrapper(self: S3Ledger, *args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return method(self, *args, **kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise _ledger_error(
+                self.url, RuntimeError(f"{error.get('Code', 'Error')}: {error.get('Message', '')}")
+            ) from None
+        except BotoCoreError as exc:
+            raise _ledger_error(self.url, exc) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _ledger_error(self.url, ValueError(f"an object is damaged: {exc!r}")) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class S3Ledger:
     """The ledger in S3 for CI, where every job runs on a fresh machine.
 
@@ -406,6 +446,7 @@ class S3Ledger:
         if not bucket:
             raise PolysyncError(f"--state {url}: expected s3://bucket/prefix")
         self.bucket, self.prefix, self.client = bucket, prefix.strip("/"), client
+        self.url = f"s3://{bucket}/{self.prefix}"
         self._etags: dict[str, str] = {}  # apply id -> the ETag of the lock this process wrote
 
     def _key(self, *parts: str) -> str:
@@ -442,6 +483,7 @@ class S3Ledger:
             value = {}
         return (value if isinstance(value, dict) else {}), str(response["ETag"])
 
+    @_guarded
     def acquire(self, apply_id: str) -> str:
         """Take the lock with a conditional write, or raise LockHeld naming the holder.
 
@@ -485,6 +527,7 @@ class S3Ledger:
         self._etags[apply_id] = str(response["ETag"])
         return apply_id
 
+    @_guarded
     def release(self, apply_id: str) -> bool:
         """Drop the lock. This process's own lock is deleted only while it is still the
         one it wrote (If-Match): a lock taken over meanwhile is left to its new holder.
@@ -505,6 +548,7 @@ class S3Ledger:
             return False
         return existed
 
+    @_guarded
     def begin(self, apply_id: str, plan: dict[str, Any]) -> None:
         key = self._key("applies", apply_id, "plan.json")
         if self._get(key) is None:
@@ -520,6 +564,7 @@ class S3Ledger:
         data = self._get(self._run_key(apply_id, key))
         return RunRecord(**data) if data else None
 
+    @_guarded
     def intent(
         self,
         apply_id: str,
@@ -533,18 +578,21 @@ class S3Ledger:
         )
         self._write(apply_id, record)
 
+    @_guarded
     def answer_due(self, apply_id: str, key: str, answer_by: float) -> None:
         record = self._read(apply_id, key)
         if record is not None:
             record.answer_by = answer_by
             self._write(apply_id, record)
 
+    @_guarded
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         record = self._read(apply_id, key)
         if record is not None:
             record.run_id, record.status, record.submitted_at = run_id, "Submitted", time.time()
             self._write(apply_id, record)
 
+    @_guarded
     def status(
         self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
     ) -> None:
@@ -555,21 +603,25 @@ class S3Ledger:
                 record.finished_at = time.time()
             self._write(apply_id, record)
 
+    @_guarded
     def started(self, apply_id: str, key: str) -> None:
         record = self._read(apply_id, key)
         if record is not None and record.started_at is None:
             record.started_at = time.time()
             self._write(apply_id, record)
 
+    @_guarded
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         self._write(
             apply_id, RunRecord.new(run, "Skipped", message=reason, finished_at=time.time())
         )
 
+    @_guarded
     def forget(self, apply_id: str, keys: list[str]) -> None:
         for key in keys:
             self.client.delete_object(Bucket=self.bucket, Key=self._run_key(apply_id, key))
 
+    @_guarded
     def runs(self, apply_id: str) -> dict[str, RunRecord]:
         records: dict[str, RunRecord] = {}
         for key in self._list(self._key("applies", apply_id, "runs") + "/"):
@@ -586,10 +638,12 @@ class S3Ledger:
             for o in page.get("Contents", [])
         ]
 
+    @_guarded
     def plan(self, apply_id: str) -> dict[str, Any] | None:
         data = self._get(self._key("applies", apply_id, "plan.json"))
         return data["plan"] if data else None
 
+    @_guarded
     def applies(self) -> list[tuple[str, str, float]]:
         found = []
         for key in self._list(self._key("applies") + "/"):
@@ -605,6 +659,7 @@ class S3Ledger:
                 )
         return sorted(found, key=lambda item: item[2], reverse=True)
 
+    @_guarded
     def find_run(self, run_id: str) -> tuple[str, RunRecord] | None:
         for apply_id, _, _ in self.applies():
             for record in self.runs(apply_id).values():

@@ -342,6 +342,14 @@ class Monitor:
     def timed_out(self) -> bool:
         return self.timeout is not None and time.time() - self.started > self.timeout
 
+    def bounded(self, seconds: float) -> float:
+        """`seconds` of waiting, cut so that no wait runs past the timeout (plus a hair,
+        so that the next check finds it reached)."""
+        if self.timeout is None:
+            return seconds
+        left = self.started + self.timeout - time.time() + 0.01
+        return max(0.0, min(seconds, left))
+
     def enforce_limits(self) -> None:
         """No run is waited on forever: see the module's docstring for the bounds."""
         now = time.time()
