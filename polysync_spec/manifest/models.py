@@ -352,6 +352,11 @@ class GlueJob(Model):
         default_factory=dict, description="Parameters by name: `name: value` or the long form."
     )
     compute: GlueCompute | None = Field(None, description="Compute overrides (tier 1).")
+    allow_undeclared_parameters: bool = Field(
+        False,
+        description="Let runs set parameters this job does not declare; they are sent as "
+        "given. Off by default: a run's misspelled parameter is an error, not a new argument.",
+    )
 
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -387,6 +392,11 @@ class BatchJob(Model):
     propagate_tags: bool | None = Field(None, description="Propagate tags to ECS/EKS resources.")
     depends_on: Annotated[list[BatchDependency], Field(max_length=20)] | None = Field(
         None, description="Batch dependsOn on existing job ids (at most 20)."
+    )
+    allow_undeclared_parameters: bool = Field(
+        False,
+        description="Let runs set parameters this job does not declare; they are sent as "
+        "given. Off by default: a run's misspelled parameter is an error, not a new argument.",
     )
 
 
