@@ -223,7 +223,7 @@ def test_run_level_parameter_without_placeholder_points_at_the_run(
 ) -> None:
     text = (
         HEADER
-        + "jobs:\n  c: {platform: batch, external_id: cleanup, parameters: {older_than_days: '14'}}\nrun_plans:\n  p:\n    runs:\n      - job: c\n        parameters: {«x»typo_days: 3}\n"
+        + "jobs:\n  c: {platform: batch, external_id: cleanup, allow_undeclared_parameters: true, parameters: {older_than_days: '14'}}\nrun_plans:\n  p:\n    runs:\n      - job: c\n        parameters: {«x»typo_days: 3}\n"
     )
     path, at = write_marked(tmp_path, text)
     assert ("PS711", FindingKind.DRIFT, at["x"]) in _found(_plan(sandbox, path))

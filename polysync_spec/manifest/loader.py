@@ -218,17 +218,20 @@ _READ_CHUNK = 1024 * 1024
 
 def read_manifest(
     file: Path,
-    directory: Path,
+    directory: Path | None,
     diagnostics: list[Diagnostic],
     *,
     limit: int = MAX_FILE_BYTES,
+    what: str = "manifests",
 ) -> bytes | None:
     """The bytes of one manifest file, or None with a PS002 diagnostic naming `file`.
+    (`what` names such files in messages: plan files are read this way too.)
 
     A manifest path can be hostile (a committed symlink to `/dev/zero`, a FIFO that never
     ends, a huge file), so this reads only what is safe to read:
     - a symbolic link must lead to a place inside `directory` (after resolving every
-      link on the way); otherwise it is refused without being followed;
+      link on the way); otherwise it is refused without being followed (None: a file
+      named on the command line on its own, such as a plan file, may be a link anywhere);
     - only regular files: a FIFO, device, socket or directory is refused from its
       `stat`, never opened;
     - the size is checked before reading (stat, then fstat of the open file), and the
@@ -237,7 +240,7 @@ def read_manifest(
     """
     display = str(file)
     target = file
-    if os.path.islink(file):
+    if directory is not None and os.path.islink(file):
         resolved = Path(os.path.realpath(file))
         inside = Path(os.path.realpath(directory))
         if resolved != inside and inside not in resolved.parents:
@@ -253,7 +256,7 @@ def read_manifest(
         target = resolved  # open what was checked, not the link a second time
     try:
         info = os.stat(target)
-        refusal = _refusal(info, display, limit)
+        refusal = _refusal(info, display, limit, what)
         if refusal is not None:
             diagnostics.append(refusal)
             return None
@@ -273,7 +276,7 @@ def read_manifest(
         )
         return None
     try:
-        refusal = _refusal(os.fstat(fd), display, limit)
+        refusal = _refusal(os.fstat(fd), display, limit, what)
         if refusal is not None:
             diagnostics.append(refusal)
             return None
@@ -293,30 +296,30 @@ def read_manifest(
     finally:
         os.close(fd)
     if size > limit:
-        diagnostics.append(_too_large(display, size, limit, grew=True))
+        diagnostics.append(_too_large(display, size, limit, what, grew=True))
         return None
     return b"".join(chunks)
 
 
-def _refusal(info: os.stat_result, display: str, limit: int) -> Diagnostic | None:
+def _refusal(info: os.stat_result, display: str, limit: int, what: str) -> Diagnostic | None:
     """Why a file with this stat must not be read, if it must not."""
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
         return _diag(
             codes.FILE_UNREADABLE,
-            f"{display} is {kind}, not a regular file; manifests are read from regular files only",
+            f"{display} is {kind}, not a regular file; {what} are read from regular files only",
             Position(display),
         )
     if info.st_size > limit:
-        return _too_large(display, info.st_size, limit, grew=False)
+        return _too_large(display, info.st_size, limit, what, grew=False)
     return None
 
 
-def _too_large(display: str, size: int, limit: int, *, grew: bool) -> Diagnostic:
-    what = "turned out larger as it was read" if grew else f"is {size} bytes"
+def _too_large(display: str, size: int, limit: int, what: str, *, grew: bool) -> Diagnostic:
+    how = "turned out larger as it was read" if grew else f"is {size} bytes"
     return _diag(
         codes.FILE_UNREADABLE,
-        f"file {what}; manifests are limited to {limit} bytes",
+        f"file {how}; {what} are limited to {limit} bytes",
         Position(display),
     )
 
