@@ -115,7 +115,7 @@ FIELD_CODES: Final[dict[str, str]] = {
 
 TITLES: Final[dict[str, str]] = {
     PATH_NOT_FOUND: "manifest path not found or holds no manifests",
-    FILE_UNREADABLE: "file cannot be read (permissions, size, encoding, links)",
+    FILE_UNREADABLE: "file cannot be read (permissions, size, encoding, links, not a regular file)",
     EMPTY_FILE: "empty manifest file",
     YAML_SYNTAX: "YAML syntax error",
     YAML_TAB: "tab used for indentation",
