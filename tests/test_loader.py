@@ -99,6 +99,19 @@ def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     assert "PS008" in codes
 
 
+def test_an_integer_too_long_to_convert_is_refused_at_its_position(tmp_path: Path) -> None:
+    # Python's int() refuses more than 4300 digits with a ValueError: once an internal
+    # error of validate, as a value and as a key.
+    digits = "1" * 5000
+    path = write(tmp_path, f"version: 1\nvariables:\n  a: {{default: {digits}}}\n")
+    found = [(d.code, d.position) for d in validate(path, env={})]
+    assert found == [("PS008", Position(str(path), 3, 16))]
+    path.write_text(f"version: 1\nvariables:\n  ? {digits}\n  : {{}}\n")
+    [d] = validate(path, env={})
+    assert (d.code, d.position) == ("PS008", Position(str(path), 3, 5))
+    assert "integer of 5000 digits" in d.message
+
+
 def test_unquoted_dates_stay_the_text_the_user_wrote(tmp_path: Path) -> None:
     write(tmp_path, "version: 1\nvariables:\n  day: {default: 2026-01-01}\n")
     project = load_project(tmp_path, env={})

@@ -138,6 +138,13 @@ EDITS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
     ("top_level_list", lambda d: [d], "$: must be an object, got a list"),
     ("deep_nesting", lambda d: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     (
+        "huge_integer",
+        lambda d: json.dumps({**d, "max_concurrency": 0}).replace(
+            '"max_concurrency": 0', '"max_concurrency": ' + "9" * 5000
+        ),
+        "is not a valid plan file: a number is too long",
+    ),
+    (
         "max_concurrency_string",
         _set(("max_concurrency",), "4"),
         "$.max_concurrency: must be an integer, got a string",

@@ -281,6 +281,8 @@ def read_plan_file(path: str | Path) -> Plan:
             f"{path} is not a valid plan file: not JSON (line {exc.lineno}, column "
             f"{exc.colno}: {exc.msg})"
         ) from None
+    except ValueError:  # an integer longer than int() converts (4300 digits)
+        raise PlanFileError(f"{path} is not a valid plan file: a number is too long") from None
     except RecursionError:
         raise PlanFileError(f"{path} is not a valid plan file: nested too deeply") from None
     return plan_from_document(document, str(path))

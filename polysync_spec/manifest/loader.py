@@ -17,6 +17,7 @@ import math
 import os
 import re
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -476,9 +477,15 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
                 _diag(codes.YAML_TOO_LARGE, f"document is {reason}", _mark(root, display))
             )
             return
+        if isinstance(node, ScalarNode) and _huge_integer(node):
+            diagnostics.append(_huge_integer_diag(node, display))
+            return
         if isinstance(node, MappingNode):
             seen: dict[object, Node] = {}
             for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and _huge_integer(key_node):
+                    diagnostics.append(_huge_integer_diag(key_node, display))
+                    return
                 key = (
                     key_node.value
                     if not isinstance(key_node, (MappingNode, SequenceNode))
@@ -504,6 +511,27 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
                 stack.append((value_node, depth + 1))
         elif isinstance(node, SequenceNode):
             stack.extend((item, depth + 1) for item in node.value)
+
+
+def _huge_integer(node: ScalarNode) -> bool:
+    """A plain decimal integer longer than Python converts (`int()` refuses more than
+    `sys.get_int_max_str_digits()` digits, 4300 by default, with a ValueError)."""
+    limit = sys.get_int_max_str_digits()
+    return (
+        bool(limit)
+        and node.style in (None, "")
+        and len(node.value) > limit
+        and _INT.match(node.value) is not None
+    )
+
+
+def _huge_integer_diag(node: ScalarNode, display: str) -> Diagnostic:
+    return _diag(
+        codes.YAML_TOO_LARGE,
+        f"integer of {len(node.value)} digits; numbers are limited to "
+        f"{sys.get_int_max_str_digits()} digits (quote it if it is text)",
+        _mark(node, display),
+    )
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, display: str, text: str) -> Diagnostic:
