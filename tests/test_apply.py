@@ -558,7 +558,9 @@ def test_apply_timeout_bounds_the_whole_apply(
     document = json.loads(capsys.readouterr().out)
     assert code == 3 and document["exit_code"] == 3
     [state] = document["runs"]
-    assert state["status"] == "Unknown" and "when the --timeout of 1s was reached" in state["message"]
+    assert (
+        state["status"] == "Unknown" and "when the --timeout of 1s was reached" in state["message"]
+    )
     assert state["url"].startswith("https://us-east-1.console.aws.amazon.com/gluestudio/")
 
 

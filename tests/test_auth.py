@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -119,6 +120,23 @@ def test_unset_env_token_names_the_variable(sandbox: Sandbox, tmp_path: Path) ->
     platform = _platform(tmp_path, _web_identity("{source: env, name: MISSING_TOKEN_VAR}"))
     with pytest.raises(AuthError, match="MISSING_TOKEN_VAR is not set"):
         caller_identity(Sessions(), "glue", platform)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_token_path_that_is_not_a_regular_file_is_refused_unopened(tmp_path: Path) -> None:
+    # The path comes from a manifest: a FIFO would hang the apply, /dev/zero exhaust memory.
+    from polysync_spec.manifest.models import FileTokenSource
+    from polysync_spec.providers.credentials import token_loader
+    from tests.test_loader import _fifos_end_at_once
+
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo)
+    with _fifos_end_at_once(fifo), pytest.raises(AuthError, match="is a named pipe"):
+        token_loader(FileTokenSource(source="file", path=str(fifo)))()
+    binary = tmp_path / "binary-token"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(AuthError, match=f"token file {binary} is not UTF-8 text"):
+        token_loader(FileTokenSource(source="file", path=str(binary)))()
 
 
 class _GithubTokenService(BaseHTTPRequestHandler):

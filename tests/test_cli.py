@@ -104,3 +104,36 @@ def test_default_path_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv("POLYSYNC_PATH", str(EXAMPLES))
     assert run(["validate"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("job", "finding"),
+    [
+        (
+            "{platfrom: glue, external_id: x}",
+            "5:7: error PS100: unknown key 'platfrom'; did you mean 'platform'?",
+        ),
+        ("{external_id: x}", "5:3: error PS101: missing required key 'platform'"),
+    ],
+)
+def test_a_job_without_a_platform_fails_validate_and_no_command_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], job: str, finding: str
+) -> None:
+    # Issue 17: validate passed these, then plan, apply and graph stopped with
+    # "internal error: KeyError".
+    path = write(
+        tmp_path,
+        "version: 1\nplatforms:\n  glue: {type: aws_glue, region: us-east-1}\n"
+        f"jobs:\n  k: {job}\nrun_plans:\n  p: {{runs: [{{job: k}}]}}\n",
+    )
+    assert run(["validate", str(path)]) == 1
+    assert capsys.readouterr().out == f"{path}:{finding}\n"
+    for command in (
+        ["graph", str(path)],
+        ["plan", str(path)],
+        ["apply", str(path), "--auto-approve"],
+    ):
+        assert run(command) == 1
+        err = capsys.readouterr().err
+        assert finding in err and "the manifests have errors" in err
+        assert "internal error" not in err

@@ -239,7 +239,7 @@ def test_run_level_parameter_without_placeholder_points_at_the_run(
 ) -> None:
     text = (
         HEADER
-        + "jobs:\n  c: {platform: batch, external_id: cleanup, parameters: {older_than_days: '14'}}\nrun_plans:\n  p:\n    runs:\n      - job: c\n        parameters: {«x»typo_days: 3}\n"
+        + "jobs:\n  c: {platform: batch, external_id: cleanup, allow_undeclared_parameters: true, parameters: {older_than_days: '14'}}\nrun_plans:\n  p:\n    runs:\n      - job: c\n        parameters: {«x»typo_days: 3}\n"
     )
     path, at = write_marked(tmp_path, text)
     assert ("PS711", FindingKind.DRIFT, at["x"]) in _found(_plan(sandbox, path))
@@ -375,3 +375,46 @@ def test_show_refuses_a_file_that_is_not_a_plan(
     bogus.write_text('{"format": "something-else"}')
     assert run(["show", str(bogus)]) == 1
     assert "is not a valid plan file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ undeclared parameters
+
+
+def test_an_undeclared_run_parameter_is_an_error_and_nothing_is_asked_of_aws(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 17: a misspelled run parameter was a warning, and sent to AWS as a new argument.
+    path, at = write_marked(
+        tmp_path,
+        HEADER
+        + "jobs:\n  etl: {platform: glue, external_id: customers-etl, parameters: {full_refresh: x}}\n"
+        + "run_plans:\n  p: {runs: [{job: etl, parameters: {«k»full_refesh: 'true'}}]}\n",
+    )
+    project = load_project(path, env={})
+    [d] = project.errors
+    assert (d.code, d.position) == ("PS508", at["k"])
+    assert "(did you mean 'full_refresh'?)" in d.message
+    assert "allow_undeclared_parameters: true" in d.message
+    monkeypatch.chdir(tmp_path)
+    for command in (["validate", str(path)], ["plan", str(path)], ["apply", str(path), "--auto-approve"]):  # fmt: skip
+        assert run(command) == 1
+        assert f"{at['k']}: error PS508:" in "".join(capsys.readouterr())
+    assert sandbox.requests("StartJobRun") == []
+
+
+def test_a_job_that_allows_undeclared_parameters_sends_them_as_given(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path, _ = write_marked(
+        tmp_path,
+        HEADER
+        + "jobs:\n  etl:\n    platform: glue\n    external_id: customers-etl\n"
+        + "    allow_undeclared_parameters: true\n"
+        + "run_plans:\n  p: {runs: [{job: etl, parameters: {extra: 5, flag: true}}]}\n",
+    )
+    assert load_project(path, env={}).diagnostics == []
+    plan = _plan(sandbox, path)
+    assert plan.runs[0].request["Arguments"] == {"--extra": "5", "--flag": "true"}

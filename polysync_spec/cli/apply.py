@@ -239,32 +239,32 @@ def _interrupts(applier: Any) -> Iterator[None]:
 
 
 def _read_plan_file(source: str) -> Any:
-    """The plan in `source` if it is a plan file, None if it is a manifest path."""
-    import json
-
-    from polysync_spec.engine.model import Plan
+    """The plan in `source` if it is a plan file, None if it is a manifest path. The file
+    is checked against the plan schema here, before any AWS call."""
+    from polysync_spec.engine.planfile import read_plan_file
 
     if not source.endswith(".json") or not os.path.isfile(source):
         return None
-    try:
-        with open(source, encoding="utf-8") as stream:
-            return Plan.from_dict(json.load(stream))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PolysyncError(f"{source} is not a valid plan file: {exc}") from None
+    return read_plan_file(source)
 
 
 def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
-    """Refuse a plan file whose live objects changed since it was made."""
+    """Refuse a plan file whose live objects changed since it was made, or that does not
+    fit its manifests (run plan, platforms, and each secret's `$env` reference)."""
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.plan import make_plan
+    from polysync_spec.engine.planfile import check_against_manifests, check_secret_references
 
     if not project.ok:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise PolysyncError(
             f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
         )
+    check_against_manifests(saved, project)
     live = discover_live(project, saved.run_plan, sessions)
-    now = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path).fingerprints
+    replanned = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path)
+    check_secret_references(saved, replanned)
+    now = replanned.fingerprints
     changed = [
         f"{key}: was {saved.fingerprints.get(key, 'absent')}, now {now.get(key, 'absent')}"
         for key in sorted(set(now) | set(saved.fingerprints))

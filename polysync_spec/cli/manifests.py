@@ -52,8 +52,15 @@ def validate(
 
 @cli.command()
 @click.option("--reference", is_flag=True, help="Print the Markdown manifest reference instead.")
-def schema(reference: bool) -> ExitCode:
-    """Print the JSON Schema of manifest format v1 (or the Markdown reference)."""
+@click.option("--plan", "plan_file", is_flag=True, help="Print the JSON Schema of plan files.")
+def schema(reference: bool, plan_file: bool) -> ExitCode:
+    """Print the JSON Schema of manifest format v1 (or the Markdown reference, or the
+    schema of plan files)."""
+    if plan_file:
+        from polysync_spec.engine.planfile import plan_schema_text
+
+        click.echo(plan_schema_text(), nl=False)
+        return ExitCode.OK
     if reference:
         from polysync_spec.reference import reference_markdown
 

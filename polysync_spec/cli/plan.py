@@ -101,17 +101,9 @@ def read_ledger_into(
 @output_option("text", "json", "markdown", "github")
 def show(plan_file: str, output: str) -> ExitCode:
     """Render a saved plan file."""
-    import json
+    from polysync_spec.engine.planfile import read_plan_file
 
-    from polysync_spec.engine.model import Plan
-
-    try:
-        with open(plan_file, encoding="utf-8") as stream:
-            saved = Plan.from_dict(json.load(stream))
-    except OSError as exc:
-        raise PolysyncError(f"cannot read plan file {plan_file}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PolysyncError(f"{plan_file} is not a valid plan file: {exc}") from None
+    saved = read_plan_file(plan_file)
     _emit_plan(saved, output)
     return ExitCode.ERROR if saved.has_errors else ExitCode.OK
 

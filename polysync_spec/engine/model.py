@@ -239,6 +239,8 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """A plan from its document. Trusts the shape it is given: a plan file from
+        outside is read with `engine.planfile.read_plan_file`, which checks it first."""
         if data.get("format") != "polysync-plan" or data.get("version") != PLAN_FORMAT:
             raise ValueError(
                 f"not a polysync plan file of version {PLAN_FORMAT} "

@@ -314,7 +314,8 @@ def check_batch_tags(ctx: CheckContext) -> Iterator[Finding]:
 
 def check_run_plans(ctx: CheckContext) -> Iterator[Finding]:
     """Runs name existing jobs; run keys are unique; `after` names runs of the same plan;
-    compute keys fit the job's platform; run parameters are declared on the job."""
+    compute keys fit the job's platform; run parameters are declared on the job (unless
+    it sets `allow_undeclared_parameters`)."""
     known_jobs = ctx.raw_section("jobs")
     for plan_name, plan in ctx.run_plans.items():
         keys: dict[str, int] = {}
@@ -341,16 +342,7 @@ def check_run_plans(ctx: CheckContext) -> Iterator[Finding]:
             if job is None:
                 continue
             yield from _run_compute_fits(run.compute, job, at)
-            for key in run.parameters:
-                if key not in job.parameters:
-                    yield Finding(
-                        codes.UNDECLARED_PARAMETER,
-                        Severity.WARNING,
-                        (*at, "parameters", key),
-                        f"job '{run.job}' does not declare parameter '{key}'"
-                        + _did_you_mean(key, list(job.parameters)),
-                        at_key=True,
-                    )
+            yield from _undeclared_parameters(run, job, at)
         for index, run in enumerate(plan.runs):
             for edge_index, edge in enumerate(run.after):
                 if edge.run not in keys:
@@ -362,6 +354,26 @@ def check_run_plans(ctx: CheckContext) -> Iterator[Finding]:
                         f"'{plan_name}'" + _did_you_mean(edge.run, list(keys)),
                     )
         yield from _cycles(plan_name, plan)
+
+
+def _undeclared_parameters(run: Any, job: GlueJob | BatchJob, at: DocPath) -> Iterator[Finding]:
+    """An error, not a warning: an undeclared parameter is sent to AWS as a new argument,
+    and it is most often a misspelling of a declared one. A job whose runs pass free-form
+    arguments opts out with `allow_undeclared_parameters: true`."""
+    if job.allow_undeclared_parameters:
+        return
+    for key in run.parameters:
+        if key not in job.parameters:
+            yield Finding(
+                codes.UNDECLARED_PARAMETER,
+                Severity.ERROR,
+                (*at, "parameters", key),
+                f"job '{run.job}' does not declare parameter '{key}'"
+                + _did_you_mean(key, list(job.parameters))
+                + "; declare it on the job, or set `allow_undeclared_parameters: true` on "
+                "the job to send it as given",
+                at_key=True,
+            )
 
 
 def _run_compute_fits(compute: Any, job: GlueJob | BatchJob, at: DocPath) -> Iterator[Finding]:

@@ -115,7 +115,7 @@ FIELD_CODES: Final[dict[str, str]] = {
 
 TITLES: Final[dict[str, str]] = {
     PATH_NOT_FOUND: "manifest path not found or holds no manifests",
-    FILE_UNREADABLE: "file cannot be read (permissions, size, encoding, links)",
+    FILE_UNREADABLE: "file cannot be read (permissions, size, encoding, links, not a regular file)",
     EMPTY_FILE: "empty manifest file",
     YAML_SYNTAX: "YAML syntax error",
     YAML_TAB: "tab used for indentation",
@@ -168,7 +168,7 @@ TITLES: Final[dict[str, str]] = {
     DEPENDENCY_CYCLE: "dependency cycle between runs",
     DUPLICATE_RUN_KEY: "run key used twice in a run plan",
     COMPUTE_NOT_FOR_PLATFORM: "compute setting does not apply to the job's platform",
-    UNDECLARED_PARAMETER: "run sets a parameter its job does not declare",
+    UNDECLARED_PARAMETER: "run sets a parameter its job does not declare (and does not allow)",
     LITERAL_SECRET: "secret given as a literal instead of ${env.NAME}",
     AUTH_TOKEN_AUDIENCE: "azure token source needs exactly one of audience or scope",
     "PS604": "invalid IAM role ARN",

@@ -18,7 +18,7 @@ from ruamel.yaml.error import YAMLError
 
 from polysync_spec.errors import Diagnostic, Position, Severity
 from polysync_spec.manifest import codes
-from polysync_spec.manifest.loader import _manifest_files
+from polysync_spec.manifest.loader import _manifest_files, read_manifest
 
 
 def _yaml() -> YAML:
@@ -51,11 +51,17 @@ def format_path(path: str | os.PathLike[str], *, write: bool) -> FormatResult:
     root = Path(path)
     result = FormatResult()
     files = sorted(_manifest_files(root, result.diagnostics)) if root.is_dir() else [root]
+    directory = root if root.is_dir() else root.parent
     for file in files:
+        # The same guarded read as validate: no FIFO, device, oversized file, or link
+        # out of the directory is ever opened (or written back through).
+        raw = read_manifest(file, directory, result.diagnostics)
+        if raw is None:
+            continue
         try:
-            original = file.read_text(encoding="utf-8")
+            original = raw.decode("utf-8")
             formatted = format_text(original)
-        except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        except (UnicodeDecodeError, YAMLError) as exc:
             mark = getattr(exc, "problem_mark", None)
             position = (
                 Position(str(file), mark.line + 1, mark.column + 1) if mark else Position(str(file))

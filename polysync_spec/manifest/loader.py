@@ -16,6 +16,8 @@ import fnmatch
 import math
 import os
 import re
+import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,7 @@ IGNORE_FILE = ".polysyncignore"
 # A manifest is hand-written configuration; these bounds only stop hostile input
 # (a multi-megabyte file, an alias "billion laughs") from exhausting memory or time.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_IGNORE_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 64
 
@@ -67,7 +70,11 @@ class LoadResult:
 
 
 def load_path(path: str | os.PathLike[str]) -> LoadResult:
-    """Load a manifest file or every manifest file below a directory, in a stable order."""
+    """Load a manifest file or every manifest file below a directory, in a stable order.
+
+    The manifest directory is `path` itself, or the directory holding it when `path` is a
+    file: a symbolic link that leads out of it is refused (see `read_manifest`).
+    """
     root = Path(path)
     diagnostics: list[Diagnostic] = []
     if not root.exists():
@@ -84,11 +91,13 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
                     Position(str(root)),
                 )
             )
+        directory = root
     else:
         files = [root]
+        directory = root.parent
     documents: list[SourceDocument] = []
     for file in files:
-        document = load_file(file, diagnostics)
+        document = load_file(file, diagnostics, directory=directory)
         if document is not None:
             documents.append(document)
     return LoadResult(documents, diagnostics)
@@ -108,7 +117,7 @@ def _manifest_files(root: Path, diagnostics: list[Diagnostic]) -> Iterator[Path]
     `os.walk` does not follow directory symlinks, so a symlink loop cannot trap the walk;
     a symlinked directory is reported rather than silently skipped.
     """
-    patterns = _ignore_patterns(root)
+    patterns = _ignore_patterns(root, diagnostics)
     for current, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(current)
         kept: list[str] = []
@@ -138,11 +147,14 @@ def _manifest_files(root: Path, diagnostics: list[Diagnostic]) -> Iterator[Path]
             yield here / name
 
 
-def _ignore_patterns(root: Path) -> list[str]:
+def _ignore_patterns(root: Path, diagnostics: list[Diagnostic]) -> list[str]:
     ignore = root / IGNORE_FILE
-    if not ignore.is_file():
+    if not os.path.lexists(ignore):
         return []
-    lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    raw = read_manifest(ignore, root, diagnostics, limit=MAX_IGNORE_BYTES)
+    if raw is None:
+        return []
+    lines = raw.decode("utf-8", errors="replace").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -158,24 +170,17 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
     return False
 
 
-def load_file(file: Path, diagnostics: list[Diagnostic]) -> SourceDocument | None:
-    """Load one file; on any problem append diagnostics and return None (or a partial doc)."""
+def load_file(
+    file: Path, diagnostics: list[Diagnostic], *, directory: Path | None = None
+) -> SourceDocument | None:
+    """Load one file; on any problem append diagnostics and return None (or a partial doc).
+
+    `directory`: the manifest directory, which a symbolic link may not lead out of
+    (default: the directory holding `file`).
+    """
     display = str(file)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        diagnostics.append(
-            _diag(codes.FILE_UNREADABLE, f"cannot read file: {exc.strerror}", Position(display))
-        )
-        return None
-    if len(raw) > MAX_FILE_BYTES:
-        diagnostics.append(
-            _diag(
-                codes.FILE_UNREADABLE,
-                f"file is {len(raw)} bytes; manifests are limited to {MAX_FILE_BYTES} bytes",
-                Position(display),
-            )
-        )
+    raw = read_manifest(file, file.parent if directory is None else directory, diagnostics)
+    if raw is None:
         return None
     try:
         text = raw.decode("utf-8-sig")
@@ -191,6 +196,133 @@ def load_file(file: Path, diagnostics: list[Diagnostic]) -> SourceDocument | Non
         )
         return None
     return parse_text(text, display, diagnostics)
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+# O_NONBLOCK: should the path turn into a FIFO between the stat and the open, the open
+# returns at once instead of waiting for a writer. O_NOCTTY: a terminal never becomes ours.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_READ_CHUNK = 1024 * 1024
+
+
+def read_manifest(
+    file: Path,
+    directory: Path | None,
+    diagnostics: list[Diagnostic],
+    *,
+    limit: int = MAX_FILE_BYTES,
+    what: str = "manifests",
+) -> bytes | None:
+    """The bytes of one manifest file, or None with a PS002 diagnostic naming `file`.
+    (`what` names such files in messages: plan files are read this way too.)
+
+    A manifest path can be hostile (a committed symlink to `/dev/zero`, a FIFO that never
+    ends, a huge file), so this reads only what is safe to read:
+    - a symbolic link must lead to a place inside `directory` (after resolving every
+      link on the way); otherwise it is refused without being followed (None: a file
+      named on the command line on its own, such as a plan file, may be a link anywhere);
+    - only regular files: a FIFO, device, socket or directory is refused from its
+      `stat`, never opened;
+    - the size is checked before reading (stat, then fstat of the open file), and the
+      read itself stops after `limit` bytes, so a file that grows meanwhile is refused
+      too.
+    """
+    display = str(file)
+    target = file
+    if directory is not None and os.path.islink(file):
+        resolved = Path(os.path.realpath(file))
+        inside = Path(os.path.realpath(directory))
+        if resolved != inside and inside not in resolved.parents:
+            diagnostics.append(
+                _diag(
+                    codes.FILE_UNREADABLE,
+                    f"symbolic link {display} leads outside the manifest directory (to "
+                    f"{resolved}); it is not followed: copy the file into the directory instead",
+                    Position(display),
+                )
+            )
+            return None
+        target = resolved  # open what was checked, not the link a second time
+    try:
+        info = os.stat(target)
+        refusal = _refusal(info, display, limit, what)
+        if refusal is not None:
+            diagnostics.append(refusal)
+            return None
+        fd = os.open(target, _OPEN_FLAGS)
+    except OSError as exc:
+        dangling = (
+            " (a symbolic link to nothing)"
+            if isinstance(exc, FileNotFoundError) and os.path.islink(file)
+            else ""
+        )
+        diagnostics.append(
+            _diag(
+                codes.FILE_UNREADABLE,
+                f"cannot read file: {exc.strerror}{dangling}",
+                Position(display),
+            )
+        )
+        return None
+    try:
+        refusal = _refusal(os.fstat(fd), display, limit, what)
+        if refusal is not None:
+            diagnostics.append(refusal)
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        diagnostics.append(
+            _diag(codes.FILE_UNREADABLE, f"cannot read file: {exc.strerror}", Position(display))
+        )
+        return None
+    finally:
+        os.close(fd)
+    if size > limit:
+        diagnostics.append(_too_large(display, size, limit, what, grew=True))
+        return None
+    return b"".join(chunks)
+
+
+def _refusal(info: os.stat_result, display: str, limit: int, what: str) -> Diagnostic | None:
+    """Why a file with this stat must not be read, if it must not."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
+        return _diag(
+            codes.FILE_UNREADABLE,
+            f"{display} is {kind}, not a regular file; {what} are read from regular files only",
+            Position(display),
+        )
+    if info.st_size > limit:
+        return _too_large(display, info.st_size, limit, what, grew=False)
+    return None
+
+
+def _too_large(display: str, size: int, limit: int, what: str, *, grew: bool) -> Diagnostic:
+    how = "turned out larger as it was read" if grew else f"is {size} bytes"
+    return _diag(
+        codes.FILE_UNREADABLE,
+        f"file {how}; {what} are limited to {limit} bytes",
+        Position(display),
+    )
 
 
 def parse_text(text: str, display: str, diagnostics: list[Diagnostic]) -> SourceDocument | None:
@@ -345,9 +477,15 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
                 _diag(codes.YAML_TOO_LARGE, f"document is {reason}", _mark(root, display))
             )
             return
+        if isinstance(node, ScalarNode) and _huge_integer(node):
+            diagnostics.append(_huge_integer_diag(node, display))
+            return
         if isinstance(node, MappingNode):
             seen: dict[object, Node] = {}
             for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and _huge_integer(key_node):
+                    diagnostics.append(_huge_integer_diag(key_node, display))
+                    return
                 key = (
                     key_node.value
                     if not isinstance(key_node, (MappingNode, SequenceNode))
@@ -373,6 +511,27 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
                 stack.append((value_node, depth + 1))
         elif isinstance(node, SequenceNode):
             stack.extend((item, depth + 1) for item in node.value)
+
+
+def _huge_integer(node: ScalarNode) -> bool:
+    """A plain decimal integer longer than Python converts (`int()` refuses more than
+    `sys.get_int_max_str_digits()` digits, 4300 by default, with a ValueError)."""
+    limit = sys.get_int_max_str_digits()
+    return (
+        bool(limit)
+        and node.style in (None, "")
+        and len(node.value) > limit
+        and _INT.match(node.value) is not None
+    )
+
+
+def _huge_integer_diag(node: ScalarNode, display: str) -> Diagnostic:
+    return _diag(
+        codes.YAML_TOO_LARGE,
+        f"integer of {len(node.value)} digits; numbers are limited to "
+        f"{sys.get_int_max_str_digits()} digits (quote it if it is text)",
+        _mark(node, display),
+    )
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, display: str, text: str) -> Diagnostic:

@@ -38,6 +38,16 @@ StsExternalId = Annotated[
     str, StringConstraints(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9_+=,.@:/-]*$")
 ]
 DurationSeconds = Annotated[int, Field(ge=900, le=43200)]
+# What botocore accepts as an endpoint (its is_valid_endpoint_url: a host name of DNS
+# labels, at most 253 characters), over http or https, with a valid port: anything else
+# passed validate and failed only when plan built its clients. The look-arounds need
+# Python's regex engine (`regex_engine` on the platform models); ECMAScript has them too.
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_PORT = r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+ENDPOINT_URL_PATTERN = (
+    rf"^https?://(?=[^/:]{{1,253}}([:/]|$))({_LABEL}\.)*{_LABEL}\.?{_PORT}(/\S*)?$"
+)
+EndpointUrl = Annotated[str, StringConstraints(pattern=ENDPOINT_URL_PATTERN)]
 Scalar = str | int | float | bool
 
 # botocore's WorkerType enum is exactly the documented set; AWS has since documented more
@@ -268,9 +278,13 @@ BATCH_COMPUTE_KEYS = frozenset(RunCompute.model_fields) - GLUE_COMPUTE_KEYS
 class GluePlatform(Model):
     """An AWS Glue account and region, and how to authenticate to it."""
 
+    model_config = ConfigDict(regex_engine="python-re")  # endpoint_url's look-arounds
+
     type: Literal["aws_glue"]
     region: Region
-    endpoint_url: str | None = Field(None, description="Override the Glue endpoint (emulators).")
+    endpoint_url: EndpointUrl | None = Field(
+        None, description="Override the Glue endpoint (emulators): an http(s) URL."
+    )
     auth: Auth = Field(default_factory=DefaultAuth)
     defaults: GlueCompute | None = Field(None, description="Compute defaults (tier 2).")
     description: str | None = None
@@ -279,9 +293,13 @@ class GluePlatform(Model):
 class BatchPlatform(Model):
     """An AWS Batch account and region, and how to authenticate to it."""
 
+    model_config = ConfigDict(regex_engine="python-re")  # endpoint_url's look-arounds
+
     type: Literal["aws_batch"]
     region: Region
-    endpoint_url: str | None = None
+    endpoint_url: EndpointUrl | None = Field(
+        None, description="Override the Batch endpoint (emulators): an http(s) URL."
+    )
     auth: Auth = Field(default_factory=DefaultAuth)
     default_job_queue: str | None = Field(None, description="Queue used when a job sets none.")
     description: str | None = None
@@ -352,6 +370,11 @@ class GlueJob(Model):
         default_factory=dict, description="Parameters by name: `name: value` or the long form."
     )
     compute: GlueCompute | None = Field(None, description="Compute overrides (tier 1).")
+    allow_undeclared_parameters: bool = Field(
+        False,
+        description="Let runs set parameters this job does not declare; they are sent as "
+        "given. Off by default: a run's misspelled parameter is an error, not a new argument.",
+    )
 
 
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -387,6 +410,11 @@ class BatchJob(Model):
     propagate_tags: bool | None = Field(None, description="Propagate tags to ECS/EKS resources.")
     depends_on: Annotated[list[BatchDependency], Field(max_length=20)] | None = Field(
         None, description="Batch dependsOn on existing job ids (at most 20)."
+    )
+    allow_undeclared_parameters: bool = Field(
+        False,
+        description="Let runs set parameters this job does not declare; they are sent as "
+        "given. Off by default: a run's misspelled parameter is an error, not a new argument.",
     )
 
 

@@ -186,7 +186,8 @@ def load_project(
     ):
         for name, data in resolved[section].items():
             if section == "jobs" and isinstance(data, dict) and "type" not in data:
-                continue  # its platform is unknown: reported by the cross-reference check
+                _check_untyped_job(name, data, out, sensitive)
+                continue
             model, degraded = validate_entry_for_checks(section, name, data, out.at, sensitive)
             if model is not None:
                 store[name] = model
@@ -411,6 +412,22 @@ def _fill_job_types(resolved: dict[str, Any]) -> None:
         )
         if implied:
             job["type"] = implied
+
+
+def _check_untyped_job(name: str, data: dict[str, Any], out: _Collector, sensitive: Any) -> None:
+    """A job whose type its platform could not imply: `platform` is missing, misspelled,
+    not a name, or names a platform that is undefined or broken. Such a job can never
+    run, so it must never pass as valid (plan and apply would have nothing to run it on).
+
+    It is validated as the job type its keys suggest, so that a missing `platform` is
+    PS101, a misspelled one PS100 with "did you mean 'platform'", and its other problems
+    are reported too. Nothing here is stored: the job is unusable whatever the guess
+    says. An undefined platform name is PS501 from the cross-reference check, and a
+    broken platform has errors of its own.
+    """
+    batch_only = set(BatchJob.model_fields) - set(GlueJob.model_fields)
+    guessed = "aws_batch_job" if batch_only & set(data) else "aws_glue_job"
+    validate_entry_for_checks("jobs", name, {**data, "type": guessed}, out.at, sensitive)
 
 
 def _sensitive(env_paths: set[DocPath]) -> Any:

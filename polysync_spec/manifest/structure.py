@@ -290,6 +290,7 @@ def _describe(
 
 _PATTERN_HELP = {
     "region": "expected an AWS region such as us-east-1",
+    "endpoint_url": "expected an http:// or https:// URL such as http://127.0.0.1:4599",
     "role_arn": "expected arn:aws:iam::<12-digit account>:role/<name>",
     "glue_version": 'expected a version such as "4.0"',
     "share_identifier": "up to 255 letters and digits, optionally ending in *",

@@ -18,6 +18,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -33,7 +34,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polysync_spec.errors import PolysyncError
+from polysync_spec.errors import Diagnostic, PolysyncError
 from polysync_spec.manifest.models import (
     AssumeRoleAuth,
     AzureTokenSource,
@@ -90,11 +91,25 @@ def token_loader(
     raise AuthError(f"unknown token source {getattr(source, 'source', source)!r}")
 
 
+# A web identity token (a JWT) is a few KiB; the bound only stops a hostile path.
+MAX_TOKEN_FILE_BYTES = 1024 * 1024
+
+
 def _read_token_file(path: str) -> str:
+    """The token in `path`, re-read at every refresh. The path comes from a manifest, so
+    it is read like one: a regular file (a FIFO or `/dev/zero` would hang or exhaust
+    memory), bounded in size; links are followed (Kubernetes projects tokens as links)."""
+    from polysync_spec.manifest.loader import read_manifest
+
+    problems: list[Diagnostic] = []
+    raw = read_manifest(Path(path), None, problems, limit=MAX_TOKEN_FILE_BYTES, what="token files")
+    if raw is None:
+        reason = problems[0].message.removeprefix("cannot read file: ")
+        raise AuthError(f"cannot read the web identity token file {path}: {reason}")
     try:
-        token = open(path, encoding="utf-8").read().strip()  # noqa: SIM115
-    except OSError as exc:
-        raise AuthError(f"cannot read the web identity token file {path}: {exc.strerror}") from None
+        token = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise AuthError(f"the web identity token file {path} is not UTF-8 text") from None
     if not token:
         raise AuthError(f"the web identity token file {path} is empty")
     return token
