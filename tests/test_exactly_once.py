@@ -30,11 +30,11 @@ from polysync_spec.engine.ledger import LockHeld, S3Ledger, SqliteLedger
 from polysync_spec.engine.plan import make_plan
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
+from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
 from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clock import AwsClock
-from polysync_spec.providers.glue import ATTEMPT_ARGUMENT
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (
@@ -412,3 +412,19 @@ def test_plan_shows_what_apply_will_do_with_the_ledger(
     assert "0 runs to start, 2 ended in an earlier apply" in capsys.readouterr().out
     assert run(["apply", path, "--auto-approve", "--retry-failed", "--poll-interval", "0.05"]) == 3
     assert len(submissions(sandbox)) == before + 1  # plan said one
+
+
+def test_no_glue_parameter_may_take_the_place_of_the_attempt_marker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        HEADER.replace(
+            "load: {platform: glue, external_id: customers-etl}",
+            "load: {platform: glue, external_id: customers-etl, parameters: {polysync-attempt-id: x}}",
+        )
+        + "run_plans:\n  p:\n    runs:\n      - {job: load}\n",
+    )
+    assert run(["validate", str(path)]) == ExitCode.ERROR
+    out = capsys.readouterr().out
+    assert "PS307" in out and "attempt identity" in out

@@ -88,6 +88,10 @@ def _compute_values() -> dict[str, Any]:
                 "tier": {"enum": ["run", "job", "platform", "definition"]},
             }
         )
+    # Read from the live Glue job for the free-slot wait; never sent.
+    values["max_concurrent_runs"] = _object(
+        {"value": {"type": "integer", "minimum": 1}, "tier": {"enum": ["definition"]}}
+    )
     return values
 
 
@@ -229,9 +233,21 @@ def plan_schema() -> dict[str, Any]:
                 "summary": _object(
                     {
                         key: {"type": "integer", "minimum": 0}
-                        for key in ("runs", "errors", "drift", "notes")
+                        for key in ("runs", "errors", "drift", "notes", "to_submit")
                     }
                 ),
+                # What the ledger held when the plan was made (informative only).
+                "ledger": {
+                    "type": "object",
+                    "additionalProperties": _object(
+                        {
+                            "action": {"enum": ["submit", "re-attach", "look up", "skip"]},
+                            "status": {"type": ["string", "null"]},
+                            "run_id": {"type": ["string", "null"]},
+                            "reason": {"type": ["string", "null"]},
+                        }
+                    ),
+                },
                 "findings": {"type": "array", "items": _FINDING},
                 "runs": {"type": "array", "minItems": 1, "items": _run()},
                 "fingerprints": {"type": "object", "additionalProperties": _STRING},

@@ -31,6 +31,10 @@ from polysync_spec.manifest.positions import DocPath
 from polysync_spec.values import fits_type, glue_argument_key, is_internal
 
 # Documented Glue special parameters: set by Glue features, not by a job's own script.
+# The argument polysync sends with every StartJobRun to carry the submission attempt's
+# identity (providers/glue.py): no parameter may take its place.
+ATTEMPT_ARGUMENT = "--polysync-attempt-id"
+
 GLUE_RESERVED_ARGUMENTS = frozenset(
     {
         "--additional-python-modules", "--python-modules-installer-option",
@@ -181,7 +185,16 @@ def check_glue_argument_keys(ctx: CheckContext) -> Iterator[Finding]:
                     at_key=True,
                 )
             normalised[argument] = key
-            if argument in GLUE_INTERNAL_ARGUMENTS:
+            if argument == ATTEMPT_ARGUMENT:
+                yield Finding(
+                    codes.GLUE_INTERNAL_ARGUMENT,
+                    Severity.ERROR,
+                    where,
+                    f"'{argument}' carries each run's attempt identity and is set by polysync "
+                    "itself; name the parameter otherwise",
+                    at_key=True,
+                )
+            elif argument in GLUE_INTERNAL_ARGUMENTS:
                 yield Finding(
                     codes.GLUE_INTERNAL_ARGUMENT,
                     Severity.ERROR,

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
+from polysync_spec.manifest.checks import (
+    ATTEMPT_ARGUMENT,
+    GLUE_INTERNAL_ARGUMENTS,
+    GLUE_RESERVED_ARGUMENTS,
+)
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
@@ -34,9 +38,8 @@ from polysync_spec.values import aws_string, glue_argument_key
 
 START_JOB_RUN = "StartJobRun"
 # Glue has no client token: each StartJobRun carries its submission attempt's identity in
-# this one argument (Glue passes arguments it does not know to the script, where
-# getResolvedOptions ignores what it was not asked for), and recovery finds a run by it.
-ATTEMPT_ARGUMENT = "--polysync-attempt-id"
+# one argument, ATTEMPT_ARGUMENT (Glue passes arguments it does not know to the script,
+# where getResolvedOptions ignores what it was not asked for); recovery finds a run by it.
 PYTHON_SHELL = "pythonshell"
 WORKER_KEYS = ("worker_type", "number_of_workers")
 log = logging.getLogger(__name__)
