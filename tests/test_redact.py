@@ -16,8 +16,11 @@ import pytest
 
 from polysync_spec import redact
 from polysync_spec.cli import run
+from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
+from polysync_spec.manifest import load_project
 from polysync_spec.sandbox.server import SANDBOX_KEY
+from tests.helpers import write
 
 SECRET = "hunter2-7f3a"
 
@@ -121,6 +124,75 @@ def test_env_references_of_a_plan_are_registered() -> None:
     plan = {"runs": [{"request": {"Arguments": {"--t": {"$env": "TOK"}, "--n": "x"}}}]}
     redact.register_env_references(plan, {"TOK": SECRET, "OTHER": "not-a-secret"})
     assert redact.mask(f"{SECRET} not-a-secret") == "*** not-a-secret"
+
+
+# ------------------------------------------------------------------ where secrets become known
+
+
+def test_loading_manifests_registers_every_secret_slot(tmp_path: Path) -> None:
+    env = {
+        "KEY": "manifest-key-1",
+        "TOKEN": "manifest-token-1\n",
+        "P": "param-secret-1",
+        "R": "run-secret-1",
+        "OIDC": "oidc-token-1",
+        "PUBLIC": "plain-value-1",
+    }
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        platforms:
+          g:
+            type: aws_glue
+            region: us-east-1
+            auth: {method: access_key, access_key_id: AKIA, secret_access_key: '${env.KEY}', session_token: '${env.TOKEN}'}
+          w:
+            type: aws_glue
+            region: us-east-1
+            auth: {method: web_identity, role_arn: 'arn:aws:iam::123456789012:role/r', token: {source: env, name: OIDC}}
+        jobs:
+          etl:
+            platform: g
+            external_id: orders-etl
+            parameters:
+              token: {value: '${env.P}', secret: true}
+              note: {value: '${env.PUBLIC}'}
+        run_plans:
+          p:
+            runs: [{job: etl, parameters: {token: '${env.R}'}}]
+        """,
+    )
+    project = load_project(path, env=env)
+    assert project.ok, project.diagnostics
+    shown = redact.mask(" ".join(env.values()))
+    assert shown.split() == ["***", "***", "***", "***", "***", "plain-value-1"]
+
+
+def test_an_unresolved_secret_reference_is_not_taken_for_a_secret(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        platforms:
+          g:
+            type: aws_glue
+            region: us-east-1
+            auth: {method: access_key, access_key_id: AKIA, secret_access_key: '${env.UNSET_KEY}'}
+        """,
+    )
+    load_project(path, env={})
+    assert redact.known() == frozenset()
+
+
+def test_a_plan_file_secret_is_registered_when_it_is_resolved() -> None:
+    planned = PlannedRun(
+        key="etl", job="etl", platform="g", service="glue", region="us-east-1",
+        api="StartJobRun", request={"Arguments": {"--t": {"$env": "TOK"}}}, live=None,
+    )  # fmt: skip
+    resolved = planned.resolved_request({"TOK": SECRET}, "attempt-1")
+    assert resolved["Arguments"]["--t"] == SECRET  # sent as it is
+    assert redact.mask(SECRET) == "***"
 
 
 # ------------------------------------------------------------------ sinks
