@@ -11,15 +11,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import boto3
 import click
 import pytest
 
 from polysync_spec import redact
 from polysync_spec.cli import run
+from polysync_spec.engine.ledger import S3Ledger, SqliteLedger
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest import load_project
-from polysync_spec.sandbox.server import SANDBOX_KEY
+from polysync_spec.sandbox.server import SANDBOX_KEY, Sandbox
 from tests.helpers import write
 
 SECRET = "hunter2-7f3a"
@@ -285,3 +287,37 @@ def test_run_installs_the_layer_for_the_call_only(
     assert all(isinstance(s, redact.MaskingStream) and s.inner is before[0] for s, _ in seen)
     assert capsys.readouterr().out == "token ***\n" * 3
     assert redact.known() == frozenset()  # the call's secrets went with it
+
+
+def test_sqlite_ledger_writes_are_masked(tmp_path: Path) -> None:
+    redact.register(SECRET)
+    planned = PlannedRun("etl", "etl", "g", "glue", "us-east-1", "StartJobRun", {}, None)
+    ledger = SqliteLedger(tmp_path / "state.db")
+    try:
+        ledger.begin("a1", {"run_plan": "p", "runs": [{"key": "etl", "note": SECRET}]})
+        ledger.intent("a1", planned, "attempt-1", 0.0)
+        ledger.status("a1", "etl", "Failed", f"ErrorMessage: {SECRET}", True)
+        ledger.skipped("a1", PlannedRun("b", "b", "g", "glue", "us-east-1", "x", {}, None), SECRET)
+        assert ledger.runs("a1")["etl"].message == "ErrorMessage: ***"
+    finally:
+        ledger.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert SECRET.encode() not in stored and b"ErrorMessage: ***" in stored
+
+
+def test_s3_ledger_objects_are_masked(sandbox: Sandbox) -> None:
+    redact.register(SECRET)
+    s3 = boto3.client("s3", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    s3.create_bucket(Bucket="polysync-state")
+    ledger = S3Ledger("s3://polysync-state/ci", s3)
+    planned = PlannedRun("etl", "etl", "g", "glue", "us-east-1", "StartJobRun", {}, None)
+    ledger.begin("a1", {"run_plan": "p", "note": SECRET})
+    ledger.intent("a1", planned, "attempt-1", 0.0)
+    ledger.status("a1", "etl", "Failed", f"statusReason: {SECRET}", True)
+    bodies = [
+        s3.get_object(Bucket="polysync-state", Key=item["Key"])["Body"].read()
+        for item in s3.list_objects_v2(Bucket="polysync-state")["Contents"]
+    ]
+    assert len(bodies) == 2
+    assert all(SECRET.encode() not in body for body in bodies)
+    assert any(b"statusReason: ***" in body for body in bodies)
