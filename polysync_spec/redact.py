@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -123,7 +124,8 @@ def register_environment(environ: Mapping[str, str]) -> None:
         register(environ.get(name))
     for name in SECRET_FILE_ENVIRONMENT:
         path = environ.get(name)
-        if path:
+        # Regular files only: opening a FIFO (or a device) would block, or never end.
+        if path and os.path.isfile(path):
             with (
                 contextlib.suppress(OSError, UnicodeDecodeError),
                 open(path, encoding="utf-8") as stream,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -109,12 +110,14 @@ def test_registering_while_masking_from_other_threads_is_safe() -> None:
 def test_the_environment_credentials_and_token_files_are_registered(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("file-token-abc\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
     redact.register_environment(
         {
             "AWS_SESSION_TOKEN": "env-session-abc\n",
             "AWS_SECRET_ACCESS_KEY": "env-secret-abc",
             "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
-            "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "missing"),
+            "AZURE_FEDERATED_TOKEN_FILE": str(fifo),  # never opened: it would block
             "AWS_REGION": "us-east-1",
         }
     )
