@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from polysync_spec.redact import mask
+
 
 class ExitCode(enum.IntEnum):
     """Exit codes of every command, decided in one place (DESIGN.md §4)."""
@@ -78,10 +80,15 @@ class Diagnostic:
 class PolysyncError(Exception):
     """A failure of the tool or its environment, with a message fit for the user.
 
-    The message must never carry a credential, a token or a secret parameter value.
+    The message must never carry a credential, a token or a secret parameter value. It
+    often quotes text polysync did not write (an AWS error message, botocore's exception
+    text), which may: the text is masked (`polysync_spec.redact`) whenever it is shown.
     """
 
     exit_code: ExitCode = ExitCode.ERROR
+
+    def __str__(self) -> str:
+        return mask(super().__str__())
 
 
 class UsageError(PolysyncError):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from polysync_spec import redact
 from polysync_spec.sandbox.seed import apply_seed, load_seed
 from polysync_spec.sandbox.server import Sandbox, apply_outcomes
 
@@ -40,6 +41,14 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_of_other_tests() -> Iterator[None]:
+    """The redaction registry is process-wide: each test starts knowing no secret, so one
+    test's secret (say "secret") never masks another test's expected text."""
+    with redact.isolated():
+        yield
 
 
 @pytest.fixture(scope="session")

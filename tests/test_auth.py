@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import pytest
 
 from polysync_spec.cli import run
+from polysync_spec.engine.ledger import SqliteLedger, open_ledger
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest import load_project
 from polysync_spec.providers import provider_for
@@ -466,3 +469,310 @@ run_plans:
     with pytest.raises(PolysyncError) as raised:
         caller_identity(Sessions(), "glue", load_project(path).platforms["glue"])
     assert CANARY not in str(raised.value)
+
+
+# ------------------------------------------------------------------ echoed secrets
+# AWS and the jobs hand secrets back: in a run's ErrorMessage / statusReason, its log
+# lines, an API error that quotes an argument, an STS error that quotes the token, and
+# botocore's text for a token that ends in a newline. Every command and output mode, at
+# --verbose: zero occurrences, the plan file and the ledger (SQLite and S3) included.
+
+ECHO_PROJECT = """\
+version: 1
+platforms:
+  glue:
+    type: aws_glue
+    region: us-east-1
+    auth: {{method: web_identity, role_arn: '{role}', token: {token}}}
+  batch:
+    type: aws_batch
+    region: us-east-1
+    default_job_queue: etl-standard
+    auth: {batch_auth}
+jobs:
+  etl:
+    platform: glue
+    external_id: orders-etl
+    parameters:
+      token: {{value: '${{env.PARAM_SECRET}}', secret: true}}
+      note: {{value: 'x'}}
+  export:
+    platform: batch
+    external_id: nightly-export
+    parameters:
+      partners: {{value: '${{env.BATCH_SECRET}}', secret: true}}
+run_plans:
+  p:
+    runs: [{{job: etl}}, {{job: export}}]
+"""
+STATIC_KEYS = (
+    "{method: access_key, access_key_id: AKIAX, secret_access_key: '${env.SECRET_KEY}', "
+    "session_token: '${env.SESSION_TOKEN}'}"
+)
+ECHOING = Outcome(
+    result="FAILED", message="bad input", starting_seconds=0.05, running_seconds=0.05,
+    echo_arguments=True,
+)  # fmt: skip
+
+
+@pytest.fixture
+def canaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A secret in every place a process holds one, each recognisable by CANARY."""
+    secrets = {
+        "file_token": f"{CANARY}-file",
+        "env_token": f"{CANARY}-env-token",
+        "SECRET_KEY": f"{CANARY}-key",
+        "SESSION_TOKEN": f"{CANARY}-session",
+        "PARAM_SECRET": f"{CANARY}-param",
+        "BATCH_SECRET": f"{CANARY}-batch",
+    }
+    (tmp_path / "token").write_text(secrets["file_token"] + "\n")  # as a CI runner writes it
+    monkeypatch.setenv("OIDC_TOKEN", secrets["env_token"])
+    for name in ("SECRET_KEY", "SESSION_TOKEN", "PARAM_SECRET", "BATCH_SECRET"):
+        monkeypatch.setenv(name, secrets[name])
+    return secrets
+
+
+def _echo_project(tmp_path: Path, token: str = "file", batch_auth: str = STATIC_KEYS) -> Path:
+    source = (
+        f"{{source: file, path: '{tmp_path / 'token'}'}}"
+        if token == "file"
+        else "{source: env, name: OIDC_TOKEN}"
+    )
+    return write(tmp_path, ECHO_PROJECT.format(role=ROLE, token=source, batch_auth=batch_auth))
+
+
+def _sweep(*commands: list[str]) -> None:
+    for command in commands:
+        run(["--verbose", *command])
+
+
+def _outputs(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> tuple[str, str, str]:
+    out, err = capsys.readouterr()
+    logged = "\n".join(r.getMessage() for r in caplog.records) + "\n" + caplog.text
+    return out, err, logged
+
+
+def _assert_nowhere(
+    secret: str,
+    out: str,
+    err: str,
+    logged: str,
+    files: tuple[Path, ...] = (),
+    objects: tuple[bytes, ...] = (),
+) -> None:
+    for place, content in (("stdout", out), ("stderr", err), ("logs", logged)):
+        assert secret not in content, f"a secret reached {place}"
+    for file in files:
+        assert secret.encode() not in file.read_bytes(), f"a secret reached {file.name}"
+    for body in objects:
+        assert secret.encode() not in body, "a secret reached an S3 ledger object"
+
+
+def _ledger_files(state: Path) -> tuple[Path, ...]:
+    """The SQLite ledger and its journals, as they are on disk."""
+    return tuple(p for p in state.parent.iterdir() if p.name.startswith(state.name))
+
+
+def _s3_objects(sandbox: Sandbox) -> tuple[bytes, ...]:
+    s3 = boto3.client("s3", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket="polysync-state").get("Contents", [])
+    return tuple(
+        s3.get_object(Bucket="polysync-state", Key=item["Key"])["Body"].read() for item in listed
+    )
+
+
+@pytest.mark.parametrize("ledger", ["sqlite", "s3"])
+def test_secrets_a_run_echoes_are_masked_in_every_output_and_the_ledger(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    canaries: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    ledger: str,
+) -> None:
+    """The Glue run's ErrorMessage, the Batch job's statusReason and both runs' log lines
+    repeat their arguments, secret parameters included."""
+    caplog.set_level(logging.DEBUG)
+    path = _echo_project(tmp_path)
+    sandbox.script("glue", "orders-etl", ECHOING)
+    sandbox.script("batch", "nightly-export", ECHOING)
+    if ledger == "s3":
+        boto3.client(
+            "s3", endpoint_url=sandbox.endpoint_url, region_name="us-east-1"
+        ).create_bucket(Bucket="polysync-state")
+        state = "s3://polysync-state/ci"
+    else:
+        state = str(tmp_path / "state.db")
+    plan_file = tmp_path / "plan.json"
+    applying = ["--auto-approve", "--state", state, "--poll-interval", "0.05"]
+    _sweep(
+        ["apply", str(path), *applying, "-o", "json"],
+        ["apply", str(path), *applying, "-o", "markdown", "--rerun"],
+        ["apply", str(path), *applying, "--rerun"],
+        ["plan", str(path), "--state", state, "--out", str(plan_file)],
+        ["apply", str(plan_file), *applying, "--rerun", "-o", "json"],
+        ["status", "--state", state],
+    )
+    opened = open_ledger(
+        state, boto3.client("s3", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    )
+    try:
+        [(apply_id, _, _)] = opened.applies()
+        run_ids = [r.run_id or "" for r in opened.runs(apply_id).values()]
+    finally:
+        opened.close()
+    _sweep(
+        ["status", apply_id, "--state", state],
+        ["status", apply_id, "--state", state, "-o", "markdown"],
+        ["status", apply_id, "--state", state, "--watch", "--interval", "0.05"],
+        *(["logs", run_id, "--state", state] for run_id in run_ids),
+    )
+    out, err, logged = _outputs(capsys, caplog)
+    files = (plan_file, *(_ledger_files(Path(state)) if ledger == "sqlite" else ()))
+    objects = _s3_objects(sandbox) if ledger == "s3" else ()
+    _assert_nowhere(CANARY, out, err, logged, files, objects)
+    # The secrets were sent, and came back: masked, not missing.
+    [glue_run, *_] = sandbox.requests("StartJobRun")
+    assert glue_run.params["Arguments"]["--token"] == canaries["PARAM_SECRET"]
+    assert "bad input (arguments: " in out and "--token=***" in out
+    assert "partners=***" in out
+    assert re.search(r"^arguments: .*--token=\*\*\*", out, re.MULTILINE)  # a log line (`logs`)
+    assert '"status": "Failed"' in out
+    stored = b"".join(objects) + b"".join(p.read_bytes() for p in files)
+    assert b"--token=***" in stored
+
+
+@pytest.mark.parametrize("operation", ["StartJobRun", "SubmitJob"])
+def test_an_api_error_quoting_a_secret_argument_is_masked(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    canaries: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    operation: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    path = _echo_project(tmp_path)
+    echoed = canaries["PARAM_SECRET" if operation == "StartJobRun" else "BATCH_SECRET"]
+    sandbox.fail(operation, Fault("ValidationException", f"value {echoed} is not allowed"))
+    state = tmp_path / "state.db"
+    applying = ["--auto-approve", "--state", str(state), "--poll-interval", "0.05"]
+    _sweep(
+        ["apply", str(path), *applying, "-o", "json"],
+        ["apply", str(path), *applying, "-o", "markdown", "--rerun"],
+        ["apply", str(path), *applying, "--rerun"],
+        ["status", "--state", str(state)],
+    )
+    ledger = SqliteLedger(state)
+    try:
+        [(apply_id, _, _)] = ledger.applies()
+    finally:
+        ledger.close()
+    _sweep(
+        ["status", apply_id, "--state", str(state)],
+        ["status", apply_id, "--state", str(state), "-o", "markdown"],
+    )
+    out, err, logged = _outputs(capsys, caplog)
+    _assert_nowhere(CANARY, out, err, logged, _ledger_files(state))
+    assert "value *** is not allowed" in out + err  # the refusal itself is reported
+
+
+@pytest.mark.parametrize("token", ["file", "env"])
+def test_an_sts_error_quoting_the_token_is_masked(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    canaries: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the failure is certain: no retries
+    path = _echo_project(tmp_path, token)
+    quoted = canaries["file_token" if token == "file" else "env_token"]
+    sandbox.fail(
+        "AssumeRoleWithWebIdentity",
+        Fault("InvalidIdentityToken", f"the token {quoted} has expired"),
+    )
+    state = str(tmp_path / "state.db")
+    _sweep(
+        ["auth", "check", str(path)],
+        ["auth", "check", str(path), "-o", "json"],
+        ["discover", str(path), "-p", "glue"],
+        ["discover", str(path), "-p", "glue", "-o", "json"],
+        *(["plan", str(path), "-o", fmt] for fmt in ("text", "json", "markdown", "github")),
+        ["apply", str(path), "--auto-approve", "--state", state, "-o", "json"],
+        ["apply", str(path), "--auto-approve", "--state", state, "-o", "markdown"],
+        ["import", str(path), "-p", "glue", "--dry-run"],
+    )
+    out, err, logged = _outputs(capsys, caplog)
+    _assert_nowhere(CANARY, out, err, logged)
+    assert "InvalidIdentityToken: the token *** has expired" in out + err
+    # exception text, outside the CLI too
+    with pytest.raises(AuthError) as raised:
+        caller_identity(Sessions(), "glue", load_project(path).platforms["glue"])
+    assert "the token *** has expired" in str(raised.value)
+
+
+@pytest.mark.parametrize("source", ["manifest", "environment"])
+def test_a_session_token_ending_in_a_newline_is_never_shown(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    canaries: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    source: str,
+) -> None:
+    """botocore refuses the header ("Invalid header value b'...\\n'") and says what it
+    held: the token, with or without its newline, must not show."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the failure is certain: no retries
+    if source == "manifest":
+        monkeypatch.setenv("SESSION_TOKEN", canaries["SESSION_TOKEN"] + "\n")
+        path = _echo_project(tmp_path)
+    else:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", canaries["SESSION_TOKEN"] + "\n")
+        path = _echo_project(tmp_path, batch_auth="{method: default}")
+    state = str(tmp_path / "state.db")
+    _sweep(
+        ["auth", "check", str(path), "-p", "batch"],
+        ["auth", "check", str(path), "-p", "batch", "-o", "json"],
+        ["discover", str(path), "-p", "batch"],
+        ["discover", str(path), "-p", "batch", "-o", "json"],
+        *(["plan", str(path), "-o", fmt] for fmt in ("text", "json", "markdown", "github")),
+        ["apply", str(path), "--auto-approve", "--state", state],
+        ["apply", str(path), "--auto-approve", "--state", state, "-o", "json"],
+        ["apply", str(path), "--auto-approve", "--state", state, "-o", "markdown"],
+        ["import", str(path), "-p", "batch", "--dry-run"],
+    )
+    out, err, logged = _outputs(capsys, caplog)
+    _assert_nowhere(CANARY, out, err, logged)
+    assert "Invalid header value b'***'" in out + err  # the failure is still explained
+
+
+def test_ps408_does_not_repeat_a_value_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EXPORT_DEFINITION", f"not a definition {CANARY}")
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        platforms:
+          batch: {type: aws_batch, region: us-east-1, default_job_queue: q}
+        jobs:
+          export: {platform: batch, external_id: '${env.EXPORT_DEFINITION}'}
+        """,
+    )
+    for output in ("text", "json", "github"):
+        assert run(["--verbose", "validate", str(path), "-o", output, "--require-env"]) == 1
+    out, err = capsys.readouterr()
+    assert CANARY not in out + err
+    assert (
+        "PS408" in out and "'${env.EXPORT_DEFINITION}' does not resolve to a job definition" in out
+    )

@@ -92,3 +92,35 @@ def test_batch_job_whose_dependency_failed_fails() -> None:
     failed = BatchView("FAILED", "boom", 1, True)
     view = batch_view(Clock(0.0, ONE_TWO, depends_on=("x",)), 1.0, lambda _id: (failed, 3.0))
     assert view == BatchView("FAILED", DEPENDENCY_FAILED)
+
+
+ECHO_ARGUMENTS = {"--token": "s3cr3t-value", "--note": "x"}
+
+
+def test_an_echoing_run_repeats_its_arguments_in_messages_and_logs() -> None:
+    """What the redaction tests rely on: AWS and the job hand the run's arguments back."""
+    glue = Clock(0.0, Outcome(result="FAILED", message="boom", echo_arguments=True))
+    glue.arguments = dict(ECHO_ARGUMENTS)
+    assert glue_state(glue, 9) == ("FAILED", "boom (arguments: --note=x, --token=s3cr3t-value)")
+    batch = Clock(0.0, Outcome(result="FAILED", echo_arguments=True), arguments={"token": "t0k3n"})
+    assert (
+        batch_view(batch, 9).reason == "Essential container in task exited (arguments: token=t0k3n)"
+    )
+    stuck = Clock(
+        0.0,
+        Outcome(stuck_in="RUNNABLE", message="CAPACITY:INSUFFICIENT", echo_arguments=True),
+        arguments={"token": "t0k3n"},
+    )
+    assert batch_view(stuck, 5).reason == "CAPACITY:INSUFFICIENT (arguments: token=t0k3n)"
+    lines = Outcome(result="FAILED", echo_arguments=True).log_lines("FAILED", ECHO_ARGUMENTS)
+    assert "arguments: --note=x, --token=s3cr3t-value" in lines
+    assert Outcome(echo_arguments=True, logs=("a",)).log_lines("SUCCEEDED", {"k": "v"}) == [
+        "arguments: k=v",
+        "a",
+    ]
+
+
+def test_runs_do_not_echo_unless_asked() -> None:
+    quiet = Clock(0.0, Outcome(result="FAILED", message="boom"), arguments=dict(ECHO_ARGUMENTS))
+    assert glue_state(quiet, 9) == ("FAILED", "boom")
+    assert not any("s3cr3t" in line for line in quiet.outcome.log_lines("FAILED", ECHO_ARGUMENTS))

@@ -8,6 +8,7 @@ codes. Usage errors exit 64 (not click's 2, which `plan --detailed-exitcode` use
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import NoReturn
 
 import click
 
+from polysync_spec import redact
 from polysync_spec.cli import apply, aws, demo, logs, manifests, plan  # noqa: F401  (registers the commands)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
@@ -36,7 +38,18 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return the exit code (tests call this directly)."""
+    """Run the CLI and return the exit code (tests call this directly).
+
+    Everything the command writes to stdout, stderr or a log passes the redaction layer
+    (`polysync_spec.redact`): secrets met during the invocation (the manifests' secret
+    values, credentials, tokens) are masked, whoever wrote the text. The layer is
+    installed for the call only and knows only this call's secrets, as a process would."""
+    with redact.isolated(), redact.guarded_output():
+        redact.register_environment(os.environ)
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except click.UsageError as exc:

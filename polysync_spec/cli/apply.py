@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from polysync_spec import redact
 from polysync_spec.cli.common import (
     DEFAULT_PATH_ENV,
     Seconds,
@@ -332,6 +333,9 @@ def status(
         runs = ledger.runs(apply_id)
         if not runs and ledger.plan(apply_id) is None:
             raise PolysyncError(f"no apply {apply_id} in {state_path}")
+        # status loads no manifests: the secrets it knows of are the plan's {"$env"} slots
+        # (a ledger written before redaction may hold them in a message).
+        redact.register_env_references(ledger.plan(apply_id), os.environ)
         if output == "markdown":
             from polysync_spec.render.timeline import markdown
 

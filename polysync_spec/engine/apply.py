@@ -50,6 +50,7 @@ from polysync_spec.engine.monitor import (
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.base import LogTail, RunRequest, RunStatus
 from polysync_spec.providers.clock import AwsClock
+from polysync_spec.redact import mask
 
 __all__ = [
     "Applier",
@@ -792,7 +793,9 @@ def _condition_met(condition: str, status: str) -> bool:
 def summary_table(runs: Mapping[str, RunState]) -> str:
     rows = [("run", "status", "run id", "message")]
     for key, state in runs.items():
-        rows.append((key, state.status, state.run_id or "-", (state.message or "")[:80]))
+        # Masked before it is cut: a secret cut in half would no longer be recognised.
+        message = mask(state.message or "")[:80]
+        rows.append((key, state.status, state.run_id or "-", message))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip()

@@ -8,6 +8,9 @@ crash between the two writes is detectable (an intent without a run id).
 SQLite at `.polysync/state.db` by default; each write is its own transaction, so a
 SIGKILL loses at most the write in progress. A lock row per apply id keeps two processes
 from applying the same plan at once; `polysync unlock` removes a stale one.
+
+What is written passes the redaction layer (`polysync_spec.redact`): a run's message is
+often AWS's text, which may echo a secret argument, and the ledger outlives the process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from polysync_spec import redact
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
 
@@ -87,6 +91,10 @@ class LockHeld(PolysyncError):
 
 class LedgerError(PolysyncError):
     """The ledger cannot be read or written: the message names the file and what to do."""
+
+
+def _masked(text: str | None) -> str | None:
+    return None if text is None else redact.mask(text)
 
 
 def _ledger_error(path: Path | str, exc: BaseException) -> LedgerError:
@@ -268,7 +276,7 @@ class SqliteLedger:
                 plan["run_plan"],
                 plan.get("target"),
                 plan.get("manifest_path", ""),
-                json.dumps(plan),
+                json.dumps(redact.mask_data(plan)),
                 time.time(),
             ),
         )
@@ -315,7 +323,7 @@ class SqliteLedger:
         self._db.execute(
             "UPDATE runs SET status = ?, message = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END "
             "WHERE apply_id = ? AND key = ?",
-            (status, message, terminal, time.time(), apply_id, key),
+            (status, _masked(message), terminal, time.time(), apply_id, key),
         )
 
     def started(self, apply_id: str, key: str) -> None:
@@ -331,7 +339,7 @@ class SqliteLedger:
             "VALUES (?, ?, ?, ?, ?, 'Skipped', ?, ?) "
             "ON CONFLICT (apply_id, key) DO UPDATE SET status = 'Skipped', message = excluded.message, "
             "finished_at = excluded.finished_at",
-            (apply_id, key, platform, service, region, reason, time.time()),
+            (apply_id, key, platform, service, region, redact.mask(reason), time.time()),
         )
 
     def forget(self, apply_id: str, keys: list[str]) -> None:
@@ -461,9 +469,8 @@ class S3Ledger:
         return value if isinstance(value, dict) else None
 
     def _put(self, key: str, value: dict[str, Any], **extra: Any) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=json.dumps(value).encode(), **extra
-        )
+        body = json.dumps(redact.mask_data(value)).encode()
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **extra)
 
     def close(self) -> None:
         pass

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from polysync_spec import redact
 from polysync_spec.errors import PolysyncError, Position
 from polysync_spec.providers.base import ATTEMPT_SLOT
 
@@ -98,6 +99,9 @@ def _secret(value: Any, env: Mapping[str, str] | None, run: str, attempt_id: str
         raise PolysyncError(
             f"run {run!r} needs the secret from environment variable {name}, which is not set"
         )
+    # A plan file's apply may meet a secret the manifests did not register (an edited
+    # plan file): whatever is sent as a secret is masked wherever AWS echoes it.
+    redact.register(env[name])
     return env[name]
 
 

@@ -300,11 +300,20 @@ def check_batch_external_id(ctx: CheckContext) -> Iterator[Finding]:
             continue
         if BATCH_DEFINITION_ARN.match(ref):
             continue
+        # A value from ${env...} (or a variable) is not repeated: the environment may hold
+        # anything, a secret included. What the manifest says is shown instead.
+        written = _get(ctx.raw_section("jobs"), name, "external_id")
+        if written == ref:
+            shown = f"'{ref[:80]}' is not"
+        elif isinstance(written, str):
+            shown = f"'{written[:80]}' does not resolve to"
+        else:
+            shown = "external_id is not"
         yield Finding(
             codes.BATCH_EXTERNAL_ID,
             Severity.ERROR,
             ("jobs", name, "external_id"),
-            f"'{ref[:80]}' is not a job definition reference: use a name (letters, digits, "
+            f"{shown} a job definition reference: use a name (letters, digits, "
             "- and _, up to 128), name:revision (revision >= 1), or "
             "arn:aws:batch:<region>:<account>:job-definition/<name>[:<revision>]",
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from polysync_spec import redact
 from polysync_spec.errors import Diagnostic, Position, Severity
 from polysync_spec.manifest import codes
 from polysync_spec.manifest.checks import CheckContext, run_checks
@@ -174,6 +175,7 @@ def load_project(
     for section in ("platforms", "jobs", "run_plans"):
         resolved[section] = interpolate(merged.get(section, {}), scope, (section,), out.at)
     project.env_paths = scope.env_paths
+    _register_secrets(resolved, scope)
     _fill_job_types(resolved)
     sensitive = _sensitive(scope.env_paths)
     # Checks also see entries that failed validation, minus their failing fields, so one
@@ -394,6 +396,54 @@ def _resolve_variables(
                 )
             )
     project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}
+
+
+SECRET_AUTH_KEYS = ("secret_access_key", "session_token")
+
+
+def _register_secrets(resolved: dict[str, Any], scope: Scope) -> None:
+    """Hand every value the manifests hold in a secret slot to the redaction layer: auth
+    keys and session tokens, a web identity token from the environment, `secret: true`
+    parameters (and a run's value for one). Walks the interpolated data, not the models,
+    so an entry that failed validation still has its secrets masked. A slot whose
+    reference stayed unresolved holds the `${env.NAME}` text itself: not a secret."""
+
+    def secret(value: Any, path: DocPath) -> None:
+        if isinstance(value, str) and (path in scope.env_paths or "${" not in value):
+            redact.register(value)
+
+    def mapping(node: Any, *keys: str | int) -> dict[Any, Any]:
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
+    for name, platform in mapping(resolved, "platforms").items():
+        auth = mapping(platform, "auth")
+        for key in SECRET_AUTH_KEYS:
+            secret(auth.get(key), ("platforms", name, "auth", key))
+        token = mapping(auth, "token")
+        if token.get("source") == "env" and isinstance(token.get("name"), str):
+            redact.register(scope.env.get(token["name"]))
+    secret_parameters: dict[Any, set[Any]] = {}
+    for name, job in mapping(resolved, "jobs").items():
+        for key, spec in mapping(job, "parameters").items():
+            if isinstance(spec, dict) and spec.get("secret") is True:
+                secret_parameters.setdefault(name, set()).add(key)
+                secret(spec.get("value"), ("jobs", name, "parameters", key, "value"))
+    for plan_name, plan in mapping(resolved, "run_plans").items():
+        runs = plan.get("runs") if isinstance(plan, dict) else None
+        for index, run in enumerate(runs if isinstance(runs, list) else []):
+            job = run.get("job") if isinstance(run, dict) else None
+            if not isinstance(job, str):
+                continue
+            parameters = mapping(run, "parameters")
+            for key in secret_parameters.get(job, set()) & set(parameters):
+                value = parameters[key]
+                path: DocPath = ("run_plans", plan_name, "runs", index, "parameters", key)
+                if isinstance(value, dict):
+                    secret(value.get("value"), (*path, "value"))
+                else:
+                    secret(value, path)
 
 
 def _fill_job_types(resolved: dict[str, Any]) -> None:

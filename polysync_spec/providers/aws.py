@@ -18,7 +18,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polysync_spec import __version__
+from polysync_spec import __version__, redact
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import (
     AccessKeyAuth,
@@ -48,6 +48,25 @@ CANCEL_READ_TIMEOUT = 10.0
 def _observe_date(clock: AwsClock, http_response: Any = None, **_: Any) -> None:
     headers = getattr(http_response, "headers", None) or {}
     clock.observe(headers.get("Date") or headers.get("date"))
+
+
+def _register_sent_token(request: Any = None, **_: Any) -> None:
+    """After the signer (request-created): the session token a request carries, whichever
+    provider produced it (a profile, the container or instance role, SSO), is registered
+    as a secret before anything can echo it. The secret key itself never leaves the
+    process; where polysync meets one (environment, manifests, STS) it registers it."""
+    headers = getattr(request, "headers", None) or {}
+    token = headers.get("X-Amz-Security-Token")
+    redact.register(token.decode("utf-8", "replace") if isinstance(token, bytes) else token)
+
+
+def watch_credentials(client: Any) -> Any:
+    """`client`, with the session token of each of its requests registered as a secret
+    (see `_register_sent_token`). Returns the client."""
+    service_id = client.meta.service_model.service_id.hyphenize()
+    # Registered last on the signer's own event, so that it runs after the signature.
+    client.meta.events.register_last(f"request-created.{service_id}", _register_sent_token)
+    return client
 
 
 def client_config(
@@ -178,6 +197,8 @@ class Sessions:
             config=client_config(max_attempts, read_timeout or self.read_timeout, connect_timeout),
         )
         client.meta.events.register("after-call", functools.partial(_observe_date, self.clock))
+        if self.sandbox_url is None:  # the sandbox's keys are public
+            watch_credentials(client)
         return client
 
 
@@ -250,6 +271,8 @@ def caller_identity(sessions: Sessions, name: str, platform: Platform) -> dict[s
         endpoint_url=sessions.sandbox_url,
         config=client_config(),
     )
+    if sessions.sandbox_url is None:
+        watch_credentials(client)
     try:
         identity = client.get_caller_identity()
     except (ClientError, BotoCoreError) as exc:

@@ -7,11 +7,14 @@ so an apply that waits for hours never dies on expiry. Token sources are re-read
 refresh (a rotated token file is picked up).
 
 No token, key or secret is ever put into a message: errors name the platform, the role,
-the source and what to check, never the value.
+the source and what to check, never the value. Every token read and every credential STS
+hands out is registered with the redaction layer (`polysync_spec.redact`), so that text
+which quotes one (an STS error, botocore's exception text) is masked wherever it shows.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -34,6 +37,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
+from polysync_spec import redact
 from polysync_spec.errors import Diagnostic, PolysyncError
 from polysync_spec.manifest.models import (
     AssumeRoleAuth,
@@ -78,17 +82,30 @@ def token_loader(
     azure_credential: AzureCredential | None = None,
     env: Mapping[str, str] | None = None,
 ) -> TokenLoader:
-    """A zero-argument callable returning a fresh token from the configured source."""
+    """A zero-argument callable returning a fresh token from the configured source; each
+    token it returns is registered as a secret first."""
     environ = os.environ if env is None else env
+    load: TokenLoader
     if isinstance(source, FileTokenSource):
-        return lambda: _read_token_file(source.path)
-    if isinstance(source, EnvTokenSource):
-        return lambda: _env_token(source.name, environ)
-    if isinstance(source, GithubTokenSource):
-        return lambda: _github_token(source.audience, environ)
-    if isinstance(source, AzureTokenSource):
-        return _azure_loader(source, azure_credential, environ)
-    raise AuthError(f"unknown token source {getattr(source, 'source', source)!r}")
+        load = functools.partial(_read_token_file, source.path)
+    elif isinstance(source, EnvTokenSource):
+        redact.register(environ.get(source.name))  # known now, used later
+        load = functools.partial(_env_token, source.name, environ)
+    elif isinstance(source, GithubTokenSource):
+        # The bearer that asks GitHub for a token is a credential too.
+        redact.register(environ.get(GITHUB_ENV[1]))
+        load = functools.partial(_github_token, source.audience, environ)
+    elif isinstance(source, AzureTokenSource):
+        load = _azure_loader(source, azure_credential, environ)
+    else:
+        raise AuthError(f"unknown token source {getattr(source, 'source', source)!r}")
+
+    def registered() -> str:
+        token = load()
+        redact.register(token)
+        return token
+
+    return registered
 
 
 # A web identity token (a JWT) is a few KiB; the bound only stops a hostile path.
@@ -107,16 +124,20 @@ def _read_token_file(path: str) -> str:
         reason = problems[0].message.removeprefix("cannot read file: ")
         raise AuthError(f"cannot read the web identity token file {path}: {reason}")
     try:
-        token = raw.decode("utf-8").strip()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise AuthError(f"the web identity token file {path} is not UTF-8 text") from None
+    redact.register(text)  # as read, with its newline, and stripped
+    token = text.strip()
     if not token:
         raise AuthError(f"the web identity token file {path} is empty")
     return token
 
 
 def _env_token(name: str, environ: Mapping[str, str]) -> str:
-    token = environ.get(name, "").strip()
+    raw = environ.get(name, "")
+    redact.register(raw)
+    token = raw.strip()
     if not token:
         raise AuthError(f"the web identity token variable {name} is not set")
     return token
@@ -161,7 +182,9 @@ def _azure_loader(
         try:
             return str(active.get_token(scope).token)
         except Exception as exc:  # azure-identity raises its own hierarchy
-            first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            # Masked before it is cut: a secret cut in half would no longer be recognised.
+            text = redact.mask(str(exc)).strip()
+            first_line = text.splitlines()[0][:200] if text else ""
             raise AuthError(
                 f"could not get an Entra ID token for {scope} ({exc.__class__.__name__}"
                 f"{': ' + first_line if first_line else ''}); azure-identity looks for "
@@ -241,7 +264,7 @@ def federated_session(
 
     def refresh() -> Any:
         try:
-            return fetcher.fetch_credentials()
+            fetched = fetcher.fetch_credentials()
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = error.get("Code", "Error")
@@ -253,6 +276,10 @@ def federated_session(
             ) from None
         except BotoCoreError as exc:
             raise AuthError(f"platform {platform!r}: could not reach STS: {exc}") from None
+        # The role's temporary secret key and session token: secrets from now on.
+        redact.register(fetched.get("secret_key"))
+        redact.register(fetched.get("token"))
+        return fetched
 
     credentials = DeferredRefreshableCredentials(refresh_using=refresh, method=method)
     core = botocore.session.Session()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from polysync_spec import redact
 from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun, RunAction
 
 Style = Callable[..., str]
@@ -109,7 +110,10 @@ def ledger_note(plan: Plan, key: str) -> str:
 
 
 def json_document(plan: Plan) -> str:
-    return json.dumps(plan.to_dict(), indent=2) + "\n"
+    """The plan as JSON: the `--output json` document and the plan file. Its secret slots
+    hold `{"$env": NAME}`; any other text that quotes a secret (a finding that repeats
+    what AWS said) is masked, since a plan file is kept and passed around."""
+    return json.dumps(redact.mask_data(plan.to_dict()), indent=2) + "\n"
 
 
 def _cell(value: str) -> str:

@@ -6,7 +6,9 @@ SUBMITTED → PENDING → RUNNABLE → STARTING → RUNNING → result (Batch), 
 Outcomes are scripted per Glue job name or Batch job-definition name: succeed, fail with a
 message or exit code, time out, or get stuck. Stops (BatchStopJobRun, TerminateJob) go
 through STOPPING → STOPPED (Glue) or end FAILED with the reason (Batch). A Batch job with
-`dependsOn` waits for its dependencies and fails when one fails.
+`dependsOn` waits for its dependencies and fails when one fails. With `echo_arguments` a
+run repeats what it was started with (Glue Arguments; Batch parameters and environment)
+in its error message, status reason and log lines, as jobs and services do.
 
 The timelines are pure functions of the clock; `install()` patches them into moto, once.
 """
@@ -47,18 +49,34 @@ class Outcome:
     stuck_in: str | None = None
     # Lines written to CloudWatch Logs when the run ends (failures get a default set).
     logs: tuple[str, ...] | None = None
+    # Repeat the run's arguments in its error message / status reason and log lines: a
+    # job that prints its configuration, a service that quotes a bad value. Secret
+    # parameters then come back from AWS, which polysync must never show.
+    echo_arguments: bool = False
 
-    def log_lines(self, status: str) -> list[str]:
+    def log_lines(self, status: str, arguments: Mapping[str, str] | None = None) -> list[str]:
+        echo = [f"arguments: {_arguments_text(arguments)}"] if self.echoes(arguments) else []
         if self.logs is not None:
-            return list(self.logs)
+            return [*echo, *self.logs]
         if status in ("SUCCEEDED",):
-            return ["job started", "job finished"]
+            return ["job started", *echo, "job finished"]
         return [
             "job started",
+            *echo,
             "reading input partition",
             f"ERROR {self.message or _DEFAULT_MESSAGES.get(self.result, 'the job failed')}",
             "job failed",
         ]
+
+    def echoes(self, arguments: Mapping[str, str] | None) -> bool:
+        return self.echo_arguments and bool(arguments)
+
+    def echoed(self, text: str | None, arguments: Mapping[str, str] | None) -> str | None:
+        """`text` (an error message or status reason) with the run's arguments appended
+        when this outcome echoes them."""
+        if not self.echoes(arguments):
+            return text
+        return f"{text or 'the run'} (arguments: {_arguments_text(arguments)})"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
@@ -71,6 +89,10 @@ class Outcome:
         return asdict(self)
 
 
+def _arguments_text(arguments: Mapping[str, str] | None) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted((arguments or {}).items()))
+
+
 @dataclass
 class Clock:
     created: float
@@ -80,6 +102,8 @@ class Clock:
     depends_on: tuple[str, ...] = ()
     region: str = "us-east-1"
     logged: bool = False  # end-of-run log lines written
+    # What the run was started with (Glue Arguments; Batch parameters and environment).
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
@@ -99,7 +123,7 @@ def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
         return "RUNNING", None
     if out.result == "SUCCEEDED":
         return "SUCCEEDED", None
-    return out.result, out.message or _DEFAULT_MESSAGES.get(out.result)
+    return out.result, out.echoed(out.message or _DEFAULT_MESSAGES.get(out.result), clock.arguments)
 
 
 @dataclass(frozen=True)
@@ -134,7 +158,9 @@ def batch_view(clock: Clock, now: float, dependency: Dependency = lambda _id: No
         # AWS says why a job waits (e.g. "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - …",
         # "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - …") in its statusReason.
         natural = (
-            BatchView("SUBMITTED") if elapsed < queue * 0.1 else BatchView("RUNNABLE", out.message)
+            BatchView("SUBMITTED")
+            if elapsed < queue * 0.1
+            else BatchView("RUNNABLE", out.echoed(out.message, clock.arguments))
         )
         return _stopped_or(clock, now, natural)
     if elapsed < queue * 0.1:
@@ -150,8 +176,10 @@ def batch_view(clock: Clock, now: float, dependency: Dependency = lambda _id: No
     elif out.result == "SUCCEEDED":
         natural = BatchView("SUCCEEDED", None, 0, started=True)
     else:
-        reason = out.message or (
-            "Essential container in task exited" if out.exit_code is None else None
+        reason = out.echoed(
+            out.message
+            or ("Essential container in task exited" if out.exit_code is None else None),
+            clock.arguments,
         )
         natural = BatchView(
             "FAILED", reason, out.exit_code if out.exit_code is not None else 1, True
@@ -193,10 +221,15 @@ class Lifecycles:
         outcome: Outcome,
         depends_on: tuple[str, ...] = (),
         region: str = "us-east-1",
+        arguments: Mapping[str, str] | None = None,
     ) -> None:
         with self.lock:
             self.clocks[run_id] = Clock(
-                time.monotonic(), outcome, depends_on=depends_on, region=region
+                time.monotonic(),
+                outcome,
+                depends_on=depends_on,
+                region=region,
+                arguments=dict(arguments or {}),
             )
 
     def stop(self, run_id: str, reason: str | None = None) -> bool:
@@ -265,7 +298,11 @@ def _patch_glue() -> None:
     def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
         run_id: str = original_start(self, *args, **kwargs)
         region = self.backend.region_name
-        LIFECYCLES.start(run_id, LIFECYCLES.outcome_for("glue", self.name), region=region)
+        started = next((r for r in self.job_runs if r.job_run_id == run_id), None)
+        arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
+        LIFECYCLES.start(
+            run_id, LIFECYCLES.outcome_for("glue", self.name), region=region, arguments=arguments
+        )
         return run_id
 
     def status_get(self: Any) -> str | None:
@@ -293,7 +330,8 @@ def _patch_glue() -> None:
                 group = (
                     f"{GLUE_LOG_BASE}/error" if state != "SUCCEEDED" else f"{GLUE_LOG_BASE}/output"
                 )
-                write_logs(clock.region, group, self.job_run_id, clock.outcome.log_lines(state))
+                lines = clock.outcome.log_lines(state, clock.arguments)
+                write_logs(clock.region, group, self.job_run_id, lines)
         return result
 
     def get_job_runs(self: Any) -> list[Any]:
@@ -344,7 +382,12 @@ def _patch_batch() -> None:
         self.backend._jobs[job.job_id] = job
         depends = tuple(d.get("jobId", "") for d in (job.depends_on or []))
         outcome = LIFECYCLES.outcome_for("batch", job.job_definition.name)
-        LIFECYCLES.start(job.job_id, outcome, depends, region=job.backend.region_name)
+        arguments = {str(k): str(v) for k, v in (job.parameters or {}).items()}
+        for variable in (job.container_overrides or {}).get("environment") or []:
+            arguments[str(variable.get("name", ""))] = str(variable.get("value", ""))
+        LIFECYCLES.start(
+            job.job_id, outcome, depends, region=job.backend.region_name, arguments=arguments
+        )
 
     def status_get(self: Any) -> str | None:
         clock = LIFECYCLES.clocks.get(self.job_id)
@@ -388,7 +431,7 @@ def _patch_batch() -> None:
                     clock.region,
                     BATCH_LOG_GROUP,
                     job.log_stream_name,
-                    clock.outcome.log_lines(view.status),
+                    clock.outcome.log_lines(view.status, clock.arguments),
                 )
             job.job_stopped = True
             job.job_stopped_at = dt.datetime.now()
