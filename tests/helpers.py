@@ -86,3 +86,23 @@ platforms:
   glue: {type: aws_glue, region: us-east-1}
   batch: {type: aws_batch, region: us-east-1, default_job_queue: etl-standard}
 """
+
+
+def attempt(request: Any, attempt_id: str | None = None) -> Any:
+    """`request` (a RunRequest) as one submission attempt sends it: the attempt slot
+    (Batch job name, Glue marker argument) filled with an identity, as apply fills it."""
+    import dataclasses
+    import uuid
+
+    from polysync_spec.providers.base import ATTEMPT_SLOT
+
+    identity = attempt_id or str(uuid.uuid4())
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(ATTEMPT_SLOT, identity)
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    return dataclasses.replace(request, payload=fill(dict(request.payload)))

@@ -19,6 +19,7 @@ from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport, Ti
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
+from tests.helpers import attempt
 
 FAST = Outcome(starting_seconds=0.15, running_seconds=0.2)
 
@@ -132,8 +133,13 @@ def test_glue_request_reaches_the_emulator_exactly_as_built(
 ) -> None:
     found, _ = glue_provider.discover(["orders-etl"])
     run = project.run_plans["nightly"].runs[0]
-    request = glue.build_request(
-        _glue_job(project, "orders_etl"), project.platforms["glue_main"], run, found["orders-etl"]
+    request = attempt(
+        glue.build_request(
+            _glue_job(project, "orders_etl"),
+            project.platforms["glue_main"],
+            run,
+            found["orders-etl"],
+        )
     )
     run_id = glue_provider.submit(request)
     [received] = sandbox.requests("StartJobRun")
@@ -154,7 +160,7 @@ def test_glue_definition_tier_is_applied_by_glue_not_sent(
     request = glue.build_request(
         _glue_job(project, "customers_etl"), platform, None, found["customers-etl"]
     )
-    run_id = glue_provider.submit(request)
+    run_id = glue_provider.submit(attempt(request))
     [received] = sandbox.requests("StartJobRun")
     assert "WorkerType" not in received.params and "NumberOfWorkers" not in received.params
     job_run = _client(sandbox, "glue").get_job_run(
@@ -168,10 +174,10 @@ def test_glue_max_concurrent_runs_is_enforced_by_the_service(
 ) -> None:
     sandbox.script("glue", "orders-etl", Outcome(stuck_in="RUNNING"))
     request = glue.build_request(_glue_job(project, "orders_etl"), project.platforms["glue_main"])
-    glue_provider.submit(request)
-    glue_provider.submit(request)
+    glue_provider.submit(attempt(request))
+    glue_provider.submit(attempt(request))
     with pytest.raises(AwsError, match="ConcurrentRunsExceededException"):
-        glue_provider.submit(request)
+        glue_provider.submit(attempt(request))
 
 
 def test_glue_unknown_job_names_the_job_and_region(
@@ -180,7 +186,7 @@ def test_glue_unknown_job_names_the_job_and_region(
     job = _glue_job(project, "orders_etl").model_copy(update={"external_id": "no-such-job"})
     request = glue.build_request(job, project.platforms["glue_main"])
     with pytest.raises(AwsError, match="No Glue job named 'no-such-job' exists in us-east-1"):
-        glue_provider.submit(request)
+        glue_provider.submit(attempt(request))
 
 
 @pytest.mark.parametrize(
@@ -207,7 +213,7 @@ def test_each_compute_tier_as_the_emulator_received_it(
     )
     found, _ = glue_provider.discover(["customers-etl"])  # the definition says 2 workers
     request = glue.build_request(job, platform, run, found["customers-etl"])
-    run_id = glue_provider.submit(request)
+    run_id = glue_provider.submit(attempt(request))
     [received] = sandbox.requests("StartJobRun")
     sent = received.params.get("NumberOfWorkers")
     assert sent == (None if tier is Tier.DEFINITION else expected)
@@ -405,8 +411,8 @@ def test_batch_queues_report_state_and_fair_share(batch_provider: batch.BatchPro
 def test_batch_request_reaches_the_emulator_exactly_as_built(
     project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox
 ) -> None:
-    request = batch.build_request(
-        _batch_job(project, "nightly_export"), project.platforms["batch_main"]
+    request = attempt(
+        batch.build_request(_batch_job(project, "nightly_export"), project.platforms["batch_main"])
     )
     job_id = batch_provider.submit(request)
     [received] = sandbox.requests("SubmitJob")
@@ -426,12 +432,12 @@ def test_batch_missing_queue_and_definition_carry_the_documented_remedy(
     with pytest.raises(
         AwsError, match="on the job attribute / platform default does not exist in this region"
     ):
-        batch_provider.submit(no_queue)
+        batch_provider.submit(attempt(no_queue))
     no_def = batch.build_request(
         job.model_copy(update={"external_id": "no-such-def"}), project.platforms["batch_main"]
     )
     with pytest.raises(AwsError, match="at least one revision has status ACTIVE"):
-        batch_provider.submit(no_def)
+        batch_provider.submit(attempt(no_def))
 
 
 def _submit(
@@ -439,7 +445,7 @@ def _submit(
 ) -> str:
     sandbox.script("batch", "cleanup", outcome)
     request = batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
-    return provider.submit(request)
+    return provider.submit(attempt(request))
 
 
 def test_batch_success_and_in_flight_states(
@@ -527,7 +533,7 @@ def test_batch_polling_batches_100_ids_per_describe_jobs(
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
     request = batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
-    ids = [batch_provider.submit(request) for _ in range(250)]
+    ids = [batch_provider.submit(attempt(request)) for _ in range(250)]
     sandbox.log.clear()
     reports = batch_provider.poll([*ids, "no-such-job-id"])
     assert len(reports) == 251 and reports["no-such-job-id"].status is RunStatus.UNKNOWN
@@ -541,7 +547,7 @@ def test_batch_native_depends_on_waits_for_its_dependency(
         project, batch_provider, sandbox, Outcome(starting_seconds=0.3, running_seconds=0.3)
     )
     job = _batch_job(project, "cleanup").model_copy(update={"depends_on": None})
-    request = batch.build_request(job, project.platforms["batch_main"])
+    request = attempt(batch.build_request(job, project.platforms["batch_main"]))
     second = batch_provider.submit(
         RunRequest("SubmitJob", {**request.payload, "dependsOn": [{"jobId": first}]})
     )
@@ -566,7 +572,7 @@ def test_a_submission_that_fails_with_a_server_error_is_sent_once_and_flagged_am
     sandbox.fail(
         operation, Fault("InternalServerError", "Internal error", 500, times=1, after=True)
     )
-    request = (
+    request = attempt(
         glue.build_request(_glue_job(project, "customers_etl"), project.platforms["glue_main"])
         if service == "glue"
         else batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
