@@ -365,7 +365,7 @@ def test_what_the_schema_accepts_show_and_apply_handle(
     apply_outcomes({"default": {"starting_seconds": 0.0, "running_seconds": 0.0}})
 
     @contextlib.contextmanager
-    def sessions(_use_sandbox: bool) -> Iterator[Sessions]:
+    def sessions(_use_sandbox: bool, **_options: Any) -> Iterator[Sessions]:
         yield _sessions(sandbox)
 
     monkeypatch.setattr(cli_plan, "aws_sessions", sessions)

@@ -436,7 +436,7 @@ def _guarded(method: F) -> F:
         except BotoCoreError as exc:
             raise _ledger_error(self.url, exc) from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise _ledger_error(self.url, ValueError(f"an object is damaged: {exc!r}")) from None
+            raise _ledger_error(self.url, ValueError(f"an object is damaged: {exc}")) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -465,7 +465,10 @@ class S3Ledger:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
-        value = json.loads(body)
+        try:
+            value = json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"s3://{self.bucket}/{key} is damaged ({exc})") from None
         return value if isinstance(value, dict) else None
 
     def _put(self, key: str, value: dict[str, Any], **extra: Any) -> None:

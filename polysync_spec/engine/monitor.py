@@ -343,11 +343,10 @@ class Monitor:
         return self.timeout is not None and time.time() - self.started > self.timeout
 
     def bounded(self, seconds: float) -> float:
-        """`seconds` of waiting, cut so that no wait runs past the timeout (plus a hair,
-        so that the next check finds it reached)."""
+        """`seconds` of waiting, cut so that no wait runs past the timeout."""
         if self.timeout is None:
             return seconds
-        left = self.started + self.timeout - time.time() + 0.01
+        left = self.started + self.timeout - time.time()
         return max(0.0, min(seconds, left))
 
     def enforce_limits(self) -> None:

@@ -118,10 +118,11 @@ _START_JOB_RUN = _object(
 
 _SUBMIT_JOB = _object(
     {
+        # Each submission attempt names its job after its own identity: a plan holds the
+        # slot, never a name (an edited name would be shared by every attempt).
         "jobName": {
-            "type": "string",
-            "pattern": r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
-            "description": "a Batch job name (letters, digits, - and _, at most 128)",
+            "const": "Polysync-${attempt_id}",
+            "description": "the attempt slot: apply names each job Polysync-<attempt uuid>",
         },
         "jobQueue": {"type": "string", "minLength": 1},
         "jobDefinition": {"type": "string", "minLength": 1},
