@@ -310,7 +310,7 @@ def test_what_validate_accepts_every_command_handles(
     shared = Sessions(sandbox_url=sandbox.endpoint_url)
 
     @contextlib.contextmanager
-    def sessions(_use_sandbox: bool) -> Iterator[Sessions]:
+    def sessions(_use_sandbox: bool, **_options: Any) -> Iterator[Sessions]:
         yield shared
 
     monkeypatch.setattr(cli_plan, "aws_sessions", sessions)
