@@ -258,7 +258,8 @@ def test_on_failure_cancel_survives_a_failing_stop_call(sandbox: Sandbox, tmp_pa
     )
     plan = plan_for(sandbox, write(tmp_path, text))
     sandbox.fail("BatchStopJobRun", Fault("InternalServiceException", "boom", 500))
-    result, lines = apply_plan(sandbox, plan, tmp_path, limits=Limits(grace=-1e9))
+    # The Glue run's cancel keeps failing: --timeout ends the wait on it.
+    result, lines = apply_plan(sandbox, plan, tmp_path, timeout=5.0)
     assert result.runs["check"].status == "Failed"
     assert result.runs["clean"].status == "Cancelled"  # the other platform's run
     assert any("refused: InternalServiceException" in line for line in lines), lines
