@@ -417,4 +417,8 @@ def test_a_job_that_allows_undeclared_parameters_sends_them_as_given(
     )
     assert load_project(path, env={}).diagnostics == []
     plan = _plan(sandbox, path)
-    assert plan.runs[0].request["Arguments"] == {"--extra": "5", "--flag": "true"}
+    assert plan.runs[0].request["Arguments"] == {
+        "--extra": "5",
+        "--flag": "true",
+        "--polysync-attempt-id": "${attempt_id}",
+    }
