@@ -443,6 +443,8 @@ class Applier:
     def _submitted(self, state: RunState, run_id: str) -> None:
         # The state first: should the ledger fail to record it, the run is still named.
         state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
+        # A wait for a free slot is over: from here the run's own states say if it waits.
+        state.waiting_since = state.retry_at = None
         self.ledger.submitted(self.apply_id, state.planned.key, run_id)
         state.message = None
         state.url = self.providers[state.planned.platform].monitor_url(run_id)
