@@ -775,6 +775,12 @@ def read_ledger(plan: Plan, ledger: Ledger, *, rerun: bool, retry_failed: bool) 
     plan.ledger = views
 
 
+def resubmit_flag(status: str) -> str:
+    """The apply flag that submits again a run an earlier apply ended with `status`
+    (the rule `_reset_runs` follows; plan shows it)."""
+    return "--retry-failed" if status in RETRYABLE else "--rerun"
+
+
 def _hint(status: str) -> str:
     """Which apply flag submits a run that an earlier apply ended with `status`."""
     if status in RETRYABLE:

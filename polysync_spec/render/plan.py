@@ -94,7 +94,9 @@ def ledger_note(plan: Plan, key: str) -> str:
     if view.reason:
         return f"{view.reason}: apply skips it"
     if view.action is RunAction.SKIP:
-        flag = "--retry-failed" if view.status in ("Failed", "Cancelled", "Skipped") else "--rerun"
+        from polysync_spec.engine.apply import resubmit_flag
+
+        flag = resubmit_flag(view.status or "")
         return (
             f"{view.status}{run_id} in an earlier apply: not submitted again "
             f"(apply {flag} submits it again)"
