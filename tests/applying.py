@@ -12,9 +12,9 @@ from polysync_spec.engine.apply import Applier, PollPolicy
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.engine.model import Plan
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
+from polysync_spec.providers.clients import client_for
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, plan_against, write
@@ -64,7 +64,7 @@ def applier_for(
         read_timeout=read_timeout,
         submit_read_timeout=submit_read_timeout,
     )
-    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
     lines: list[str] = []
     ledger = SqliteLedger(tmp_path / "state.db")
     defaults = {
@@ -124,7 +124,7 @@ def crash_after_intent(
     ledger.close()
     if submitted:
         project = load_project(plan.manifest_path, env={})
-        provider = provider_for(
+        provider = client_for(
             run_state.platform,
             project.platforms[run_state.platform],
             Sessions(sandbox_url=sandbox.endpoint_url),

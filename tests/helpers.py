@@ -71,10 +71,11 @@ def plan_against(
     from polysync_spec.engine.plan import make_plan
     from polysync_spec.manifest import load_project
     from polysync_spec.providers.aws import Sessions
+    from polysync_spec.providers.clients import clients_of
 
     project = load_project(path, env=env or {})
     assert project.ok, project.diagnostics
-    live = discover_live(project, run_plan, Sessions(sandbox_url=sandbox_url))
+    live = discover_live(project, run_plan, clients_of(project, Sessions(sandbox_url=sandbox_url)))
     return make_plan(project, run_plan, live, manifest_path=str(path))
 
 

@@ -20,8 +20,8 @@ from polysync_spec.engine.ledger import LockHeld, SqliteLedger
 from polysync_spec.engine.monitor import Limits
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
+from polysync_spec.providers.clients import client_for
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (
@@ -263,7 +263,7 @@ def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
     crash_after_intent(sandbox, plan, tmp_path, submitted=False)
     project = load_project(plan.manifest_path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
-    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
     ledger = SqliteLedger(tmp_path / "state.db")
     applier = Applier(plan, providers, ledger, env={}, emit=lambda _line: None)
     threading.Timer(0.3, applier.interrupt).start()  # Ctrl-C during the 60 s wait
@@ -471,7 +471,7 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
     ledger = SqliteLedger(state)
     project = load_project(path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
-    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
     applier = Applier(
         plan,
         providers,

@@ -21,10 +21,10 @@ from polysync_spec.cli import run
 from polysync_spec.engine.ledger import SqliteLedger, open_ledger
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import AwsError, Sessions, caller_identity
+from polysync_spec.providers.clients import client_for
 from polysync_spec.providers.credentials import AuthError
-from polysync_spec.providers.glue import GlueProvider
+from polysync_spec.providers.glue.client import GlueClient
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.seed import apply_seed, load_seed
 from polysync_spec.sandbox.server import Fault, Sandbox
@@ -53,9 +53,9 @@ def _web_identity(token: str, extra: str = "") -> str:
     return f"{{method: web_identity, role_arn: '{ROLE}', token: {token}{extra}}}"
 
 
-def _glue(sessions: Sessions, platform: Any) -> GlueProvider:
-    provider = provider_for("glue", platform, sessions)
-    assert isinstance(provider, GlueProvider)
+def _glue(sessions: Sessions, platform: Any) -> GlueClient:
+    provider = client_for("glue", platform, sessions)
+    assert isinstance(provider, GlueClient)
     return provider
 
 

@@ -31,9 +31,9 @@ from polysync_spec.engine.plan import make_plan
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
 from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
+from polysync_spec.providers.clients import client_for, clients_of
 from polysync_spec.providers.clock import AwsClock
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
@@ -219,7 +219,7 @@ def test_glue_recovery_never_adopts_a_sibling_run_of_the_same_plan(
     sibling = plan.runs[1]
     project = load_project(plan.manifest_path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
-    provider = provider_for("glue", project.platforms["glue"], sessions)
+    provider = client_for("glue", project.platforms["glue"], sessions)
     b_id = provider.submit(RunRequest(sibling.api, sibling.resolved_request({}, "b-attempt")))
     recorded = SqliteLedger(tmp_path / "state.db")
     recorded.intent(plan.plan_id, sibling, "b-attempt", time.time())
@@ -310,7 +310,12 @@ def test_a_host_clock_ahead_of_aws_still_finds_a_glue_submission(
     sessions = Sessions(sandbox_url=sandbox.endpoint_url, submit_read_timeout=1.0, clock=ahead)
     project = load_project(path, env={})
     # Planning talks to AWS through the same sessions (as the CLI does): the clock learns.
-    plan = make_plan(project, "p", discover_live(project, "p", sessions), manifest_path=str(path))
+    plan = make_plan(
+        project,
+        "p",
+        discover_live(project, "p", clients_of(project, sessions)),
+        manifest_path=str(path),
+    )
     assert abs(ahead.now() - time.time()) < 5
     sandbox.fail("StartJobRun", Fault.timeout(1.4, after=True, times=1))
     result, lines = apply_plan(

@@ -16,10 +16,10 @@ from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.engine.monitor import Limits
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
-from polysync_spec.providers.batch import map_status
-from polysync_spec.providers.glue import map_status as glue_status
+from polysync_spec.providers.batch.spec import map_status
+from polysync_spec.providers.clients import client_for
+from polysync_spec.providers.glue.spec import map_status as glue_status
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (
@@ -65,7 +65,7 @@ def _watch(
         code = watch(
             ledger,
             apply_id,
-            lambda name: provider_for(name, project.platforms[name], sessions),
+            lambda name: client_for(name, project.platforms[name], sessions),
             emit=lines.append,
             interval=0.05,
             **kwargs,
@@ -384,7 +384,7 @@ def test_a_ledger_that_fails_after_a_submission_names_the_run(
 
     project = load_project(plan.manifest_path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
-    providers = {n: provider_for(n, p, sessions) for n, p in project.platforms.items()}
+    providers = {n: client_for(n, p, sessions) for n, p in project.platforms.items()}
     ledger = Failing(tmp_path / "state.db")
     try:
         with pytest.raises(LedgerError) as raised:

@@ -16,9 +16,9 @@ from polysync_spec.cli import run
 from polysync_spec.engine.model import FindingKind, Plan
 from polysync_spec.errors import Position
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
+from polysync_spec.providers.clients import client_for
 from polysync_spec.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
 from tests.helpers import plan_against, write_marked
@@ -312,7 +312,7 @@ def test_requests_in_the_plan_are_exactly_what_the_emulator_receives(sandbox: Sa
     sandbox.log.clear()
     attempts = [str(uuid.uuid4()) for _ in plan.runs]
     for planned, attempt_id in zip(plan.runs, attempts, strict=True):
-        provider = provider_for(planned.platform, project.platforms[planned.platform], sessions)
+        provider = client_for(planned.platform, project.platforms[planned.platform], sessions)
         provider.submit(RunRequest(planned.api, planned.resolved_request(env, attempt_id)))
     received = [r.params for r in sandbox.requests() if r.operation in ("StartJobRun", "SubmitJob")]
     assert received == [

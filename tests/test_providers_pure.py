@@ -13,8 +13,10 @@ from botocore.stub import Stubber
 
 from polysync_spec.manifest import Project, load_project
 from polysync_spec.manifest.models import BatchJob, GlueJob, Run, RunCompute
-from polysync_spec.providers import batch, glue
 from polysync_spec.providers.base import ATTEMPT_SLOT, RunStatus, Tier
+from polysync_spec.providers.batch import spec as batch
+from polysync_spec.providers.batch.client import BatchClient
+from polysync_spec.providers.glue import spec as glue
 from tests.conftest import EXAMPLES
 
 SECRET = "CANARY-s3cr3t-91"
@@ -397,7 +399,7 @@ def test_batch_revisions_follow_a_next_token_with_nothing_but_the_list() -> None
     """The sandbox never pages a list of at most 100 revisions, AWS might: the token is
     followed, and the request still carries no maxResults."""
     client = boto3.client("batch", region_name="us-east-1")
-    provider = batch.BatchProvider(client, "us-east-1")
+    provider = BatchClient(client, "us-east-1")
     wanted = ["export:1", "export:2"]
     with Stubber(client) as stub:
         stub.add_response(

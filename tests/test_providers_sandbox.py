@@ -13,9 +13,14 @@ import pytest
 
 from polysync_spec.manifest import Project, load_project
 from polysync_spec.manifest.models import BatchJob, GlueJob
-from polysync_spec.providers import batch, glue, provider_for
 from polysync_spec.providers.aws import AwsError, Sessions
 from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport, Tier
+from polysync_spec.providers.batch import spec as batch
+from polysync_spec.providers.batch.client import BatchClient
+from polysync_spec.providers.clients import client_for
+from polysync_spec.providers.glue import spec as glue
+from polysync_spec.providers.glue.client import GlueClient
+from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.conftest import EXAMPLES
@@ -32,17 +37,17 @@ def project() -> Project:
 
 
 @pytest.fixture
-def glue_provider(project: Project, sandbox: Sandbox) -> glue.GlueProvider:
+def glue_provider(project: Project, sandbox: Sandbox) -> GlueClient:
     """Built as the product builds it (the registry): a no-retry client for submissions."""
-    provider = provider_for("glue_main", project.platforms["glue_main"], Sessions())
-    assert isinstance(provider, glue.GlueProvider)
+    provider = client_for("glue_main", project.platforms["glue_main"], Sessions())
+    assert isinstance(provider, GlueClient)
     return provider
 
 
 @pytest.fixture
-def batch_provider(project: Project, sandbox: Sandbox) -> batch.BatchProvider:
-    provider = provider_for("batch_main", project.platforms["batch_main"], Sessions())
-    assert isinstance(provider, batch.BatchProvider)
+def batch_provider(project: Project, sandbox: Sandbox) -> BatchClient:
+    provider = client_for("batch_main", project.platforms["batch_main"], Sessions())
+    assert isinstance(provider, BatchClient)
     return provider
 
 
@@ -77,7 +82,7 @@ def _batch_job(project: Project, name: str) -> BatchJob:
 
 
 def test_glue_discovery_imports_default_arguments_without_system_ones(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
+    glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     found, missing = glue_provider.discover(["orders-etl", "no-such-job"])
     assert missing == ["no-such-job"]
@@ -88,7 +93,7 @@ def test_glue_discovery_imports_default_arguments_without_system_ones(
         "4.0",
     )
     assert (definition.timeout_minutes, definition.max_concurrent_runs) == (60, 2)
-    assert glue.imported_parameters(definition) == {
+    assert imported_parameters(definition) == {
         "source_path": ("s3://raw/orders/", "string"),
         "target_table": ("lake.orders", "string"),
         "row_limit": (500, "integer"),
@@ -98,9 +103,7 @@ def test_glue_discovery_imports_default_arguments_without_system_ones(
     ]
 
 
-def test_glue_discovery_pages_past_100_jobs(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
-) -> None:
+def test_glue_discovery_pages_past_100_jobs(glue_provider: GlueClient, sandbox: Sandbox) -> None:
     client = _client(sandbox, "glue")
     for i in range(150):
         client.create_job(
@@ -117,7 +120,7 @@ def test_glue_discovery_pages_past_100_jobs(
 
 
 def test_glue_named_discovery_chunks_batch_get_jobs_by_100(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
+    glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     names = [f"missing-{i}" for i in range(150)]
     _, missing = glue_provider.discover(names)
@@ -129,7 +132,7 @@ def test_glue_named_discovery_chunks_batch_get_jobs_by_100(
 
 
 def test_glue_request_reaches_the_emulator_exactly_as_built(
-    project: Project, glue_provider: glue.GlueProvider, sandbox: Sandbox
+    project: Project, glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     found, _ = glue_provider.discover(["orders-etl"])
     run = project.run_plans["nightly"].runs[0]
@@ -153,7 +156,7 @@ def test_glue_request_reaches_the_emulator_exactly_as_built(
 
 
 def test_glue_definition_tier_is_applied_by_glue_not_sent(
-    project: Project, glue_provider: glue.GlueProvider, sandbox: Sandbox
+    project: Project, glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     found, _ = glue_provider.discover(["customers-etl"])
     platform = project.platforms["glue_main"].model_copy(update={"defaults": None})
@@ -170,7 +173,7 @@ def test_glue_definition_tier_is_applied_by_glue_not_sent(
 
 
 def test_glue_max_concurrent_runs_is_enforced_by_the_service(
-    project: Project, glue_provider: glue.GlueProvider, sandbox: Sandbox
+    project: Project, glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     sandbox.script("glue", "orders-etl", Outcome(stuck_in="RUNNING"))
     request = glue.build_request(_glue_job(project, "orders_etl"), project.platforms["glue_main"])
@@ -181,7 +184,7 @@ def test_glue_max_concurrent_runs_is_enforced_by_the_service(
 
 
 def test_glue_unknown_job_names_the_job_and_region(
-    project: Project, glue_provider: glue.GlueProvider
+    project: Project, glue_provider: GlueClient
 ) -> None:
     job = _glue_job(project, "orders_etl").model_copy(update={"external_id": "no-such-job"})
     request = glue.build_request(job, project.platforms["glue_main"])
@@ -194,7 +197,7 @@ def test_glue_unknown_job_names_the_job_and_region(
     [(Tier.RUN, 20), (Tier.JOB, 10), (Tier.PLATFORM, 5), (Tier.DEFINITION, 2)],
 )
 def test_each_compute_tier_as_the_emulator_received_it(
-    project: Project, glue_provider: glue.GlueProvider, sandbox: Sandbox, tier: Tier, expected: int
+    project: Project, glue_provider: GlueClient, sandbox: Sandbox, tier: Tier, expected: int
 ) -> None:
     from polysync_spec.manifest.models import GlueCompute, Run, RunCompute
 
@@ -228,7 +231,7 @@ def test_each_compute_tier_as_the_emulator_received_it(
 
 
 def _start(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox, outcome: Outcome, job: str = "customers-etl"
+    glue_provider: GlueClient, sandbox: Sandbox, outcome: Outcome, job: str = "customers-etl"
 ) -> str:
     sandbox.script("glue", job, outcome)
     return glue_provider.submit(RunRequest("StartJobRun", {"JobName": job}))
@@ -245,7 +248,7 @@ def _start(
     ],
 )
 def test_glue_terminal_states_over_the_wire(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox, result: str, status: RunStatus
+    glue_provider: GlueClient, sandbox: Sandbox, result: str, status: RunStatus
 ) -> None:
     run_id = _start(glue_provider, sandbox, replace(FAST, result=result, message=f"{result} here"))
     first = glue_provider.poll([run_id])[run_id]
@@ -255,9 +258,7 @@ def test_glue_terminal_states_over_the_wire(
     assert report.message == (None if result == "SUCCEEDED" else f"{result} here")
 
 
-def test_glue_running_and_waiting_states(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
-) -> None:
+def test_glue_running_and_waiting_states(glue_provider: GlueClient, sandbox: Sandbox) -> None:
     running = _start(glue_provider, sandbox, Outcome(stuck_in="RUNNING", starting_seconds=0.05))
     report = wait_for(
         lambda: glue_provider.poll([running])[running], lambda r: r.state == "RUNNING"
@@ -270,7 +271,7 @@ def test_glue_running_and_waiting_states(
 
 
 def test_glue_cancel_goes_stopping_then_stopped(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
+    glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     run_id = _start(glue_provider, sandbox, Outcome(stuck_in="RUNNING", starting_seconds=0.05))
     wait_for(lambda: glue_provider.poll([run_id])[run_id], lambda r: r.state == "RUNNING")
@@ -283,7 +284,7 @@ def test_glue_cancel_goes_stopping_then_stopped(
     assert call.params == {"JobName": "customers-etl", "JobRunIds": [glue.split_run_id(run_id)[1]]}
 
 
-def test_glue_cancel_while_starting(glue_provider: glue.GlueProvider, sandbox: Sandbox) -> None:
+def test_glue_cancel_while_starting(glue_provider: GlueClient, sandbox: Sandbox) -> None:
     run_id = _start(glue_provider, sandbox, Outcome(starting_seconds=5))
     assert glue_provider.cancel([run_id]) == {run_id: None}
     stopped = wait_for(lambda: glue_provider.poll([run_id])[run_id], lambda r: r.status.terminal)
@@ -291,7 +292,7 @@ def test_glue_cancel_while_starting(glue_provider: glue.GlueProvider, sandbox: S
 
 
 def test_glue_cancel_reports_per_run_errors_instead_of_raising(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
+    glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     done = _start(glue_provider, sandbox, FAST)
     wait_for(lambda: glue_provider.poll([done])[done], lambda r: r.status.terminal)
@@ -301,7 +302,7 @@ def test_glue_cancel_reports_per_run_errors_instead_of_raising(
     assert str(results[unknown]).startswith("EntityNotFoundException")
 
 
-def test_glue_cancel_chunks_by_25_runs(glue_provider: glue.GlueProvider, sandbox: Sandbox) -> None:
+def test_glue_cancel_chunks_by_25_runs(glue_provider: GlueClient, sandbox: Sandbox) -> None:
     client = _client(sandbox, "glue")
     client.create_job(
         Name="wide", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
@@ -316,7 +317,7 @@ def test_glue_cancel_chunks_by_25_runs(glue_provider: glue.GlueProvider, sandbox
 
 
 def test_glue_polls_many_runs_of_a_job_with_one_get_job_runs_page(
-    glue_provider: glue.GlueProvider, sandbox: Sandbox
+    glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
     client = _client(sandbox, "glue")
     client.create_job(
@@ -347,7 +348,7 @@ def test_glue_polls_many_runs_of_a_job_with_one_get_job_runs_page(
 
 
 def test_batch_discovery_keeps_the_highest_active_revision(
-    batch_provider: batch.BatchProvider,
+    batch_provider: BatchClient,
 ) -> None:
     found = batch_provider.discover()
     assert {name: d.revision for name, d in found.items()} == {
@@ -362,7 +363,7 @@ def test_batch_discovery_keeps_the_highest_active_revision(
 
 
 def test_batch_discovery_by_name_and_past_100_definitions(
-    batch_provider: batch.BatchProvider, sandbox: Sandbox
+    batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     client = _client(sandbox, "batch")
     for i in range(120):
@@ -380,7 +381,7 @@ def test_batch_discovery_by_name_and_past_100_definitions(
 
 
 def test_batch_revisions_are_described_alone_100_a_call(
-    batch_provider: batch.BatchProvider, sandbox: Sandbox
+    batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     """`jobDefinitions` "can't be used with other parameters": no maxResults beside it."""
     arns = [
@@ -398,7 +399,7 @@ def test_batch_revisions_are_described_alone_100_a_call(
     assert [len(c.params["jobDefinitions"]) for c in calls] == [100, 22]
 
 
-def test_batch_queues_report_state_and_fair_share(batch_provider: batch.BatchProvider) -> None:
+def test_batch_queues_report_state_and_fair_share(batch_provider: BatchClient) -> None:
     queues = batch_provider.queues(["etl-standard", "media-fair-share", "nope"])
     assert set(queues) == {"etl-standard", "media-fair-share"}
     assert queues["media-fair-share"].fair_share and not queues["etl-standard"].fair_share
@@ -409,7 +410,7 @@ def test_batch_queues_report_state_and_fair_share(batch_provider: batch.BatchPro
 
 
 def test_batch_request_reaches_the_emulator_exactly_as_built(
-    project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox
+    project: Project, batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     request = attempt(
         batch.build_request(_batch_job(project, "nightly_export"), project.platforms["batch_main"])
@@ -423,7 +424,7 @@ def test_batch_request_reaches_the_emulator_exactly_as_built(
 
 
 def test_batch_missing_queue_and_definition_carry_the_documented_remedy(
-    project: Project, batch_provider: batch.BatchProvider
+    project: Project, batch_provider: BatchClient
 ) -> None:
     job = _batch_job(project, "cleanup")
     no_queue = batch.build_request(
@@ -440,16 +441,14 @@ def test_batch_missing_queue_and_definition_carry_the_documented_remedy(
         batch_provider.submit(attempt(no_def))
 
 
-def _submit(
-    project: Project, provider: batch.BatchProvider, sandbox: Sandbox, outcome: Outcome
-) -> str:
+def _submit(project: Project, provider: BatchClient, sandbox: Sandbox, outcome: Outcome) -> str:
     sandbox.script("batch", "cleanup", outcome)
     request = batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
     return provider.submit(attempt(request))
 
 
 def test_batch_success_and_in_flight_states(
-    project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox
+    project: Project, batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     job_id = _submit(
         project, batch_provider, sandbox, Outcome(starting_seconds=0.5, running_seconds=0.3)
@@ -484,7 +483,7 @@ def test_batch_success_and_in_flight_states(
 )
 def test_batch_failures_carry_reason_or_exit_code(
     project: Project,
-    batch_provider: batch.BatchProvider,
+    batch_provider: BatchClient,
     sandbox: Sandbox,
     outcome: Outcome,
     message: str,
@@ -497,7 +496,7 @@ def test_batch_failures_carry_reason_or_exit_code(
 @pytest.mark.parametrize(("stuck_in", "starting"), [("RUNNABLE", 0.1), ("RUNNING", 0.1)])
 def test_batch_cancel_in_queued_and_running_states(
     project: Project,
-    batch_provider: batch.BatchProvider,
+    batch_provider: BatchClient,
     sandbox: Sandbox,
     stuck_in: str,
     starting: float,
@@ -518,7 +517,7 @@ def test_batch_cancel_in_queued_and_running_states(
     ["Cancelled by operator", "Canceled via console", "Terminated", "Job terminated by user"],
 )
 def test_batch_jobs_stopped_for_any_documented_reason_are_cancelled(
-    project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox, reason: str
+    project: Project, batch_provider: BatchClient, sandbox: Sandbox, reason: str
 ) -> None:
     job_id = _submit(
         project, batch_provider, sandbox, Outcome(stuck_in="RUNNING", starting_seconds=0.05)
@@ -529,7 +528,7 @@ def test_batch_jobs_stopped_for_any_documented_reason_are_cancelled(
 
 
 def test_batch_polling_batches_100_ids_per_describe_jobs(
-    project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox
+    project: Project, batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING"))
     request = batch.build_request(_batch_job(project, "cleanup"), project.platforms["batch_main"])
@@ -541,7 +540,7 @@ def test_batch_polling_batches_100_ids_per_describe_jobs(
 
 
 def test_batch_native_depends_on_waits_for_its_dependency(
-    project: Project, batch_provider: batch.BatchProvider, sandbox: Sandbox
+    project: Project, batch_provider: BatchClient, sandbox: Sandbox
 ) -> None:
     first = _submit(
         project, batch_provider, sandbox, Outcome(starting_seconds=0.3, running_seconds=0.3)
@@ -559,8 +558,8 @@ def test_batch_native_depends_on_waits_for_its_dependency(
 @pytest.mark.parametrize("service", ["glue", "batch"])
 def test_a_submission_that_fails_with_a_server_error_is_sent_once_and_flagged_ambiguous(
     project: Project,
-    glue_provider: glue.GlueProvider,
-    batch_provider: batch.BatchProvider,
+    glue_provider: GlueClient,
+    batch_provider: BatchClient,
     sandbox: Sandbox,
     service: str,
 ) -> None:

@@ -255,6 +255,7 @@ def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.plan import make_plan
     from polysync_spec.engine.planfile import check_against_manifests, check_secret_references
+    from polysync_spec.providers.clients import clients_of
 
     if not project.ok:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
@@ -262,7 +263,7 @@ def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
             f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
         )
     check_against_manifests(saved, project)
-    live = discover_live(project, saved.run_plan, sessions)
+    live = discover_live(project, saved.run_plan, clients_of(project, sessions))
     replanned = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path)
     check_secret_references(saved, replanned)
     now = replanned.fingerprints

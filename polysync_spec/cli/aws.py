@@ -45,19 +45,15 @@ def discover(
 
 
 def _discover(platform_name: str, platform: Any, sessions: Any, output: str) -> ExitCode:
-    from polysync_spec.providers import provider_for
-    from polysync_spec.providers.batch import BatchProvider
     from polysync_spec.render import discovery
 
-    provider = provider_for(platform_name, platform, sessions)
-    found = discovery.Discovery(platform_name, platform.type, platform.region)
-    if isinstance(provider, BatchProvider):
-        found.batch_definitions = sorted(provider.discover().values(), key=lambda d: d.name)
-        found.batch_queues = sorted(provider.queues().values(), key=lambda q: q.name)
-    else:
-        jobs, _ = provider.discover()
-        found.glue_jobs = sorted(jobs.values(), key=lambda j: j.name)
-    click.echo(discovery.as_json(found) if output == "json" else discovery.as_text(found), nl=False)
+    found = provider_for(platform_name, platform, sessions).inventory(platform_name)
+    shown = (
+        discovery.as_json(platform_name, platform.type, platform.region, found)
+        if output == "json"
+        else discovery.as_text(found)
+    )
+    click.echo(shown, nl=False)
     return ExitCode.OK
 
 
@@ -177,8 +173,7 @@ def import_jobs(
     """Write or update job manifests from what a platform holds (round-trip safe)."""
     from pathlib import Path
 
-    from polysync_spec.manifest.importer import import_platform
-    from polysync_spec.providers.batch import BatchProvider
+    from polysync_spec.app.importing import import_platform
     from polysync_spec.render import diagnostics as render
 
     project = load_manifests(path, target, variables)
@@ -189,11 +184,7 @@ def import_jobs(
         raise PolysyncError("the manifests have errors; fix them before importing into them")
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     with aws_sessions(use_sandbox) as sessions:
-        provider = provider_for(platform_name, platform, sessions)
-        if isinstance(provider, BatchProvider):
-            found: Any = sorted(provider.discover().values(), key=lambda d: d.name)
-        else:
-            found = sorted(provider.discover()[0].values(), key=lambda d: d.name)
+        found = provider_for(platform_name, platform, sessions).importable()
     result = import_platform(
         project,
         root,

@@ -108,7 +108,7 @@ var_option = click.option(
 
 
 def provider_for(name: str, platform: Any, sessions: Any) -> Any:
-    from polysync_spec.providers import provider_for as build
+    from polysync_spec.providers.clients import client_for as build
 
     return build(name, platform, sessions)
 

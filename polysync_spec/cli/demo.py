@@ -47,6 +47,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
     from polysync_spec.engine.plan import make_plan
     from polysync_spec.manifest import load_project, validate
     from polysync_spec.providers.aws import Sessions
+    from polysync_spec.providers.clients import clients_of
     from polysync_spec.render import diagnostics
     from polysync_spec.render import plan as render_plan
     from polysync_spec.render.progress import LiveProgress, plain
@@ -76,7 +77,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
             the_plan = make_plan(
                 project,
                 run_plan,
-                discover_live(project, run_plan, sessions),
+                discover_live(project, run_plan, clients_of(project, sessions)),
                 manifest_path=examples_path,
             )
             _heading(f"polysync plan --run-plan {run_plan}")

@@ -115,6 +115,7 @@ def make_plan_for(
     the project too, so that apply does not load the manifests a second time."""
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.plan import make_plan
+    from polysync_spec.providers.clients import clients_of
 
     project = load_manifests(path, target, variables)
     if not project.ok:
@@ -122,7 +123,10 @@ def make_plan_for(
         raise PolysyncError("the manifests have errors (see above); nothing was planned")
     name = _choose_run_plan(project, run_plan)
     return project, make_plan(
-        project, name, discover_live(project, name, sessions), manifest_path=path
+        project,
+        name,
+        discover_live(project, name, clients_of(project, sessions)),
+        manifest_path=path,
     )
 
 

@@ -1,16 +1,21 @@
-"""What every provider speaks: run statuses, compute tiers, requests and status reports.
+"""What every platform speaks, and the two protocols a platform package implements.
 
-No Glue or Batch field name appears here; each lives in its own provider module.
+`Platform` is the pure part (no I/O): how a run's request is built, checked against the
+live objects and fingerprinted, how long a run may take, which dependencies AWS itself
+can hold. `PlatformClient` is the client part: the only code that calls the platform's
+AWS service. The engine knows platforms only through these two protocols and the
+registry (`providers/registry.py`). No Glue or Batch field name appears here.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from polysync_spec.manifest.models import Direction
+from polysync_spec.manifest.models import Direction, Run
+from polysync_spec.manifest.positions import DocPath
 from polysync_spec.values import is_internal
 
 
@@ -203,3 +208,136 @@ def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:
         if value is not None:
             return Resolved(value, tier)
     return None
+
+
+# ---------------------------------------------------------------- the two protocols
+
+
+class FindingSink(Protocol):
+    """Where a platform's pre-flight checks put what they find about one run. `at` is
+    the run's place in the manifests; `path` (default: the run) is located by the sink.
+    `key`: the finding is about the entry at `path` as a whole, so it points at the key."""
+
+    at: DocPath
+
+    def error(
+        self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
+    ) -> None: ...
+    def drift(
+        self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
+    ) -> None: ...
+    def note(
+        self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
+    ) -> None: ...
+
+
+@dataclass
+class PlannedRequest:
+    """What a platform plans for one run: the exact request, what the job resolved to
+    (`live`, e.g. "nightly:3"; None when it does not exist) and values that bound or
+    describe the run without being sent (`recorded`, e.g. the definition's timeout)."""
+
+    request: RunRequest
+    live: str | None
+    recorded: dict[str, Resolved] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """One run plan as a platform's plan-wide checks see it: the runs on this platform
+    (index in the run plan, run, job, platform model), the plan's `max_concurrency`, and
+    `largest_unordered(keys)`: the largest subset of those run keys no two of which are
+    ordered by `after` edges (the runs that may go at once)."""
+
+    run_plan: str
+    runs: Sequence[tuple[int, Run, Any, Any]]
+    max_concurrency: int
+    largest_unordered: Callable[[list[str]], list[str]]
+
+
+class Platform(Protocol):
+    """The pure part of a platform (no I/O, no SDK): everything the validator, planner,
+    scheduler and renderers need to know about it."""
+
+    #: The manifest's platform `type` and job `type` (e.g. "aws_glue", "aws_glue_job").
+    type: ClassVar[str]
+    job_type: ClassVar[str]
+    #: The AWS service, as plans record it (`service`) and IAM and consoles name it.
+    service: ClassVar[str]
+    #: The API a run is started with (e.g. "StartJobRun").
+    api: ClassVar[str]
+
+    def plan_run(
+        self, run: Run, job: Any, platform: Any, live: Any, out: FindingSink
+    ) -> PlannedRequest:
+        """The run's request, checked against `live` (this platform's snapshot from
+        `PlatformClient.snapshot`, or None when nothing was discovered)."""
+        ...
+
+    def plan_findings(self, context: PlanContext, live: Any) -> Iterable[tuple[DocPath, str, str]]:
+        """Plan-wide errors on this platform's runs, as (manifest path, code, message)."""
+        ...
+
+    def fingerprints(self, job: Any, platform: Any, live: Any) -> dict[str, str]:
+        """What the live objects a job depends on looked like when planned: `apply` with a
+        plan file refuses to go on if any of them changed since."""
+        ...
+
+    def parameter_name(self, field: tuple[str, str]) -> str:
+        """The manifest parameter a secret request field (`secret_fields`) holds."""
+        ...
+
+    def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
+        """How long a run may take by its own settings (`compute`: the planned run's
+        resolved values by key), in seconds; None when AWS knows no limit."""
+        ...
+
+    def holds_dependency(self, condition: str) -> bool:
+        """Whether AWS itself can hold a run until another run of this platform (same
+        account and region) meets `condition` ("succeeded", "failed", "completed")."""
+        ...
+
+    def with_dependencies(
+        self, request: Mapping[str, Any], run_ids: list[str]
+    ) -> dict[str, Any] | None:
+        """`request` made to wait, in AWS, for `run_ids`; None when AWS cannot hold that
+        many (the executor then waits client-side)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What a platform's account holds, as `polysync discover` shows it: the members of
+    its JSON document and its text lines."""
+
+    document: Mapping[str, Any]
+    lines: Sequence[str]
+
+
+class PlatformClient(Protocol):
+    """The client part of a platform: the only code that calls its AWS service. Every
+    method raises `AwsError` (providers/aws.py) for a failed call unless it says
+    otherwise."""
+
+    region: str
+
+    def snapshot(self, platform: Any, runs: Sequence[tuple[Run, Any]]) -> Any:
+        """The live objects `runs` (run, job) touch, with the fewest calls the APIs allow:
+        the `live` argument of the platform's `plan_run`."""
+        ...
+
+    def inventory(self, platform_name: str) -> Inventory:
+        """Everything the account holds that this platform can run (read-only)."""
+        ...
+
+    def importable(self) -> list[Any]:
+        """What `polysync import` can write into manifests (the platform's own definition
+        type, with a `name`), sorted by name."""
+        ...
+
+    def submit(self, request: RunRequest) -> str: ...
+    def find_submitted(self, request: RunRequest, since: float) -> list[str]: ...
+    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
+    def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]: ...
+    def monitor_url(self, run_id: str) -> str: ...
+    def log_tail(self, run_id: str, lines: int) -> LogTail: ...

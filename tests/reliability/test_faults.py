@@ -16,8 +16,8 @@ from polysync_spec.engine.apply import Applier, PollPolicy
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
-from polysync_spec.providers import provider_for
 from polysync_spec.providers.aws import Sessions
+from polysync_spec.providers.clients import client_for
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Chaos, Fault, Sandbox
 from tests.helpers import plan_against
@@ -58,7 +58,7 @@ def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
     project = load_project(path, env={})
     # A short read timeout, so that the held answers below count as lost connections.
     sessions = Sessions(sandbox_url=sandbox.endpoint_url, read_timeout=1.0)
-    providers = {name: provider_for(name, p, sessions) for name, p in project.platforms.items()}
+    providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
     chaos = Chaos(
         throttle=0.2, server_error=0.05, reset=0.02, timeout=0.005, hold_seconds=1.5,
         seed=int(os.environ.get("RELIABILITY_SEED", "20261121")),

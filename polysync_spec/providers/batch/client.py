@@ -1,254 +1,106 @@
-"""Everything AWS Batch-specific, exactly as the product document specifies it.
-
-Status table with cancellation detection, TerminateJob reason, console URL and SubmitJob
-request: see shared/seeds/003_*.txt (the Batch job type).
-"""
+"""AWS Batch, the client part: the only code that calls the Batch API (and its logs)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
-from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
-    ATTEMPT_SLOT,
     AwsProvider,
+    Inventory,
     LogTail,
     Refusal,
-    Resolved,
     RunRequest,
     RunStatus,
     StatusReport,
-    Tier,
-    first_set,
     read_log_tail,
-    sent_parameters,
 )
-from polysync_spec.values import aws_string
+from polysync_spec.providers.batch import inventory
+from polysync_spec.providers.batch.spec import (
+    BATCH_LOG_GROUP,
+    CANCEL_REASON,
+    BatchDefinition,
+    BatchLive,
+    BatchQueue,
+    DefinitionLookup,
+    NoQueueError,
+    build_request,
+    definition_name,
+    highest_revisions,
+    map_status,
+    monitor_url,
+)
 
-SUBMIT_JOB = "SubmitJob"
-BATCH_LOG_GROUP = "/aws/batch/job"
 log = logging.getLogger(__name__)
-CANCEL_REASON = "Cancelled by Polysync"
-JOB_NAME_PREFIX = "Polysync-"
-# A StatusReason holding any of these means the job was cancelled, not failed.
-CANCELLATION_MARKERS = ("Cancelled", "Canceled", "Terminated", "Job terminated", CANCEL_REASON)
-IN_FLIGHT = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
-
-
-class NoQueueError(PolysyncError):
-    """Neither the run, the job nor the platform names a job queue."""
-
-
-def job_name(attempt_id: str = ATTEMPT_SLOT) -> str:
-    """`Polysync-<guid>` (the product document's unique job name): 45 characters, within
-    Batch's 128 and its character rules, for a submission attempt's id (a uuid4).
-
-    The name carries the attempt's identity, which the ledger records before SubmitJob:
-    a crash or a lost answer between submit and record finds the job again by this name,
-    and no other attempt, apply or project ever has it. Plans hold the `ATTEMPT_SLOT`.
-    """
-    return f"{JOB_NAME_PREFIX}{attempt_id}"
-
-
-def monitor_url(region: str, job_id: str) -> str:
-    """The AWS Batch console page of one job."""
-    return (
-        f"https://{region}.console.aws.amazon.com/batch/home?region={region}"
-        f"#jobs/detail/{quote(job_id, safe='')}"
-    )
-
-
-def is_cancellation(job: Mapping[str, Any]) -> bool:
-    """A FAILED job that was cancelled or terminated rather than failing on its own.
-
-    DescribeJobs' `isCancelled` / `isTerminated` decide when present. Otherwise the
-    product document's markers, matched as written: "Cancelled", "Canceled",
-    "Terminated", "Job terminated" or the tool's own reason. Matched as written, a host
-    failure ("Host EC2 (instance i-…) terminated.") or "… context canceled" stays a
-    failure, so on_failure and `after: {on: failed}` fire."""
-    flags = [job[key] for key in ("isCancelled", "isTerminated") if key in job]
-    if flags:
-        return any(bool(flag) for flag in flags)
-    reason = str(job.get("statusReason") or "")
-    return any(marker in reason for marker in CANCELLATION_MARKERS)
-
-
-def map_status(job: Mapping[str, Any] | None) -> StatusReport:
-    """A job from DescribeJobs as a Polysync status; the message is the StatusReason or,
-    without one, the container's exit code."""
-    job = job or {}
-    state = job.get("status")
-    if not isinstance(state, str):
-        return StatusReport(RunStatus.UNKNOWN, None, None)
-    if state in IN_FLIGHT:
-        status = RunStatus.RUNNING
-    elif state == "SUCCEEDED":
-        status = RunStatus.SUCCESS
-    elif state == "FAILED":
-        status = RunStatus.CANCELLED if is_cancellation(job) else RunStatus.FAILED
-    else:
-        status = RunStatus.UNKNOWN
-    summary = (job.get("arrayProperties") or {}).get("statusSummary") or None
-    return StatusReport(status, state, _message(job), dict(summary) if summary else None)
-
-
-def _message(job: Mapping[str, Any]) -> str | None:
-    reason = job.get("statusReason")
-    if reason:
-        return str(reason)
-    if job.get("status") != "FAILED":
-        return None  # an exit code explains a failure; on success it is noise
-    exit_code = (job.get("container") or {}).get("exitCode")
-    if exit_code is None:
-        attempts = job.get("attempts") or []
-        if attempts:
-            exit_code = (attempts[-1].get("container") or {}).get("exitCode")
-    return f"Container exit code: {exit_code}" if exit_code is not None else None
-
-
-def build_request(
-    job: BatchJob,
-    platform: BatchPlatform,
-    run: Run | None = None,
-) -> RunRequest:
-    """The SubmitJob call for one run. Run-level compute overrides the job's attributes;
-    the queue falls back to the platform's default_job_queue. The job name holds the
-    attempt slot, filled with a new identity by each submission attempt."""
-    rc = run.compute if run is not None else None
-    queue = first_set(
-        (getattr(rc, "job_queue", None), Tier.RUN),
-        (job.job_queue, Tier.JOB),
-        (platform.default_job_queue, Tier.PLATFORM),
-    )
-    if queue is None:
-        raise NoQueueError(
-            f"Batch job {job.external_id!r} has no queue: set job_queue on the job or "
-            "default_job_queue on its platform"
-        )
-    compute: dict[str, Resolved] = {"job_queue": queue}
-    for key in (
-        "share_identifier",
-        "scheduling_priority_override",
-        "attempt_duration_seconds",
-        "retry_attempts",
-        "array_size",
-    ):
-        resolved = first_set((getattr(rc, key, None), Tier.RUN), (getattr(job, key), Tier.JOB))
-        if resolved is not None:
-            compute[key] = resolved
-
-    payload: dict[str, Any] = {
-        "jobName": job_name(),
-        "jobQueue": queue.value,
-        "jobDefinition": job.external_id,
-    }
-    values, secret = sent_parameters(job, run)
-    parameters = {name: aws_string(value) for name, value in values.items()}
-    if parameters:
-        payload["parameters"] = parameters
-    if "share_identifier" in compute:
-        payload["shareIdentifier"] = compute["share_identifier"].value
-    if "scheduling_priority_override" in compute:
-        payload["schedulingPriorityOverride"] = compute["scheduling_priority_override"].value
-    if "array_size" in compute:
-        payload["arrayProperties"] = {"size": compute["array_size"].value}
-    if job.depends_on:
-        payload["dependsOn"] = [
-            {"jobId": d.job_id, **({"type": d.type} if d.type else {})} for d in job.depends_on
-        ]
-    if "retry_attempts" in compute:
-        payload["retryStrategy"] = {"attempts": compute["retry_attempts"].value}
-    if "attempt_duration_seconds" in compute:
-        payload["timeout"] = {"attemptDurationSeconds": compute["attempt_duration_seconds"].value}
-    if job.tags:
-        payload["tags"] = dict(job.tags)
-    if job.propagate_tags is not None:
-        payload["propagateTags"] = job.propagate_tags
-    secrets = frozenset(("parameters", key) for key in secret)
-    return RunRequest(SUBMIT_JOB, payload, compute, secrets)
-
-
-# ---------------------------------------------------------------- talking to Batch
 
 DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product document
 DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
 DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
 DESCRIBE_QUEUES_CHUNK = 100
-_REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
 
 
-@dataclass(frozen=True)
-class BatchDefinition:
-    """One job-definition revision as discovered."""
-
-    name: str
-    revision: int
-    arn: str
-    status: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    # The Ref::name placeholders its command and environment use.
-    placeholders: frozenset[str] = frozenset()
-    attempt_duration_seconds: int | None = None
-    retry_attempts: int | None = None
-
-    @property
-    def reference(self) -> str:
-        return f"{self.name}:{self.revision}"
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> BatchDefinition:
-        container = data.get("containerProperties") or {}
-        texts = [*map(str, container.get("command") or [])]
-        texts += [str(e.get("value", "")) for e in container.get("environment") or []]
-        return cls(
-            name=data["jobDefinitionName"],
-            revision=int(data["revision"]),
-            arn=data["jobDefinitionArn"],
-            status=data.get("status", "ACTIVE"),
-            parameters=dict(data.get("parameters") or {}),
-            placeholders=frozenset(m for text in texts for m in _REF.findall(text)),
-            attempt_duration_seconds=(data.get("timeout") or {}).get("attemptDurationSeconds"),
-            retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
-        )
-
-
-@dataclass(frozen=True)
-class BatchQueue:
-    name: str
-    arn: str
-    state: str
-    status: str
-    scheduling_policy_arn: str | None = None
-
-    @property
-    def fair_share(self) -> bool:
-        return self.scheduling_policy_arn is not None
-
-    @property
-    def usable(self) -> bool:
-        return self.state == "ENABLED" and self.status == "VALID"
-
-
-def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefinition]:
-    """DescribeJobDefinitions returns every ACTIVE revision; keep the highest per name."""
-    best: dict[str, BatchDefinition] = {}
-    for definition in definitions:
-        current = best.get(definition.name)
-        if current is None or definition.revision > current.revision:
-            best[definition.name] = definition
-    return best
-
-
-class BatchProvider(AwsProvider):
+class BatchClient(AwsProvider):
     """AWS Batch through one boto3 client: discover, submit, poll, cancel."""
 
     service = "batch"
+
+    def snapshot(self, platform: BatchPlatform, runs: Sequence[tuple[Run, BatchJob]]) -> BatchLive:
+        """The queues (DescribeJobQueues, 100 a call) and definitions the runs use. Pinned
+        definitions (name:revision or an ARN with a revision): DescribeJobDefinitions by
+        ARN alone, 100 a call, the account taken from the queue ARNs already fetched. Bare
+        names and ARNs without a revision: one DescribeJobDefinitions(jobDefinitionName,
+        ACTIVE) per name, since only that answers "the highest ACTIVE revision" without
+        listing the whole account."""
+        live = BatchLive()
+        references: set[str] = set()
+        queues: set[str] = set()
+        for run, job in runs:
+            references.add(job.external_id)
+            with contextlib.suppress(NoQueueError):  # validate reports it (PS407)
+                queues.add(str(build_request(job, platform, run).payload["jobQueue"]))
+        found_queues = self.queues(sorted(queues)) if queues else {}
+        for queue in queues:
+            live.queues[queue] = found_queues.get(queue)
+        self._lookup_definitions(live, sorted(references), found_queues)
+        return live
+
+    def _lookup_definitions(
+        self, live: BatchLive, references: list[str], queues: dict[str, BatchQueue]
+    ) -> None:
+        # A bare name, or an ARN without a revision, runs the latest ACTIVE revision
+        # (SubmitJob); DescribeJobDefinitions' `jobDefinitions` takes only `name:revision`
+        # or an ARN with one, so both are looked up by name.
+        latest_of = {r: definition_name(r)[0] for r in references if definition_name(r)[1] is None}
+        pinned = [r for r in references if r not in latest_of]
+        if latest_of:
+            latest = self.discover(sorted(set(latest_of.values())))
+            for reference, name in latest_of.items():
+                live.definitions[reference] = DefinitionLookup(reference, latest.get(name))
+        if not pinned:
+            return
+        account = next(
+            (q.arn.split(":")[4] for q in queues.values() if q.arn.count(":") >= 5), None
+        )
+        partition = next((q.arn.split(":")[1] for q in queues.values()), "aws")
+        lookups = {
+            reference: reference
+            if reference.startswith("arn:") or account is None
+            else f"arn:{partition}:batch:{self.region}:{account}:job-definition/{reference}"
+            for reference in pinned
+        }
+        found = self.revisions(sorted(set(lookups.values())))
+        for reference, key in lookups.items():
+            revision = found.get(key) or found.get(reference)
+            status = revision.status if revision else None
+            live.definitions[reference] = DefinitionLookup(
+                reference,
+                revision if status == "ACTIVE" else None,
+                pinned=True,
+                pinned_status=status,
+            )
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
         """The highest ACTIVE revision of each definition (of `names`, or of all)."""
@@ -352,6 +204,19 @@ class BatchProvider(AwsProvider):
                 exc, f"describing Batch job queues in {self.region}"
             ) from None
         return found
+
+    def importable(self) -> list[BatchDefinition]:
+        """The highest ACTIVE revision of every job definition, sorted by name."""
+        return sorted(self.discover().values(), key=lambda d: d.name)
+
+    def inventory(self, platform_name: str) -> Inventory:
+        """The highest ACTIVE revision of every definition, and every queue, by name."""
+        definitions = self.importable()
+        queues = sorted(self.queues().values(), key=lambda q: q.name)
+        return Inventory(
+            inventory.document(definitions, queues),
+            inventory.lines(platform_name, self.region, definitions, queues),
+        )
 
     def submit(self, request: RunRequest) -> str:
         """SubmitJob; the run id is the job id."""

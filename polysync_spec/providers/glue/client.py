@@ -1,203 +1,33 @@
-"""Everything AWS Glue-specific, exactly as the product documents specify it.
-
-Status table, composite run id, console URL and StartJobRun request: see
-shared/seeds/000_*.txt (the Glue platform) and 001_*.txt (the Glue job type).
-"""
+"""AWS Glue, the client part: the only code that calls the Glue API (and its logs)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
-from polysync_spec.manifest.checks import (
-    ATTEMPT_ARGUMENT,
-    GLUE_INTERNAL_ARGUMENTS,
-    GLUE_RESERVED_ARGUMENTS,
-)
+from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
-    ATTEMPT_SLOT,
     AwsProvider,
+    Inventory,
     LogTail,
     Refusal,
-    Resolved,
     RunRequest,
     RunStatus,
     StatusReport,
-    Tier,
-    first_set,
     read_log_tail,
-    sent_parameters,
 )
-from polysync_spec.values import aws_string, glue_argument_key
+from polysync_spec.providers.glue import inventory
+from polysync_spec.providers.glue.spec import (
+    GlueDefinition,
+    composite_run_id,
+    map_status,
+    monitor_url,
+    split_run_id,
+)
 
-START_JOB_RUN = "StartJobRun"
-# Glue has no client token: each StartJobRun carries its submission attempt's identity in
-# one argument, ATTEMPT_ARGUMENT (Glue passes arguments it does not know to the script,
-# where getResolvedOptions ignores what it was not asked for); recovery finds a run by it.
-PYTHON_SHELL = "pythonshell"
-WORKER_KEYS = ("worker_type", "number_of_workers")
 log = logging.getLogger(__name__)
-
-# Glue JobRunState -> Polysync status (001: the job type's table; EXPIRED is terminal and
-# mapped to Failed with its message, DESIGN.md §5). Anything else, or no state: Unknown.
-STATUS: Mapping[str, RunStatus] = {
-    "STARTING": RunStatus.STARTING,
-    "WAITING": RunStatus.STARTING,
-    "RUNNING": RunStatus.RUNNING,
-    "STOPPING": RunStatus.RUNNING,
-    "SUCCEEDED": RunStatus.SUCCESS,
-    "STOPPED": RunStatus.CANCELLED,
-    "FAILED": RunStatus.FAILED,
-    "TIMEOUT": RunStatus.FAILED,
-    "ERROR": RunStatus.FAILED,
-    "EXPIRED": RunStatus.FAILED,
-}
-
-
-@dataclass(frozen=True)
-class GlueDefinition:
-    """A Glue job as discovered: the compute it would run with and its defaults."""
-
-    name: str
-    worker_type: str | None = None
-    number_of_workers: int | None = None
-    glue_version: str | None = None
-    timeout_minutes: int | None = None
-    max_retries: int | None = None
-    max_capacity: float | None = None
-    max_concurrent_runs: int = 1
-    command_name: str | None = None
-    default_arguments: Mapping[str, str] = field(default_factory=dict)
-    non_overridable_arguments: Mapping[str, str] = field(default_factory=dict)
-    last_modified: dt.datetime | None = None
-
-    @classmethod
-    def from_api(cls, job: Mapping[str, Any]) -> GlueDefinition:
-        """From a `Job` structure of GetJob / GetJobs / BatchGetJobs."""
-        execution = job.get("ExecutionProperty") or {}
-        command = job.get("Command") or {}
-        return cls(
-            name=job["Name"],
-            worker_type=job.get("WorkerType"),
-            number_of_workers=job.get("NumberOfWorkers"),
-            glue_version=job.get("GlueVersion"),
-            timeout_minutes=job.get("Timeout"),
-            max_retries=job.get("MaxRetries"),
-            max_capacity=job.get("MaxCapacity"),
-            max_concurrent_runs=execution.get("MaxConcurrentRuns") or 1,
-            command_name=command.get("Name"),
-            default_arguments=dict(job.get("DefaultArguments") or {}),
-            non_overridable_arguments=dict(job.get("NonOverridableArguments") or {}),
-            last_modified=job.get("LastModifiedOn"),
-        )
-
-
-def composite_run_id(job_name: str, job_run_id: str) -> str:
-    """`{jobName}/{jobRunId}`: GetJobRun needs both parts."""
-    return f"{job_name}/{job_run_id}"
-
-
-def split_run_id(run_id: str) -> tuple[str, str]:
-    """Inverse of `composite_run_id`. Job names may contain '/', run ids do not."""
-    job_name, sep, job_run_id = run_id.rpartition("/")
-    if not sep or not job_name or not job_run_id:
-        raise ValueError(f"not a Glue run id (expected JOB_NAME/JOB_RUN_ID): {run_id!r}")
-    return job_name, job_run_id
-
-
-def monitor_url(region: str, job_name: str, job_run_id: str) -> str:
-    """The AWS Glue Studio page of one job run."""
-    return (
-        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
-        f"#/job/{quote(job_name, safe='')}/run/{quote(job_run_id, safe='')}"
-    )
-
-
-def map_status(job_run: Mapping[str, Any] | None) -> StatusReport:
-    """A `JobRun` (from GetJobRun / GetJobRuns) as a Polysync status."""
-    state = (job_run or {}).get("JobRunState")
-    status = STATUS.get(state, RunStatus.UNKNOWN) if isinstance(state, str) else RunStatus.UNKNOWN
-    message = (job_run or {}).get("ErrorMessage") or None
-    if state == "EXPIRED" and not message:
-        message = "job run expired before it could start"
-    return StatusReport(status, state if isinstance(state, str) else None, message)
-
-
-def build_request(
-    job: GlueJob,
-    platform: GluePlatform,
-    run: Run | None = None,
-    definition: GlueDefinition | None = None,
-) -> RunRequest:
-    """The StartJobRun call for one run.
-
-    Compute precedence is run > job > platform > definition. Values from the definition
-    tier are not sent: Glue already applies them. Glue version is forwarded as the
-    `--glue-version` argument (AWS binds the version on the job definition); max retries
-    is informational only, since StartJobRun has no such member.
-    """
-    job_compute = job.compute
-    defaults = platform.defaults
-    run_compute = run.compute if run is not None else None
-    compute: dict[str, Resolved] = {}
-    for key, attribute in (
-        ("worker_type", "worker_type"),
-        ("number_of_workers", "number_of_workers"),
-        ("glue_version", "glue_version"),
-        ("timeout_minutes", "timeout_minutes"),
-        ("max_retries", "max_retries"),
-    ):
-        resolved = first_set(
-            (getattr(run_compute, attribute, None), Tier.RUN),
-            (getattr(job_compute, attribute, None), Tier.JOB),
-            (getattr(defaults, attribute, None), Tier.PLATFORM),
-            (getattr(definition, attribute, None), Tier.DEFINITION),
-        )
-        if resolved is not None:
-            compute[key] = resolved
-    if definition is not None and definition.command_name == PYTHON_SHELL:
-        # Python shell jobs size by MaxCapacity; worker settings from the platform's
-        # defaults cannot apply to them (job- or run-level ones are a plan error).
-        for key in WORKER_KEYS:
-            if key in compute and compute[key].tier is Tier.PLATFORM:
-                del compute[key]
-
-    arguments, secrets = _arguments(job, run)
-    arguments[ATTEMPT_ARGUMENT] = ATTEMPT_SLOT
-    version = compute.get("glue_version")
-    if version is not None and version.tier is not Tier.DEFINITION:
-        arguments.setdefault("--glue-version", str(version.value))
-    payload: dict[str, Any] = {"JobName": job.external_id, "Arguments": arguments}
-    for key, member in (
-        ("worker_type", "WorkerType"),
-        ("number_of_workers", "NumberOfWorkers"),
-        ("timeout_minutes", "Timeout"),
-    ):
-        chosen = compute.get(key)
-        if chosen is not None and chosen.tier is not Tier.DEFINITION:
-            payload[member] = chosen.value
-    return RunRequest(
-        START_JOB_RUN,
-        payload,
-        compute,
-        frozenset(("Arguments", key) for key in secrets),
-    )
-
-
-def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]:
-    """Parameters as `--key: "value"`, and the argument keys that hold secrets."""
-    values, secret = sent_parameters(job, run)
-    arguments = {glue_argument_key(name): aws_string(value) for name, value in values.items()}
-    return arguments, {glue_argument_key(name) for name in secret}
-
-
-# ---------------------------------------------------------------- talking to Glue
 
 GET_JOBS_PAGE = 100  # the product document's MaxResults for discovery
 GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides it
@@ -213,44 +43,19 @@ GET_JOB_RUNS_PAGE = 200  # GetJobRuns MaxResults (1-200)
 LIST_POLL_THRESHOLD = 3
 
 
-def imported_parameters(definition: GlueDefinition) -> dict[str, tuple[Any, str]]:
-    """DefaultArguments as manifest parameters: `--` dropped, system arguments filtered,
-    types inferred from the string values (Glue arguments are always strings)."""
-    result: dict[str, tuple[Any, str]] = {}
-    for key, value in definition.default_arguments.items():
-        if key in GLUE_RESERVED_ARGUMENTS or key in GLUE_INTERNAL_ARGUMENTS:
-            continue
-        name = key[2:] if key.startswith("--") else key
-        result[name] = infer_value(value)
-    return result
-
-
-def infer_value(text: str) -> tuple[Any, str]:
-    """A Glue argument string as (value, type): booleans, integers, numbers, JSON."""
-    if text in ("true", "false"):
-        return text == "true", "boolean"
-    try:
-        if text.strip() == text and text.lstrip("-").isdigit():
-            return int(text), "integer"
-        if text.strip() == text and any(c.isdigit() for c in text):
-            number = float(text)
-            if text.lower() not in ("nan", "inf", "-inf", "infinity"):
-                return number, "number"
-    except ValueError:
-        pass
-    if text[:1] in ("[", "{"):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return text, "string"
-        return parsed, "json"
-    return text, "string"
-
-
-class GlueProvider(AwsProvider):
+class GlueClient(AwsProvider):
     """AWS Glue through one boto3 client: discover, submit, poll, cancel."""
 
     service = "glue"
+
+    def snapshot(
+        self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]
+    ) -> dict[str, GlueDefinition | None]:
+        """Every Glue job the runs use, by name: BatchGetJobs, 100 names a call."""
+        del platform
+        names = sorted({job.external_id for _, job in runs})
+        found, _ = self.discover(names)
+        return {name: found.get(name) for name in names}
 
     def discover(
         self, names: list[str] | None = None
@@ -281,6 +86,18 @@ class GlueProvider(AwsProvider):
         except (ClientError, BotoCoreError) as exc:
             raise describe_client_error(exc, f"discovering Glue jobs in {self.region}") from None
         return found, missing
+
+    def importable(self) -> list[GlueDefinition]:
+        """Every Glue job (GetJobs pages), sorted by name."""
+        jobs, _ = self.discover()
+        return sorted(jobs.values(), key=lambda j: j.name)
+
+    def inventory(self, platform_name: str) -> Inventory:
+        """Every Glue job (GetJobs pages), sorted by name."""
+        listed = self.importable()
+        return Inventory(
+            inventory.document(listed), inventory.lines(platform_name, self.region, listed)
+        )
 
     def submit(self, request: RunRequest) -> str:
         """StartJobRun; returns the composite run id `{jobName}/{jobRunId}`."""

@@ -19,12 +19,12 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from polysync_spec.engine.live import definition_name
 from polysync_spec.manifest.fmt import _yaml
 from polysync_spec.manifest.models import BatchJob, GlueJob, GluePlatform
 from polysync_spec.manifest.project import Project
-from polysync_spec.providers.batch import BatchDefinition
-from polysync_spec.providers.glue import PYTHON_SHELL, GlueDefinition, imported_parameters
+from polysync_spec.providers.batch.spec import BatchDefinition, definition_name
+from polysync_spec.providers.glue.importing import imported_parameters
+from polysync_spec.providers.glue.spec import PYTHON_SHELL, GlueDefinition
 
 HEADER = (
     "# yaml-language-server: $schema={schema}\n"

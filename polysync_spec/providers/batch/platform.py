@@ -1,0 +1,249 @@
+"""AWS Batch as a `Platform`: pre-flight checks and fingerprints of a SubmitJob against
+the live definition and queue (product document 003), the run's limit, and the
+dependencies Batch holds itself (`dependsOn`). Pure: the live objects come from
+`BatchClient.snapshot`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from polysync_spec.manifest import codes
+from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
+from polysync_spec.manifest.positions import DocPath
+from polysync_spec.providers.base import (
+    FindingSink,
+    PlanContext,
+    PlannedRequest,
+    Resolved,
+    RunRequest,
+    Tier,
+)
+from polysync_spec.providers.batch.spec import (
+    SUBMIT_JOB,
+    BatchDefinition,
+    BatchLive,
+    build_request,
+    definition_name,
+)
+from polysync_spec.values import aws_string
+
+# SubmitJob's dependsOn takes at most 20 jobs.
+DEPENDS_ON_LIMIT = 20
+
+
+class Batch:
+    """AWS Batch job definitions, run with SubmitJob."""
+
+    type: ClassVar[str] = "aws_batch"
+    job_type: ClassVar[str] = "aws_batch_job"
+    service: ClassVar[str] = "batch"
+    api: ClassVar[str] = SUBMIT_JOB
+
+    def plan_run(
+        self,
+        run: Run,
+        job: BatchJob,
+        platform: BatchPlatform,
+        live: BatchLive | None,
+        out: FindingSink,
+    ) -> PlannedRequest:
+        live = live or BatchLive()
+        job_path: DocPath = ("jobs", run.job)
+        lookup = live.definitions.get(job.external_id)
+        request = build_request(job, platform, run)
+        definition = lookup.resolved if lookup else None
+        label = None
+        if definition is not None:
+            label = (
+                definition.reference
+                if lookup and lookup.pinned
+                else f"{job.external_id} -> {definition.reference}"
+            )
+        planned = PlannedRequest(request, label)
+        if definition is None:
+            def_name, revision = definition_name(job.external_id)
+            if lookup is not None and lookup.pinned and revision is not None:
+                state = "is INACTIVE" if lookup.pinned_status == "INACTIVE" else "does not exist"
+                message = (
+                    f"revision {revision} of job definition '{def_name}' {state}; pin an ACTIVE "
+                    "revision or use the bare name"
+                )
+                out.error(codes.PINNED_REVISION, message, (*job_path, "external_id"))
+            else:
+                message = (
+                    f"job definition '{def_name}' has no ACTIVE revision in {platform.region}; "
+                    "confirm the name and that at least one revision has Status=ACTIVE"
+                )
+                out.error(codes.DEFINITION_NOT_ACTIVE, message, (*job_path, "external_id"))
+        _check_queue(run, job, platform, live, request=request, out=out)
+        if definition is not None:
+            _check_definition(run, job, definition, planned, out)
+        return planned
+
+    def plan_findings(
+        self, context: PlanContext, live: Mapping[str, Any]
+    ) -> Iterable[tuple[DocPath, str, str]]:
+        return ()
+
+    def fingerprints(
+        self, job: BatchJob, platform: BatchPlatform, live: BatchLive | None
+    ) -> dict[str, str]:
+        live = live or BatchLive()
+        region = platform.region
+        lookup = live.definitions.get(job.external_id)
+        resolved = lookup.resolved if lookup else None
+        prints = {
+            f"batch:{region}:job-definition/{job.external_id}": resolved.arn
+            if resolved
+            else "missing"
+        }
+        for queue_name, queue in live.queues.items():
+            prints[f"batch:{region}:job-queue/{queue_name}"] = (
+                f"{queue.state}/{queue.status}/{'fair-share' if queue.fair_share else 'fifo'}"
+                if queue
+                else "missing"
+            )
+        return prints
+
+    def parameter_name(self, field: tuple[str, str]) -> str:
+        return field[1]
+
+    def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
+        """The attempt duration (from the manifest or the definition) times the attempts;
+        None when neither sets a timeout."""
+        duration = compute.get("attempt_duration_seconds")
+        attempts = compute.get("retry_attempts") or 1
+        return float(duration) * int(attempts) if duration else None
+
+    def holds_dependency(self, condition: str) -> bool:
+        # dependsOn starts a job once its dependencies succeed (and fails it otherwise).
+        return condition == "succeeded"
+
+    def with_dependencies(
+        self, request: Mapping[str, Any], run_ids: list[str]
+    ) -> dict[str, Any] | None:
+        existing = list(request.get("dependsOn", []))
+        if len(existing) + len(run_ids) > DEPENDS_ON_LIMIT:
+            return None
+        return {**request, "dependsOn": existing + [{"jobId": i} for i in run_ids]}
+
+
+def _check_definition(
+    run: Run, job: BatchJob, definition: BatchDefinition, planned: PlannedRequest, out: FindingSink
+) -> None:
+    """Parameters against the definition's placeholders and defaults; what it supplies."""
+    job_path: DocPath = ("jobs", run.job)
+    request = planned.request
+    sent = request.payload.get("parameters", {})
+    for key in sent:
+        where = (
+            (*out.at, "parameters", key)
+            if key in run.parameters
+            else (*job_path, "parameters", key)
+        )
+        if key not in definition.placeholders:
+            out.drift(
+                codes.NO_PLACEHOLDER,
+                f"parameter '{key}' has no Ref::{key} placeholder in {definition.reference}'s "
+                "command or environment: Batch will not use it",
+                where,
+                key=True,
+            )
+        live_default = definition.parameters.get(key)
+        param = job.parameters.get(key)
+        if (
+            param
+            and not param.secret
+            and param.value is not None
+            and live_default is not None
+            and aws_string(param.value) != live_default
+        ):
+            out.drift(
+                codes.DEFAULT_DRIFT,
+                f"parameter '{key}' defaults to {aws_string(param.value)!r} in the manifest but "
+                f"{live_default!r} in {definition.reference}",
+                (*job_path, "parameters", key),
+            )
+    unset = sorted(
+        p for p in definition.placeholders if p not in sent and p not in definition.parameters
+    )
+    if unset:
+        out.drift(
+            codes.PLACEHOLDER_UNSET,
+            f"{', '.join('Ref::' + p for p in unset)} of {definition.reference} has no value: "
+            "neither the manifest nor the definition sets it, so the container gets the literal "
+            "text (a common cause of 'Essential container in task exited')",
+            job_path,
+        )
+    filled = sorted(p for p in definition.parameters if p not in sent)
+    if filled:
+        out.note(
+            codes.INHERITED_PARAMETERS,
+            f"filled from {definition.reference}'s defaults: {', '.join(filled)}",
+            job_path,
+        )
+    inherited = []
+    # What the definition supplies bounds the run too (apply waits on it no longer than
+    # the attempt duration times the attempts): recorded with its tier, never sent.
+    for key, value in (
+        ("retry_attempts", definition.retry_attempts),
+        ("attempt_duration_seconds", definition.attempt_duration_seconds),
+    ):
+        if key not in request.compute and value:
+            inherited.append(f"{key} {value}")
+            planned.recorded[key] = Resolved(value, Tier.DEFINITION)
+    if inherited:
+        out.note(
+            codes.INHERITED_COMPUTE,
+            f"from {definition.reference}: {', '.join(inherited)}",
+            job_path,
+        )
+
+
+def _check_queue(
+    run: Run,
+    job: BatchJob,
+    platform: BatchPlatform,
+    live: BatchLive,
+    *,
+    request: RunRequest,
+    out: FindingSink,
+) -> None:
+    queue_name = str(request.payload["jobQueue"])
+    tier = request.compute["job_queue"].tier
+    where: DocPath = {
+        Tier.RUN: (*out.at, "compute", "job_queue"),
+        Tier.JOB: ("jobs", run.job, "job_queue"),
+    }.get(tier, ("platforms", job.platform, "default_job_queue"))
+    queue = live.queues.get(queue_name)
+    if queue is None:
+        out.error(
+            codes.QUEUE_MISSING,
+            f"job queue '{queue_name}' does not exist in {platform.region}: the queue name on "
+            "the job attribute / platform default must name an existing queue",
+            where,
+        )
+        return
+    if not queue.usable:
+        out.error(
+            codes.QUEUE_UNUSABLE,
+            f"job queue '{queue_name}' is {queue.state}/{queue.status}; jobs are only accepted "
+            "by an ENABLED, VALID queue",
+            where,
+        )
+    share = "shareIdentifier" in request.payload
+    if queue.fair_share and not share:
+        out.error(
+            codes.FAIR_SHARE_WITHOUT_SHARE,
+            f"job queue '{queue_name}' has a fair-share scheduling policy: set share_identifier "
+            "(and optionally scheduling_priority_override)",
+            where,
+        )
+    elif share and not queue.fair_share:
+        out.error(
+            codes.SHARE_WITHOUT_FAIR_SHARE,
+            f"share_identifier is set but job queue '{queue_name}' has no fair-share scheduling "
+            "policy: leave share_identifier and scheduling_priority_override blank",
+            where,
+        )

@@ -1,0 +1,265 @@
+"""AWS Batch, the pure part: statuses, console URL, the SubmitJob request and what
+discovery finds (definitions, queues).
+
+Status table with cancellation detection, TerminateJob reason, console URL and SubmitJob
+request: see shared/seeds/003_*.txt (the Batch job type).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from polysync_spec.errors import PolysyncError
+from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
+from polysync_spec.providers.base import (
+    ATTEMPT_SLOT,
+    Resolved,
+    RunRequest,
+    RunStatus,
+    StatusReport,
+    Tier,
+    first_set,
+    sent_parameters,
+)
+from polysync_spec.values import aws_string
+
+SUBMIT_JOB = "SubmitJob"
+BATCH_LOG_GROUP = "/aws/batch/job"
+CANCEL_REASON = "Cancelled by Polysync"
+JOB_NAME_PREFIX = "Polysync-"
+# A StatusReason holding any of these means the job was cancelled, not failed.
+CANCELLATION_MARKERS = ("Cancelled", "Canceled", "Terminated", "Job terminated", CANCEL_REASON)
+IN_FLIGHT = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
+
+
+class NoQueueError(PolysyncError):
+    """Neither the run, the job nor the platform names a job queue."""
+
+
+def job_name(attempt_id: str = ATTEMPT_SLOT) -> str:
+    """`Polysync-<guid>` (the product document's unique job name): 45 characters, within
+    Batch's 128 and its character rules, for a submission attempt's id (a uuid4).
+
+    The name carries the attempt's identity, which the ledger records before SubmitJob:
+    a crash or a lost answer between submit and record finds the job again by this name,
+    and no other attempt, apply or project ever has it. Plans hold the `ATTEMPT_SLOT`.
+    """
+    return f"{JOB_NAME_PREFIX}{attempt_id}"
+
+
+def monitor_url(region: str, job_id: str) -> str:
+    """The AWS Batch console page of one job."""
+    return (
+        f"https://{region}.console.aws.amazon.com/batch/home?region={region}"
+        f"#jobs/detail/{quote(job_id, safe='')}"
+    )
+
+
+def is_cancellation(job: Mapping[str, Any]) -> bool:
+    """A FAILED job that was cancelled or terminated rather than failing on its own.
+
+    DescribeJobs' `isCancelled` / `isTerminated` decide when present. Otherwise the
+    product document's markers, matched as written: "Cancelled", "Canceled",
+    "Terminated", "Job terminated" or the tool's own reason. Matched as written, a host
+    failure ("Host EC2 (instance i-…) terminated.") or "… context canceled" stays a
+    failure, so on_failure and `after: {on: failed}` fire."""
+    flags = [job[key] for key in ("isCancelled", "isTerminated") if key in job]
+    if flags:
+        return any(bool(flag) for flag in flags)
+    reason = str(job.get("statusReason") or "")
+    return any(marker in reason for marker in CANCELLATION_MARKERS)
+
+
+def map_status(job: Mapping[str, Any] | None) -> StatusReport:
+    """A job from DescribeJobs as a Polysync status; the message is the StatusReason or,
+    without one, the container's exit code."""
+    job = job or {}
+    state = job.get("status")
+    if not isinstance(state, str):
+        return StatusReport(RunStatus.UNKNOWN, None, None)
+    if state in IN_FLIGHT:
+        status = RunStatus.RUNNING
+    elif state == "SUCCEEDED":
+        status = RunStatus.SUCCESS
+    elif state == "FAILED":
+        status = RunStatus.CANCELLED if is_cancellation(job) else RunStatus.FAILED
+    else:
+        status = RunStatus.UNKNOWN
+    summary = (job.get("arrayProperties") or {}).get("statusSummary") or None
+    return StatusReport(status, state, _message(job), dict(summary) if summary else None)
+
+
+def _message(job: Mapping[str, Any]) -> str | None:
+    reason = job.get("statusReason")
+    if reason:
+        return str(reason)
+    if job.get("status") != "FAILED":
+        return None  # an exit code explains a failure; on success it is noise
+    exit_code = (job.get("container") or {}).get("exitCode")
+    if exit_code is None:
+        attempts = job.get("attempts") or []
+        if attempts:
+            exit_code = (attempts[-1].get("container") or {}).get("exitCode")
+    return f"Container exit code: {exit_code}" if exit_code is not None else None
+
+
+def build_request(
+    job: BatchJob,
+    platform: BatchPlatform,
+    run: Run | None = None,
+) -> RunRequest:
+    """The SubmitJob call for one run. Run-level compute overrides the job's attributes;
+    the queue falls back to the platform's default_job_queue. The job name holds the
+    attempt slot, filled with a new identity by each submission attempt."""
+    rc = run.compute if run is not None else None
+    queue = first_set(
+        (getattr(rc, "job_queue", None), Tier.RUN),
+        (job.job_queue, Tier.JOB),
+        (platform.default_job_queue, Tier.PLATFORM),
+    )
+    if queue is None:
+        raise NoQueueError(
+            f"Batch job {job.external_id!r} has no queue: set job_queue on the job or "
+            "default_job_queue on its platform"
+        )
+    compute: dict[str, Resolved] = {"job_queue": queue}
+    for key in (
+        "share_identifier",
+        "scheduling_priority_override",
+        "attempt_duration_seconds",
+        "retry_attempts",
+        "array_size",
+    ):
+        resolved = first_set((getattr(rc, key, None), Tier.RUN), (getattr(job, key), Tier.JOB))
+        if resolved is not None:
+            compute[key] = resolved
+
+    payload: dict[str, Any] = {
+        "jobName": job_name(),
+        "jobQueue": queue.value,
+        "jobDefinition": job.external_id,
+    }
+    values, secret = sent_parameters(job, run)
+    parameters = {name: aws_string(value) for name, value in values.items()}
+    if parameters:
+        payload["parameters"] = parameters
+    if "share_identifier" in compute:
+        payload["shareIdentifier"] = compute["share_identifier"].value
+    if "scheduling_priority_override" in compute:
+        payload["schedulingPriorityOverride"] = compute["scheduling_priority_override"].value
+    if "array_size" in compute:
+        payload["arrayProperties"] = {"size": compute["array_size"].value}
+    if job.depends_on:
+        payload["dependsOn"] = [
+            {"jobId": d.job_id, **({"type": d.type} if d.type else {})} for d in job.depends_on
+        ]
+    if "retry_attempts" in compute:
+        payload["retryStrategy"] = {"attempts": compute["retry_attempts"].value}
+    if "attempt_duration_seconds" in compute:
+        payload["timeout"] = {"attemptDurationSeconds": compute["attempt_duration_seconds"].value}
+    if job.tags:
+        payload["tags"] = dict(job.tags)
+    if job.propagate_tags is not None:
+        payload["propagateTags"] = job.propagate_tags
+    secrets = frozenset(("parameters", key) for key in secret)
+    return RunRequest(SUBMIT_JOB, payload, compute, secrets)
+
+
+_REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class BatchDefinition:
+    """One job-definition revision as discovered."""
+
+    name: str
+    revision: int
+    arn: str
+    status: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    # The Ref::name placeholders its command and environment use.
+    placeholders: frozenset[str] = frozenset()
+    attempt_duration_seconds: int | None = None
+    retry_attempts: int | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.name}:{self.revision}"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> BatchDefinition:
+        container = data.get("containerProperties") or {}
+        texts = [*map(str, container.get("command") or [])]
+        texts += [str(e.get("value", "")) for e in container.get("environment") or []]
+        return cls(
+            name=data["jobDefinitionName"],
+            revision=int(data["revision"]),
+            arn=data["jobDefinitionArn"],
+            status=data.get("status", "ACTIVE"),
+            parameters=dict(data.get("parameters") or {}),
+            placeholders=frozenset(m for text in texts for m in _REF.findall(text)),
+            attempt_duration_seconds=(data.get("timeout") or {}).get("attemptDurationSeconds"),
+            retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
+        )
+
+
+@dataclass(frozen=True)
+class BatchQueue:
+    name: str
+    arn: str
+    state: str
+    status: str
+    scheduling_policy_arn: str | None = None
+
+    @property
+    def fair_share(self) -> bool:
+        return self.scheduling_policy_arn is not None
+
+    @property
+    def usable(self) -> bool:
+        return self.state == "ENABLED" and self.status == "VALID"
+
+
+def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefinition]:
+    """DescribeJobDefinitions returns every ACTIVE revision; keep the highest per name."""
+    best: dict[str, BatchDefinition] = {}
+    for definition in definitions:
+        current = best.get(definition.name)
+        if current is None or definition.revision > current.revision:
+            best[definition.name] = definition
+    return best
+
+
+def definition_name(reference: str) -> tuple[str, int | None]:
+    """`name`, `name:3` or `arn:...:job-definition/name:3` -> (name, revision or None)."""
+    tail = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+    name, sep, revision = tail.partition(":")
+    return name, int(revision) if sep and revision.isdigit() else None
+
+
+@dataclass(frozen=True)
+class DefinitionLookup:
+    """What a Batch job definition reference resolves to.
+
+    `resolved` is the revision SubmitJob would use: the pinned one when it is ACTIVE, the
+    highest ACTIVE revision for a bare name. `pinned_status` is the pinned revision's
+    status (ACTIVE, INACTIVE) or None when that revision does not exist.
+    """
+
+    reference: str
+    resolved: BatchDefinition | None
+    pinned: bool = False
+    pinned_status: str | None = None
+
+
+@dataclass
+class BatchLive:
+    """What `BatchClient.snapshot` finds: each definition reference as the manifests
+    write it (`name`, `name:revision`, ARN) and each queue name the runs use."""
+
+    definitions: dict[str, DefinitionLookup] = field(default_factory=dict)
+    queues: dict[str, BatchQueue | None] = field(default_factory=dict)

@@ -1,0 +1,226 @@
+"""AWS Glue as a `Platform`: pre-flight checks, plan-wide checks and fingerprints of a
+StartJobRun against the live job (product documents 000 and 001), and the run's limit.
+Pure: the live job comes from `GlueClient.snapshot`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from polysync_spec.manifest import codes
+from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
+from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+from polysync_spec.manifest.positions import DocPath
+from polysync_spec.providers.base import (
+    ATTEMPT_SLOT,
+    FindingSink,
+    PlanContext,
+    PlannedRequest,
+    Resolved,
+    Tier,
+)
+from polysync_spec.providers.glue.spec import (
+    PYTHON_SHELL,
+    START_JOB_RUN,
+    WORKER_KEYS,
+    GlueDefinition,
+    build_request,
+)
+from polysync_spec.values import aws_string, glue_argument_key, is_internal
+
+GLUE_ARGUMENTS_LIMIT = 260 * 1024  # all of a job run's arguments together
+# An attempt id as apply fills the slot: a uuid4's text.
+_ATTEMPT_ID_LENGTH = 36
+# Glue's own default timeout when the job sets none: 2,880 minutes up to Glue 4.0, 480
+# from 5.0 (StartJobRun's Timeout documentation).
+GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
+GLUE_5_DEFAULT_TIMEOUT_MINUTES = 480
+
+#: What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or None.
+GlueLive = Mapping[str, GlueDefinition | None]
+
+
+class Glue:
+    """AWS Glue jobs, run with StartJobRun."""
+
+    type: ClassVar[str] = "aws_glue"
+    job_type: ClassVar[str] = "aws_glue_job"
+    service: ClassVar[str] = "glue"
+    api: ClassVar[str] = START_JOB_RUN
+
+    def plan_run(
+        self,
+        run: Run,
+        job: GlueJob,
+        platform: GluePlatform,
+        live: GlueLive | None,
+        out: FindingSink,
+    ) -> PlannedRequest:
+        job_path: DocPath = ("jobs", run.job)
+        definition = (live or {}).get(job.external_id)
+        request = build_request(job, platform, run, definition)
+        planned = PlannedRequest(request, job.external_id if definition else None)
+        if definition is None:
+            out.error(
+                codes.GLUE_JOB_MISSING,
+                f"no Glue job named '{job.external_id}' exists in {platform.region}; external_id "
+                "must be the Glue job's name (and the caller needs glue:GetJob on it)",
+                (*job_path, "external_id"),
+            )
+            return planned
+        # How many runs of the job Glue lets go at once: what apply says while a run waits
+        # for a free slot (ConcurrentRunsExceededException).
+        planned.recorded["max_concurrent_runs"] = Resolved(
+            definition.max_concurrent_runs, Tier.DEFINITION
+        )
+        arguments: dict[str, str] = request.payload["Arguments"]
+        if definition.command_name == PYTHON_SHELL:
+            explicit = [k for k in WORKER_KEYS if k in request.compute]
+            if explicit:
+                tier = request.compute[explicit[0]].tier
+                compute_at = (*out.at, "compute") if tier is Tier.RUN else (*job_path, "compute")
+                out.error(
+                    codes.PYTHON_SHELL_WORKERS,
+                    f"'{job.external_id}' is a Python shell job: {', '.join(explicit)} cannot be "
+                    "set for it (Glue sizes it by the definition's MaxCapacity)",
+                    compute_at,
+                    key=True,
+                )
+            elif platform.defaults and any(getattr(platform.defaults, k) for k in WORKER_KEYS):
+                out.note(
+                    codes.PYTHON_SHELL_DEFAULTS_SKIPPED,
+                    f"'{job.external_id}' is a Python shell job: the platform's worker defaults "
+                    "do not apply to it and are not sent",
+                    job_path,
+                )
+        inherited = [
+            f"{k} {v.value}" for k, v in request.compute.items() if v.tier is Tier.DEFINITION
+        ]
+        if inherited:
+            out.note(
+                codes.INHERITED_COMPUTE,
+                f"from the Glue job definition: {', '.join(inherited)}",
+                job_path,
+            )
+        defaults = {
+            k: v
+            for k, v in definition.default_arguments.items()
+            if k not in arguments
+            and k not in GLUE_RESERVED_ARGUMENTS
+            and k not in GLUE_INTERNAL_ARGUMENTS
+        }
+        if defaults:
+            out.note(
+                codes.INHERITED_PARAMETERS,
+                f"filled from the job's DefaultArguments: {', '.join(sorted(defaults))}",
+                job_path,
+            )
+        self._check_parameters(job_path, job, definition, arguments, out)
+        merged = {
+            **definition.default_arguments,
+            **arguments,
+            **definition.non_overridable_arguments,
+        }
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in merged.items())
+        size += _ATTEMPT_ID_LENGTH - len(ATTEMPT_SLOT)  # the marker as it will be sent
+        if size > GLUE_ARGUMENTS_LIMIT:
+            out.error(
+                codes.GLUE_ARGUMENTS_TOO_LARGE,
+                f"the run's arguments total {size} bytes; Glue allows {GLUE_ARGUMENTS_LIMIT} for "
+                "all of a job's arguments together",
+            )
+        return planned
+
+    @staticmethod
+    def _check_parameters(
+        job_path: DocPath,
+        job: GlueJob,
+        definition: GlueDefinition,
+        arguments: Mapping[str, str],
+        out: FindingSink,
+    ) -> None:
+        """Drift between the manifest's parameters and the job's arguments."""
+        for name, parameter in job.parameters.items():
+            key = glue_argument_key(name)
+            if is_internal(name) or parameter.secret or key not in arguments:
+                continue
+            where: DocPath = (*job_path, "parameters", name)
+            if key in definition.non_overridable_arguments:
+                out.drift(
+                    codes.NON_OVERRIDABLE,
+                    f"'{key}' is one of the Glue job's NonOverridableArguments: Glue ignores the "
+                    "value polysync sends",
+                    where,
+                    key=True,
+                )
+            live_default = definition.default_arguments.get(key)
+            if (
+                parameter.value is not None
+                and live_default is not None
+                and aws_string(parameter.value) != live_default
+            ):
+                out.drift(
+                    codes.DEFAULT_DRIFT,
+                    f"parameter '{name}' is {aws_string(parameter.value)!r} in the manifest but "
+                    f"{live_default!r} in the Glue job's DefaultArguments",
+                    where,
+                )
+
+    def plan_findings(
+        self, context: PlanContext, live: Mapping[str, GlueLive | None]
+    ) -> Iterable[tuple[DocPath, str, str]]:
+        """Runs of one Glue job that the plan may start at once, beyond its
+        MaxConcurrentRuns: Glue would refuse the extra ones."""
+        by_job: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for index, run, job, _ in context.runs:
+            by_job.setdefault((job.platform, job.external_id), []).append((index, run.key))
+        for (platform, name), runs in by_job.items():
+            definition = (live.get(platform) or {}).get(name)
+            if definition is None or len(runs) < 2:
+                continue
+            keys = [key for _, key in runs]
+            parallel = context.largest_unordered(keys)
+            at_once = min(len(parallel), context.max_concurrency)
+            if at_once > definition.max_concurrent_runs:
+                index = runs[keys.index(parallel[-1])][0]
+                yield (
+                    ("run_plans", context.run_plan, "runs", index),
+                    codes.GLUE_CONCURRENCY,
+                    f"run plan '{context.run_plan}' may start {at_once} runs of Glue job '{name}' "
+                    f"at once ({', '.join(parallel)}), but its MaxConcurrentRuns is "
+                    f"{definition.max_concurrent_runs}: Glue would refuse the extra runs with "
+                    "ConcurrentRunsExceededException; add an `after` edge or raise "
+                    "MaxConcurrentRuns",
+                )
+
+    def fingerprints(
+        self, job: GlueJob, platform: GluePlatform, live: GlueLive | None
+    ) -> dict[str, str]:
+        definition = (live or {}).get(job.external_id)
+        stamp = (
+            definition.last_modified.isoformat()
+            if definition and definition.last_modified
+            else ("present" if definition else "missing")
+        )
+        return {f"glue:{platform.region}:job/{job.external_id}": stamp}
+
+    def parameter_name(self, field: tuple[str, str]) -> str:
+        inner = field[1]
+        return inner[2:] if inner.startswith("--") else inner
+
+    def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
+        """The job run's timeout, or Glue's default when the job sets none."""
+        minutes = compute.get("timeout_minutes")
+        if not minutes:
+            version = str(compute.get("glue_version") or "")
+            five = version[:1].isdigit() and int(version.split(".", maxsplit=1)[0]) >= 5
+            minutes = GLUE_5_DEFAULT_TIMEOUT_MINUTES if five else GLUE_DEFAULT_TIMEOUT_MINUTES
+        return float(minutes) * 60
+
+    def holds_dependency(self, condition: str) -> bool:
+        return False  # StartJobRun has no dependencies: every `after` waits client-side
+
+    def with_dependencies(
+        self, request: Mapping[str, Any], run_ids: list[str]
+    ) -> dict[str, Any] | None:
+        return None
