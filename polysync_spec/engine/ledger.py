@@ -158,7 +158,7 @@ class RunRecord:
     submitted_at: float | None
     finished_at: float | None
     started_at: float | None = None  # first seen Starting or Running
-    # The submission attempt's identity (Batch job name, Glue marker argument), written
+    # The submission attempt's identity (carried by the request: a job name, a marker), written
     # with the intent before the AWS call; a new attempt (--rerun, --retry-failed) has a
     # new one. intent_at is on AWS's clock; answer_by (AWS's clock too) is when the
     # submission's answer was due (its client's read timeout): the settle time after a

@@ -17,6 +17,7 @@ from typing import Any
 from polysync_spec import redact
 from polysync_spec.errors import PolysyncError, Position
 from polysync_spec.providers.base import ATTEMPT_SLOT
+from polysync_spec.providers.registry import by_service
 
 PLAN_FORMAT = 1
 
@@ -82,10 +83,13 @@ class LedgerView:
 def native_edge(
     service: str, platform: str, dep_service: str, dep_platform: str, condition: str
 ) -> bool:
-    """Whether an `after` edge is handed to AWS as a Batch `dependsOn`: a Batch run that
-    waits for a Batch run's success on the same platform. Other edges wait client-side."""
+    """Whether an `after` edge is handed to AWS (e.g. as a `dependsOn`): both runs on the
+    same platform, whose service can hold a run until the other meets `condition`. Other
+    edges wait client-side."""
     return (
-        service == dep_service == "batch" and platform == dep_platform and condition == "succeeded"
+        service == dep_service
+        and platform == dep_platform
+        and by_service(service).holds_dependency(condition)
     )
 
 
@@ -112,7 +116,7 @@ class PlannedRun:
     key: str
     job: str
     platform: str
-    service: str  # "glue" | "batch"
+    service: str  # the platform's service (`Platform.service`)
     region: str
     api: str
     # The exact payload; each secret value replaced by {"$env": NAME}.
@@ -128,7 +132,7 @@ class PlannedRun:
 
     def resolved_request(self, env: Mapping[str, str] | None, attempt_id: str) -> dict[str, Any]:
         """The request one submission attempt sends: the attempt's identity in its slot
-        (the Batch job name, the Glue marker argument) and each {"$env": NAME} replaced by
+        (e.g. a job name or a marker argument) and each {"$env": NAME} replaced by
         that variable's value. `env=None` leaves the secrets out: enough to look the
         attempt up in AWS. Raises PolysyncError naming a secret's unset variable."""
         resolved: dict[str, Any] = {}
@@ -160,8 +164,8 @@ class Plan:
     manifest_path: str
     variables: dict[str, Any]
     runs: list[PlannedRun]
-    # Live object -> what it looked like when planned (Glue LastModifiedOn, Batch
-    # definition ARN, queue state): apply refuses a plan whose fingerprints moved.
+    # Live object -> what it looked like when planned (a modification time, a definition
+    # revision's ARN, a queue's state): apply refuses a plan whose fingerprints moved.
     fingerprints: dict[str, str] = field(default_factory=dict)
     findings: list[PlanFinding] = field(default_factory=list)  # not tied to one run
     max_concurrency: int = 4

@@ -33,6 +33,8 @@ from jsonschema.exceptions import ValidationError
 from polysync_spec.engine.model import PLAN_FORMAT, Plan
 from polysync_spec.errors import Diagnostic, PolysyncError
 from polysync_spec.manifest.models import NAME_PATTERN, RunCompute
+from polysync_spec.providers.base import object_schema as _object
+from polysync_spec.providers.registry import PLATFORMS, platform_of
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 20
@@ -47,18 +49,6 @@ class PlanFileError(PolysyncError):
 
 
 # ---------------------------------------------------------------- the schema
-
-
-def _object(
-    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-        **extra,
-    }
 
 
 _NAME = {
@@ -88,10 +78,10 @@ def _compute_values() -> dict[str, Any]:
                 "tier": {"enum": ["run", "job", "platform", "definition"]},
             }
         )
-    # Read from the live Glue job for the free-slot wait; never sent.
-    values["max_concurrent_runs"] = _object(
-        {"value": {"type": "integer", "minimum": 1}, "tier": {"enum": ["definition"]}}
-    )
+    # Values a platform reads from the live objects and records, never sends.
+    for platform in PLATFORMS:
+        for key, value_schema in platform.recorded_schema.items():
+            values[key] = _object({"value": value_schema, "tier": {"enum": ["definition"]}})
     return values
 
 
@@ -100,58 +90,6 @@ _SECRET_OR_STRING = {
     "description": 'a string, or a secret as {"$env": NAME}',
 }
 
-
-_START_JOB_RUN = _object(
-    {
-        "JobName": {"type": "string", "minLength": 1, "maxLength": 255},
-        "Arguments": {
-            "type": "object",
-            "additionalProperties": _SECRET_OR_STRING,
-        },
-        "WorkerType": _STRING,
-        "NumberOfWorkers": {"type": "integer", "minimum": 1},
-        "Timeout": {"type": "integer", "minimum": 1},
-    },
-    required=["JobName", "Arguments"],
-    description="Glue StartJobRun, exactly as polysync builds it",
-)
-
-_SUBMIT_JOB = _object(
-    {
-        # Each submission attempt names its job after its own identity: a plan holds the
-        # slot, never a name (an edited name would be shared by every attempt).
-        "jobName": {
-            "const": "Polysync-${attempt_id}",
-            "description": "the attempt slot: apply names each job Polysync-<attempt uuid>",
-        },
-        "jobQueue": {"type": "string", "minLength": 1},
-        "jobDefinition": {"type": "string", "minLength": 1},
-        "parameters": {
-            "type": "object",
-            "additionalProperties": _SECRET_OR_STRING,
-        },
-        "shareIdentifier": _STRING,
-        "schedulingPriorityOverride": {"type": "integer", "minimum": 0, "maximum": 9999},
-        "arrayProperties": _object({"size": {"type": "integer", "minimum": 2, "maximum": 10000}}),
-        "dependsOn": {
-            "type": "array",
-            "maxItems": 20,
-            "items": _object(
-                {
-                    "jobId": {"type": "string", "minLength": 1},
-                    "type": {"enum": ["SEQUENTIAL", "N_TO_N"]},
-                },
-                required=["jobId"],
-            ),
-        },
-        "retryStrategy": _object({"attempts": {"type": "integer", "minimum": 1, "maximum": 10}}),
-        "timeout": _object({"attemptDurationSeconds": {"type": "integer", "minimum": 60}}),
-        "tags": {"type": "object", "additionalProperties": _STRING},
-        "propagateTags": {"type": "boolean"},
-    },
-    required=["jobName", "jobQueue", "jobDefinition"],
-    description="Batch SubmitJob, exactly as polysync builds it",
-)
 
 _FINDING = _object(
     {
@@ -174,13 +112,13 @@ def _run() -> dict[str, Any]:
             "key": _NAME,
             "job": _NAME,
             "platform": _NAME,
-            "service": {"enum": ["glue", "batch"]},
+            "service": {"enum": [p.service for p in PLATFORMS]},
             "region": {
                 "type": "string",
                 "pattern": REGION_PATTERN,
                 "description": "an AWS region such as us-east-1",
             },
-            "api": {"enum": ["StartJobRun", "SubmitJob"]},
+            "api": {"enum": [p.api for p in PLATFORMS]},
             "request": {"type": "object"},
             "live": {"type": ["string", "null"]},
             "compute": {
@@ -200,10 +138,19 @@ def _run() -> dict[str, Any]:
             "findings": {"type": "array", "items": _FINDING},
         }
     )
-    # The request is the one API call of the run's service.
-    run["if"] = {"properties": {"service": {"const": "glue"}}}
-    run["then"] = {"properties": {"api": {"const": "StartJobRun"}, "request": _START_JOB_RUN}}
-    run["else"] = {"properties": {"api": {"const": "SubmitJob"}, "request": _SUBMIT_JOB}}
+    # The request is the one API call of the run's service, in the platform's shape.
+    run["allOf"] = [
+        {
+            "if": {"properties": {"service": {"const": p.service}}},
+            "then": {
+                "properties": {
+                    "api": {"const": p.api},
+                    "request": p.request_schema(_SECRET_OR_STRING),
+                }
+            },
+        }
+        for p in PLATFORMS
+    ]
     return run
 
 
@@ -215,7 +162,7 @@ def plan_schema() -> dict[str, Any]:
         "title": "polysync-spec plan file v1",
         "description": "Written by `polysync plan --out FILE`; read by `polysync show` and "
         "`polysync apply`. Integers are written without a fraction (4, not 4.0). Secrets "
-        'appear only as {"$env": NAME}, in Glue Arguments and Batch parameters.',
+        'appear only as {"$env": NAME}, as the values of request parameters.',
         **_object(
             {
                 "format": {"const": "polysync-plan"},
@@ -460,8 +407,6 @@ def _graph_problems(runs: list[dict[str, Any]]) -> Iterator[str]:
 def check_against_manifests(saved: Plan, project: Any) -> None:
     """Before any AWS call: the plan's run plan and platforms exist in the (valid)
     manifests, and each platform runs the plan's service for it."""
-    from polysync_spec.manifest.models import GluePlatform
-
     problems: list[str] = []
     if saved.run_plan not in project.run_plans:
         problems.append(
@@ -474,7 +419,7 @@ def check_against_manifests(saved: Plan, project: Any) -> None:
             problems.append(
                 f"$.runs[{index}].platform: the manifests have no platform {run.platform!r}"
             )
-        elif (run.service == "glue") != isinstance(platform, GluePlatform):
+        elif platform_of(platform).service != run.service:
             problems.append(
                 f"$.runs[{index}].service: platform {run.platform!r} does not run "
                 f"{run.service} jobs"

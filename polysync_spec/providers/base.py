@@ -210,6 +210,19 @@ def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:
     return None
 
 
+def object_schema(
+    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A closed JSON Schema object (every property required unless `required` says)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
 # ---------------------------------------------------------------- the two protocols
 
 
@@ -266,6 +279,13 @@ class Platform(Protocol):
     service: ClassVar[str]
     #: The API a run is started with (e.g. "StartJobRun").
     api: ClassVar[str]
+    #: JSON Schemas of the values `plan_run` records from the live objects (`recorded`).
+    recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]]
+
+    def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON Schema of the request as plans hold it; `secret_or_string` is the
+        schema of a parameter value (a string, or a secret as {"$env": NAME})."""
+        ...
 
     def plan_run(
         self, run: Run, job: Any, platform: Any, live: Any, out: FindingSink

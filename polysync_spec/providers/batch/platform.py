@@ -18,6 +18,7 @@ from polysync_spec.providers.base import (
     Resolved,
     RunRequest,
     Tier,
+    object_schema,
 )
 from polysync_spec.providers.batch.spec import (
     SUBMIT_JOB,
@@ -39,6 +40,52 @@ class Batch:
     job_type: ClassVar[str] = "aws_batch_job"
     service: ClassVar[str] = "batch"
     api: ClassVar[str] = SUBMIT_JOB
+
+    recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
+        return object_schema(
+            {
+                # Each submission attempt names its job after its own identity: a plan holds the
+                # slot, never a name (an edited name would be shared by every attempt).
+                "jobName": {
+                    "const": "Polysync-${attempt_id}",
+                    "description": "the attempt slot: apply names each job Polysync-<attempt uuid>",
+                },
+                "jobQueue": {"type": "string", "minLength": 1},
+                "jobDefinition": {"type": "string", "minLength": 1},
+                "parameters": {
+                    "type": "object",
+                    "additionalProperties": secret_or_string,
+                },
+                "shareIdentifier": {"type": "string"},
+                "schedulingPriorityOverride": {"type": "integer", "minimum": 0, "maximum": 9999},
+                "arrayProperties": object_schema(
+                    {"size": {"type": "integer", "minimum": 2, "maximum": 10000}}
+                ),
+                "dependsOn": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": object_schema(
+                        {
+                            "jobId": {"type": "string", "minLength": 1},
+                            "type": {"enum": ["SEQUENTIAL", "N_TO_N"]},
+                        },
+                        required=["jobId"],
+                    ),
+                },
+                "retryStrategy": object_schema(
+                    {"attempts": {"type": "integer", "minimum": 1, "maximum": 10}}
+                ),
+                "timeout": object_schema(
+                    {"attemptDurationSeconds": {"type": "integer", "minimum": 60}}
+                ),
+                "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                "propagateTags": {"type": "boolean"},
+            },
+            required=["jobName", "jobQueue", "jobDefinition"],
+            description="Batch SubmitJob, exactly as polysync builds it",
+        )
 
     def plan_run(
         self,

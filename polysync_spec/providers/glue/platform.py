@@ -18,6 +18,7 @@ from polysync_spec.providers.base import (
     PlannedRequest,
     Resolved,
     Tier,
+    object_schema,
 )
 from polysync_spec.providers.glue.spec import (
     PYTHON_SHELL,
@@ -47,6 +48,27 @@ class Glue:
     job_type: ClassVar[str] = "aws_glue_job"
     service: ClassVar[str] = "glue"
     api: ClassVar[str] = START_JOB_RUN
+
+    # Read from the live job for the free-slot wait (ConcurrentRunsExceededException).
+    recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "max_concurrent_runs": {"type": "integer", "minimum": 1}
+    }
+
+    def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
+        return object_schema(
+            {
+                "JobName": {"type": "string", "minLength": 1, "maxLength": 255},
+                "Arguments": {
+                    "type": "object",
+                    "additionalProperties": secret_or_string,
+                },
+                "WorkerType": {"type": "string"},
+                "NumberOfWorkers": {"type": "integer", "minimum": 1},
+                "Timeout": {"type": "integer", "minimum": 1},
+            },
+            required=["JobName", "Arguments"],
+            description="Glue StartJobRun, exactly as polysync builds it",
+        )
 
     def plan_run(
         self,
