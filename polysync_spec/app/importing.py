@@ -20,11 +20,9 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from polysync_spec.manifest.fmt import _yaml
-from polysync_spec.manifest.models import BatchJob, GlueJob, GluePlatform
 from polysync_spec.manifest.project import Project
-from polysync_spec.providers.batch.spec import BatchDefinition, definition_name
-from polysync_spec.providers.glue.importing import imported_parameters
-from polysync_spec.providers.glue.spec import PYTHON_SHELL, GlueDefinition
+from polysync_spec.providers.base import ImportedJob
+from polysync_spec.providers.registry import platform_of
 
 HEADER = (
     "# yaml-language-server: $schema={schema}\n"
@@ -58,33 +56,32 @@ def import_platform(
     project: Project,
     root: Path,
     platform_name: str,
-    found: list[GlueDefinition] | list[BatchDefinition],
+    found: list[Any],
     *,
     into: Path | None = None,
     pattern: str = "*",
     write: bool,
 ) -> ImportResult:
     """Merge `found` (what discovery saw) into the manifests below `root`."""
-    platform = project.platforms[platform_name]
-    glue = isinstance(platform, GluePlatform)
+    spec = platform_of(project.platforms[platform_name])
     target = into or root / "jobs" / f"{platform_name}.yaml"
     result = ImportResult()
     files: dict[Path, _File] = {}
     existing: dict[str, str] = {}  # AWS name -> manifest job name
     for name, job in project.jobs.items():
-        if job.platform == platform_name and isinstance(job, GlueJob | BatchJob):
-            aws = job.external_id if glue else definition_name(job.external_id)[0]
-            existing[aws] = name
+        if job.platform == platform_name:
+            existing[spec.aws_name(job)] = name
     wanted = [d for d in found if fnmatch.fnmatch(d.name, pattern)]
     seen = set()
     for definition in wanted:
         seen.add(definition.name)
-        entry = _entry(definition, platform_name, glue)
+        imported = spec.imported_job(definition)
+        entry = _entry(imported, platform_name)
         if definition.name in existing:
             name = existing[definition.name]
             owner = project.source.owners[("jobs", name)]
             document = _load(files, Path(owner.path))
-            if _merge(document.data["jobs"][name], entry):
+            if _merge(document.data["jobs"][name], entry, imported):
                 result.updated.append(name)
         else:
             document = _load(files, target, header=(platform_name, root))
@@ -113,57 +110,30 @@ def import_platform(
     return result
 
 
-def _entry(definition: Any, platform: str, glue: bool) -> CommentedMap:
+def _entry(imported: ImportedJob, platform: str) -> CommentedMap:
     entry = CommentedMap()
     entry["platform"] = platform
-    if glue:
-        entry["external_id"] = definition.name
-        parameters = {
-            name: (
-                CommentedMap(value=value) if kind == "json" and isinstance(value, dict) else value
-            )
-            for name, (value, kind) in imported_parameters(definition).items()
-        }
-        compute = CommentedMap()
-        if definition.command_name != PYTHON_SHELL:  # Python shell jobs size by MaxCapacity
-            for key, value in (
-                ("worker_type", definition.worker_type),
-                ("number_of_workers", definition.number_of_workers),
-            ):
-                if value is not None:
-                    compute[key] = value
-        for key, value in (
-            ("glue_version", definition.glue_version),
-            ("timeout_minutes", definition.timeout_minutes),
-            ("max_retries", definition.max_retries),
-        ):
-            if value is not None:
-                compute[key] = value
-    else:
-        entry["external_id"] = definition.reference  # pinned: reproducible runs
-        parameters = dict(definition.parameters)
-        compute = CommentedMap()
+    entry["external_id"] = imported.external_id
+    parameters = {
+        name: (CommentedMap(value=value) if kind == "json" and isinstance(value, dict) else value)
+        for name, (value, kind) in imported.parameters.items()
+    }
     if parameters:
         entry["parameters"] = CommentedMap(parameters)
-    if compute:
-        entry["compute"] = compute
+    if imported.compute:
+        entry["compute"] = CommentedMap(imported.compute)
     return entry
 
 
-def _merge(current: Any, imported: CommentedMap) -> bool:
-    """Add what is missing; change only a pinned Batch revision. True when changed."""
+def _merge(current: Any, imported: CommentedMap, job: ImportedJob) -> bool:
+    """Add what is missing; change only an external id the platform says the imported
+    one replaces (a newer pinned revision). True when changed."""
     changed = False
     if not isinstance(current, dict):
         return False
     ext = current.get("external_id")
-    new = imported["external_id"]
-    if (
-        isinstance(ext, str)
-        and ext != new
-        and definition_name(ext)[1] is not None
-        and ext.split(":")[0] == new.split(":")[0]
-    ):
-        current["external_id"] = new  # a newer pinned revision of the same definition
+    if isinstance(ext, str) and job.replaces(ext):
+        current["external_id"] = job.external_id
         changed = True
     for section in ("parameters", "compute"):
         if section not in imported:

@@ -182,26 +182,6 @@ class LogTail:
     note: str | None = None
 
 
-def read_log_tail(logs: Any, group: str, stream: str, lines: int) -> LogTail | None:
-    """The last `lines` events of one stream; None when the stream does not exist. Other
-    failures (no permission, throttling) become a note: logs must never fail an apply."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        response = logs.get_log_events(
-            logGroupName=group, logStreamName=stream, limit=lines, startFromHead=False
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            return None
-        return LogTail(note=f"cannot read {group}: {code}")
-    except BotoCoreError as exc:
-        return LogTail(note=f"cannot read {group}: {exc.__class__.__name__}")
-    messages = tuple(str(e.get("message", "")).rstrip("\n") for e in response.get("events", []))
-    return LogTail(messages, f"{group} / {stream}") if messages else None
-
-
 def first_set(*candidates: tuple[Any, Tier]) -> Resolved | None:
     """The first candidate whose value is set, with its tier: the precedence rule."""
     for value, tier in candidates:
@@ -256,6 +236,19 @@ class PlannedRequest:
 
 
 @dataclass(frozen=True)
+class ImportedJob:
+    """A manifest job entry `polysync import` writes: its external id, its parameters
+    as (value, type) by name, its captured compute, and whether an existing job's
+    external id may be replaced by this one (`replaces(current)`: a newer pinned
+    revision of the same definition)."""
+
+    external_id: str
+    parameters: Mapping[str, tuple[Any, str]]
+    compute: Mapping[str, Any]
+    replaces: Callable[[str], bool] = lambda current: False
+
+
+@dataclass(frozen=True)
 class PlanContext:
     """One run plan as a platform's plan-wide checks see it: the runs on this platform
     (index in the run plan, run, job, platform model), the plan's `max_concurrency`, and
@@ -305,6 +298,15 @@ class Platform(Protocol):
 
     def parameter_name(self, field: tuple[str, str]) -> str:
         """The manifest parameter a secret request field (`secret_fields`) holds."""
+        ...
+
+    def aws_name(self, job: Any) -> str:
+        """The name in AWS of what a manifest job runs (e.g. a definition's name without
+        its revision): how `polysync import` matches jobs to what it found."""
+        ...
+
+    def imported_job(self, definition: Any) -> ImportedJob:
+        """A job entry for what `PlatformClient.importable` found."""
         ...
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:

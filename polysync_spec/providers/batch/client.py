@@ -16,7 +16,6 @@ from polysync_spec.providers.base import (
     RunRequest,
     RunStatus,
     StatusReport,
-    read_log_tail,
 )
 from polysync_spec.providers.batch import inventory
 from polysync_spec.providers.batch.spec import (
@@ -33,6 +32,7 @@ from polysync_spec.providers.batch.spec import (
     map_status,
     monitor_url,
 )
+from polysync_spec.providers.logs import read_log_tail
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.providers.base import (
     FindingSink,
+    ImportedJob,
     PlanContext,
     PlannedRequest,
     Resolved,
@@ -155,6 +156,25 @@ class Batch:
 
     def parameter_name(self, field: tuple[str, str]) -> str:
         return field[1]
+
+    def aws_name(self, job: BatchJob) -> str:
+        return definition_name(job.external_id)[0]
+
+    def imported_job(self, definition: BatchDefinition) -> ImportedJob:
+        def replaces(current: str) -> bool:
+            # A newer pinned revision of the same definition.
+            return (
+                current != definition.reference
+                and definition_name(current)[1] is not None
+                and current.split(":", maxsplit=1)[0] == definition.name
+            )
+
+        return ImportedJob(
+            definition.reference,  # pinned: reproducible runs
+            {name: (value, "string") for name, value in definition.parameters.items()},
+            {},
+            replaces,
+        )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The attempt duration (from the manifest or the definition) times the attempts;

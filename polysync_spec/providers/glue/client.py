@@ -16,7 +16,6 @@ from polysync_spec.providers.base import (
     RunRequest,
     RunStatus,
     StatusReport,
-    read_log_tail,
 )
 from polysync_spec.providers.glue import inventory
 from polysync_spec.providers.glue.spec import (
@@ -26,6 +25,7 @@ from polysync_spec.providers.glue.spec import (
     monitor_url,
     split_run_id,
 )
+from polysync_spec.providers.logs import read_log_tail
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,14 @@ from polysync_spec.manifest.positions import DocPath
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     FindingSink,
+    ImportedJob,
     PlanContext,
     PlannedRequest,
     Resolved,
     Tier,
     object_schema,
 )
+from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.spec import (
     PYTHON_SHELL,
     START_JOB_RUN,
@@ -229,6 +231,20 @@ class Glue:
     def parameter_name(self, field: tuple[str, str]) -> str:
         inner = field[1]
         return inner[2:] if inner.startswith("--") else inner
+
+    def aws_name(self, job: GlueJob) -> str:
+        return job.external_id
+
+    def imported_job(self, definition: GlueDefinition) -> ImportedJob:
+        compute: dict[str, Any] = {}
+        if definition.command_name != PYTHON_SHELL:  # Python shell jobs size by MaxCapacity
+            for key in WORKER_KEYS:
+                if getattr(definition, key) is not None:
+                    compute[key] = getattr(definition, key)
+        for key in ("glue_version", "timeout_minutes", "max_retries"):
+            if getattr(definition, key) is not None:
+                compute[key] = getattr(definition, key)
+        return ImportedJob(definition.name, imported_parameters(definition), compute)
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout, or Glue's default when the job sets none."""
