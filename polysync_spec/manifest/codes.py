@@ -18,6 +18,7 @@ YAML_TAB: Final = "PS005"
 DUPLICATE_KEY: Final = "PS006"
 NOT_A_MAPPING: Final = "PS007"
 YAML_TOO_LARGE: Final = "PS008"
+YAML_TAG_MISMATCH: Final = "PS009"
 
 # PS1xx: structure
 UNKNOWN_KEY: Final = "PS100"
@@ -122,6 +123,7 @@ TITLES: Final[dict[str, str]] = {
     DUPLICATE_KEY: "duplicate key in a mapping",
     NOT_A_MAPPING: "top level is not a mapping",
     YAML_TOO_LARGE: "document too deep or too large (alias bomb)",
+    YAML_TAG_MISMATCH: "value does not fit its explicit YAML tag (`!!int abc`)",
     UNKNOWN_KEY: "unknown key",
     MISSING_KEY: "required key missing",
     WRONG_TYPE: "value of the wrong type",

@@ -5,7 +5,7 @@ YAML-level breakage (syntax, tabs, duplicate keys, encodings, alias bombs) becom
 diagnostics with positions; nothing here raises for bad input.
 
 Reading uses libyaml (through PyYAML's C composer) for the node graph and its marks, then
-builds plain data with YAML 1.2 core scalar rules: libyaml parses about two orders of
+builds plain data with YAML 1.2 core scalar rules, honouring explicit tags (`!!str 3`): libyaml parses about two orders of
 magnitude faster than a pure-Python round-trip parser, and validate and plan need
 positions, not comments. Comment-preserving writes (import, fmt) use ruamel.yaml.
 """
@@ -25,14 +25,15 @@ from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
 
 from polysync_spec.errors import Diagnostic, Position, Severity
 from polysync_spec.manifest import codes
 
 try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml: slower, same result
-    _Loader = yaml.SafeLoader
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml: slower, same result
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 PathKey = tuple[str | int, ...]
 
@@ -327,7 +328,7 @@ def _too_large(display: str, size: int, limit: int, what: str, *, grew: bool) ->
 
 def parse_text(text: str, display: str, diagnostics: list[Diagnostic]) -> SourceDocument | None:
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_CoreLoader)
     except yaml.MarkedYAMLError as exc:
         diagnostics.append(_yaml_error(exc, display, text))
         return None
@@ -364,17 +365,30 @@ def parse_text(text: str, display: str, diagnostics: list[Diagnostic]) -> Source
         )
         return None
     marks: dict[PathKey, Marks] = {}
-    data = _construct(node, (), marks, {})
+    bad: list[ScalarNode] = []
+    data = _construct(node, (), marks, {}, bad)
+    reported: set[int] = set()
+    for scalar in bad:  # an aliased scalar is built once for each alias: report it once
+        if id(scalar) not in reported:
+            reported.add(id(scalar))
+            diagnostics.append(_tag_mismatch_diag(scalar, display))
     return SourceDocument(display, data, marks)
 
 
-def _construct(node: Node, path: PathKey, marks: dict[PathKey, Marks], memo: dict[int, Any]) -> Any:
-    """Plain data from a node; marks are recorded for every reachable path.
+def _construct(
+    node: Node,
+    path: PathKey,
+    marks: dict[PathKey, Marks],
+    memo: dict[int, Any],
+    bad: list[ScalarNode],
+) -> Any:
+    """Plain data from a node; marks are recorded for every reachable path, and scalars
+    whose explicit tag does not fit them go to `bad` (see `_scalar`).
 
     An alias shares its anchor's value (the graph was bounded by `_check_node_graph`).
     """
     if isinstance(node, ScalarNode):
-        return _scalar(node)
+        return _scalar(node, bad)
     if id(node) in memo:
         return memo[id(node)]
     if isinstance(node, SequenceNode):
@@ -384,21 +398,21 @@ def _construct(node: Node, path: PathKey, marks: dict[PathKey, Marks], memo: dic
             here = (*path, index)
             at = (item.start_mark.line, item.start_mark.column)
             marks[here] = Marks(at, at)
-            items.append(_construct(item, here, marks, memo))
+            items.append(_construct(item, here, marks, memo, bad))
         return items
     mapping: dict[str, Any] = {}
     memo[id(node)] = mapping
     merged: list[dict[str, Any]] = []
     for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and key_node.tag == "tag:yaml.org,2002:merge":
+        if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE_TAG:
             # `<<: *defaults` (or a list of them): keys written here win over merged ones.
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             for source in sources:
-                value = _construct(source, path, {}, memo)
+                value = _construct(source, path, {}, memo, bad)
                 if isinstance(value, dict):
                     merged.append(value)
             continue
-        key = _key_text(key_node)
+        key = _key_text(key_node, bad)
         if key in mapping:
             continue  # a duplicate: reported by _check_node_graph; the first one counts
         here = (*path, key)
@@ -406,58 +420,136 @@ def _construct(node: Node, path: PathKey, marks: dict[PathKey, Marks], memo: dic
             (key_node.start_mark.line, key_node.start_mark.column),
             (value_node.start_mark.line, value_node.start_mark.column),
         )
-        mapping[key] = _construct(value_node, here, marks, memo)
+        mapping[key] = _construct(value_node, here, marks, memo, bad)
     for source in merged:
         for key, value in source.items():
             mapping.setdefault(key, value)
     return mapping
 
 
-def _key_text(node: Node) -> str:
+def _key_text(node: Node, bad: list[ScalarNode]) -> str:
     if isinstance(node, ScalarNode):
-        value = _scalar(node)
+        value = _scalar(node, bad)
         if isinstance(value, bool):
             return "true" if value else "false"
         return "null" if value is None else str(value)
-    return str(_construct(node, (), {}, {}))
+    return str(_construct(node, (), {}, {}, bad))
 
 
-_INT = re.compile(r"^[-+]?[0-9]+$")
-_OCT = re.compile(r"^0o[0-7]+$")
-_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_IMPLICIT_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp", "str")
-)
+_TAG = "tag:yaml.org,2002:"
+_NULL_TAG = _TAG + "null"
+_BOOL_TAG = _TAG + "bool"
+_INT_TAG = _TAG + "int"
+_FLOAT_TAG = _TAG + "float"
+_STR_TAG = _TAG + "str"
+_MERGE_TAG = _TAG + "merge"
+
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), exactly:
+# no `yes`/`on`, no `1_000`, `0b101`, sexagesimals or dates (all YAML 1.1 only).
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUES = frozenset(("true", "True", "TRUE"))
+_FALSES = frozenset(("false", "False", "FALSE"))
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?(\.inf|\.Inf|\.INF)\Z")
+_NAN = re.compile(r"(\.nan|\.NaN|\.NAN)\Z")
 
 
-def _scalar(node: ScalarNode) -> Any:
-    """YAML 1.2 core schema for plain scalars: `yes`, `on` and `2026-01-01` are strings."""
+class _CoreResolver(BaseResolver):
+    """Tags plain scalars by the YAML 1.2 core schema instead of PyYAML's YAML 1.1 rules.
+
+    libyaml's composer (CParser) asks `self.resolve` for the tag of every scalar that has
+    no explicit tag (and of `!`); a scalar with an explicit tag (`!!str 3`) keeps it.
+    So after composing, a node's tag alone says how to build its value.
+    """
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        # BaseResolver.resolve without path resolvers (this loader has none), and without
+        # building a list of candidates for every scalar.
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return str(tag)
+            return _STR_TAG
+        return _TAG + ("seq" if kind is SequenceNode else "map")
+
+
+for _tag, _regexp, _first in (
+    (_NULL_TAG, re.compile(r"(~|null|Null|NULL|)\Z"), ["~", "n", "N", ""]),
+    (_BOOL_TAG, re.compile(r"(true|True|TRUE|false|False|FALSE)\Z"), list("tTfF")),
+    (_INT_TAG, re.compile(r"([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z"), list("-+0123456789")),
+    (_FLOAT_TAG, _FLOAT, list("-+.0123456789")),
+    (_FLOAT_TAG, _INF, list("-+.")),
+    (_FLOAT_TAG, _NAN, ["."]),
+    # Not core, but manifests use `<<: *defaults` (see `_construct`), as before.
+    (_MERGE_TAG, re.compile(r"<<\Z"), ["<"]),
+):
+    _CoreResolver.add_implicit_resolver(_tag, _regexp, _first)
+
+
+class _CoreLoader(_CoreResolver, _SafeLoader):
+    """libyaml's composer with the core resolver, which comes first in the MRO so that its
+    implicit resolvers and `resolve` replace the YAML 1.1 ones of PyYAML's `Resolver`."""
+
+
+def _scalar(node: ScalarNode, bad: list[ScalarNode]) -> Any:
+    """The value of a scalar from its tag: the core-schema tag `_CoreResolver` gave a plain
+    scalar, `!!str` for a quoted one, or the tag written explicitly (`!!str 3` is the text
+    "3", `!!int "3"` the number 3). A value its explicit tag does not fit (`!!int abc`)
+    goes to `bad` and stays the text as written.
+
+    Any other tag keeps the text as written, as it always has: custom tags (`!env x`), and
+    `!!timestamp`, since YAML 1.2 core has no timestamps and an unquoted date is text too.
+    """
     text: str = node.value
-    if node.style not in (None, "") or node.tag not in _IMPLICIT_TAGS:
-        return text  # quoted, block, or explicitly tagged: the text as written
-    if text in ("", "~", "null", "Null", "NULL"):
-        return None
-    if text in ("true", "True", "TRUE"):
-        return True
-    if text in ("false", "False", "FALSE"):
-        return False
-    if _INT.match(text):
-        return int(text, 10)
-    if _OCT.match(text):
-        return int(text[2:], 8)
-    if _HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    lowered = text.lower()
-    if lowered in (".inf", "+.inf"):
-        return math.inf
-    if lowered == "-.inf":
-        return -math.inf
-    if lowered == ".nan":
-        return math.nan
+    tag = node.tag
+    if tag == _STR_TAG:
+        return text
+    if tag == _INT_TAG:
+        if _INT.match(text):
+            return int(text, 10)
+        if _HEX.match(text):
+            return int(text[2:], 16)
+        if _OCT.match(text):
+            return int(text[2:], 8)
+    elif tag == _FLOAT_TAG:
+        if _FLOAT.match(text):
+            return float(text)
+        if _INF.match(text):
+            return -math.inf if text[0] == "-" else math.inf
+        if _NAN.match(text):
+            return math.nan
+    elif tag == _NULL_TAG:
+        if text in _NULLS:
+            return None
+    elif tag == _BOOL_TAG:
+        if text in _TRUES:
+            return True
+        if text in _FALSES:
+            return False
+    else:
+        return text
+    bad.append(node)
     return text
+
+
+def _tag_mismatch_diag(node: ScalarNode, display: str) -> Diagnostic:
+    name = node.tag.removeprefix(_TAG)
+    forms = {
+        "int": "decimal digits with an optional sign, 0o17 or 0x1F",
+        "float": "1.5, -2e3, .inf or .nan",
+        "bool": "true or false",
+        "null": "null, ~ or nothing",
+    }[name]
+    return _diag(
+        codes.YAML_TAG_MISMATCH,
+        f"{node.value!r} is not a YAML 1.2 {name} ({forms}), but it is tagged !!{name}; "
+        f"fix the value or remove the tag",
+        _mark(node, display),
+    )
 
 
 def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -> None:
@@ -514,12 +606,13 @@ def _check_node_graph(root: Node, display: str, diagnostics: list[Diagnostic]) -
 
 
 def _huge_integer(node: ScalarNode) -> bool:
-    """A plain decimal integer longer than Python converts (`int()` refuses more than
-    `sys.get_int_max_str_digits()` digits, 4300 by default, with a ValueError)."""
+    """A decimal integer (plain, or tagged `!!int`) longer than Python converts (`int()`
+    refuses more than `sys.get_int_max_str_digits()` digits, 4300 by default, with a
+    ValueError)."""
     limit = sys.get_int_max_str_digits()
     return (
         bool(limit)
-        and node.style in (None, "")
+        and node.tag == _INT_TAG
         and len(node.value) > limit
         and _INT.match(node.value) is not None
     )
