@@ -27,7 +27,8 @@ from polysync_spec.cli import apply as cli_apply
 from polysync_spec.cli import plan as cli_plan
 from polysync_spec.cli import run
 from polysync_spec.cli.group import cli
-from polysync_spec.engine.planfile import PlanFileError, plan_schema, read_plan_file
+from polysync_spec.engine.planfile import PlanFileError, read_plan_file
+from polysync_spec.engine.planschema import plan_schema
 from polysync_spec.errors import PolysyncError
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.sandbox.server import Sandbox, apply_outcomes

@@ -57,7 +57,7 @@ def schema(reference: bool, plan_file: bool) -> ExitCode:
     """Print the JSON Schema of manifest format v1 (or the Markdown reference, or the
     schema of plan files)."""
     if plan_file:
-        from polysync_spec.engine.planfile import plan_schema_text
+        from polysync_spec.engine.planschema import plan_schema_text
 
         click.echo(plan_schema_text(), nl=False)
         return ExitCode.OK

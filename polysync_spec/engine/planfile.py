@@ -30,183 +30,18 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from polysync_spec.engine.model import PLAN_FORMAT, Plan
+from polysync_spec.engine.model import Plan
+from polysync_spec.engine.planschema import plan_schema
 from polysync_spec.errors import Diagnostic, PolysyncError
-from polysync_spec.manifest.models import NAME_PATTERN, RunCompute
-from polysync_spec.providers.base import object_schema as _object
-from polysync_spec.providers.registry import PLATFORMS, platform_of
+from polysync_spec.providers.registry import platform_of
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 20
-SCHEMA_ID = "https://polysync.dev/schemas/polysync-plan.schema.json"
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
 
 
 class PlanFileError(PolysyncError):
     """A plan file that cannot be applied or shown as it is; the message names each
     problem by its JSON path and never repeats a value from the file."""
-
-
-# ---------------------------------------------------------------- the schema
-
-
-_NAME = {
-    "type": "string",
-    "pattern": NAME_PATTERN,
-    "description": "a name of letters, digits, _ and -, starting with a letter or _",
-}
-
-
-_INTEGER = {"type": "integer"}
-_STRING = {"type": "string"}
-_SCALAR = {"type": ["string", "integer", "number", "boolean"]}
-
-
-def _compute_values() -> dict[str, Any]:
-    """The type of each compute value, from the manifest's run-level compute. Apply
-    computes a run's time limit from these, so `"timeout_minutes": "x"` must never reach
-    it; the bounds are not repeated, since a value from the live definition (tier
-    `definition`) is AWS's, not bound by the manifest's limits."""
-    schema = RunCompute.model_json_schema()
-    values: dict[str, Any] = {}
-    for key, prop in schema["properties"].items():
-        member = next(m for m in prop.get("anyOf", [prop]) if m.get("type") != "null")
-        values[key] = _object(
-            {
-                "value": {"type": member["type"]},
-                "tier": {"enum": ["run", "job", "platform", "definition"]},
-            }
-        )
-    # Values a platform reads from the live objects and records, never sends.
-    for platform in PLATFORMS:
-        for key, value_schema in platform.recorded_schema.items():
-            values[key] = _object({"value": value_schema, "tier": {"enum": ["definition"]}})
-    return values
-
-
-_SECRET_OR_STRING = {
-    "anyOf": [_STRING, _object({"$env": {"type": "string", "pattern": ENV_NAME_PATTERN}})],
-    "description": 'a string, or a secret as {"$env": NAME}',
-}
-
-
-_FINDING = _object(
-    {
-        "kind": {"enum": ["error", "drift", "note"]},
-        "code": {"type": "string", "pattern": r"^PS[0-9]{3}$"},
-        "message": _STRING,
-        "path": {"type": ["string", "null"]},
-        "line": {"type": ["integer", "null"], "minimum": 1},
-        "column": {"type": ["integer", "null"], "minimum": 1},
-    }
-)
-# A position is a path with its line and column, or no position at all.
-_FINDING["if"] = {"properties": {"path": {"type": "string"}}}
-_FINDING["then"] = {"properties": {"line": _INTEGER, "column": _INTEGER}}
-
-
-def _run() -> dict[str, Any]:
-    run = _object(
-        {
-            "key": _NAME,
-            "job": _NAME,
-            "platform": _NAME,
-            "service": {"enum": [p.service for p in PLATFORMS]},
-            "region": {
-                "type": "string",
-                "pattern": REGION_PATTERN,
-                "description": "an AWS region such as us-east-1",
-            },
-            "api": {"enum": [p.api for p in PLATFORMS]},
-            "request": {"type": "object"},
-            "live": {"type": ["string", "null"]},
-            "compute": {
-                "type": "object",
-                "properties": _compute_values(),
-                "additionalProperties": False,
-            },
-            "after": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "run": _NAME,
-                        "on": {"enum": ["succeeded", "failed", "completed"]},
-                    }
-                ),
-            },
-            "findings": {"type": "array", "items": _FINDING},
-        }
-    )
-    # The request is the one API call of the run's service, in the platform's shape.
-    run["allOf"] = [
-        {
-            "if": {"properties": {"service": {"const": p.service}}},
-            "then": {
-                "properties": {
-                    "api": {"const": p.api},
-                    "request": p.request_schema(_SECRET_OR_STRING),
-                }
-            },
-        }
-        for p in PLATFORMS
-    ]
-    return run
-
-
-def plan_schema() -> dict[str, Any]:
-    """The JSON Schema of a plan file (format `polysync-plan`, version 1)."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "polysync-spec plan file v1",
-        "description": "Written by `polysync plan --out FILE`; read by `polysync show` and "
-        "`polysync apply`. Integers are written without a fraction (4, not 4.0). Secrets "
-        'appear only as {"$env": NAME}, as the values of request parameters.',
-        **_object(
-            {
-                "format": {"const": "polysync-plan"},
-                "version": {"const": PLAN_FORMAT},
-                "id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
-                "run_plan": _NAME,
-                "target": {**_NAME, "type": ["string", "null"]},
-                "manifest_path": _STRING,
-                "variables": {
-                    "type": "object",
-                    "propertyNames": _NAME,
-                    "additionalProperties": _SCALAR,
-                },
-                "max_concurrency": {"type": "integer", "minimum": 1},
-                "on_failure": {"enum": ["stop", "continue", "cancel"]},
-                "summary": _object(
-                    {
-                        key: {"type": "integer", "minimum": 0}
-                        for key in ("runs", "errors", "drift", "notes", "to_submit")
-                    }
-                ),
-                # What the ledger held when the plan was made (informative only).
-                "ledger": {
-                    "type": "object",
-                    "additionalProperties": _object(
-                        {
-                            "action": {"enum": ["submit", "re-attach", "look up", "skip"]},
-                            "status": {"type": ["string", "null"]},
-                            "run_id": {"type": ["string", "null"]},
-                            "reason": {"type": ["string", "null"]},
-                        }
-                    ),
-                },
-                "findings": {"type": "array", "items": _FINDING},
-                "runs": {"type": "array", "minItems": 1, "items": _run()},
-                "fingerprints": {"type": "object", "additionalProperties": _STRING},
-            },
-            required=["format", "version", "run_plan", "manifest_path", "runs"],
-        ),
-    }
-
-
-def plan_schema_text() -> str:
-    return json.dumps(plan_schema(), indent=2) + "\n"
 
 
 # JSON Schema counts 4.0 as an integer; AWS and apply do not, so neither does this reader.
