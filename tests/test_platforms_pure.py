@@ -234,7 +234,6 @@ def test_glue_missing_job_is_an_error_at_external_id(live: GlueLive | None) -> N
             [("drift", codes.NON_OVERRIDABLE, (*GLUE_JOB_PATH, "parameters", "token"), True)],
             ["'--token'"],
             id="non-overridable-drift-for-a-secret-too",
-            marks=pytest.mark.xfail(strict=True, reason="bug: secret parameters skip PS715"),
         ),
         pytest.param(
             {"parameters": {"source": "s3://new/"}},
@@ -996,7 +995,6 @@ def test_batch_definition_checks_wait_for_a_definition() -> None:
             {"glue_version": "5x.0"},
             2880 * 60.0,
             id="non-numeric-major",
-            marks=pytest.mark.xfail(strict=True, reason="bug: int('5x') raises"),
         ),
     ],
 )
