@@ -166,7 +166,7 @@ class Glue:
         """Drift between the manifest's parameters and the job's arguments."""
         for name, parameter in job.parameters.items():
             key = glue_argument_key(name)
-            if is_internal(name) or parameter.secret or key not in arguments:
+            if is_internal(name) or key not in arguments:
                 continue
             where: DocPath = (*job_path, "parameters", name)
             if key in definition.non_overridable_arguments:
@@ -178,8 +178,11 @@ class Glue:
                     key=True,
                 )
             live_default = definition.default_arguments.get(key)
+            # A secret's value is never compared (the message would show it); that Glue
+            # ignores it (NonOverridableArguments, above) is said without its value.
             if (
-                parameter.value is not None
+                not parameter.secret
+                and parameter.value is not None
                 and live_default is not None
                 and aws_string(parameter.value) != live_default
             ):
@@ -250,8 +253,10 @@ class Glue:
         """The job run's timeout, or Glue's default when the job sets none."""
         minutes = compute.get("timeout_minutes")
         if not minutes:
-            version = str(compute.get("glue_version") or "")
-            five = version[:1].isdigit() and int(version.split(".", maxsplit=1)[0]) >= 5
+            # A major that is not a number (the manifest allows "5x.0") gets the longer
+            # default rather than an error while runs are followed.
+            major = str(compute.get("glue_version") or "").split(".", maxsplit=1)[0]
+            five = major.isdecimal() and int(major) >= 5
             minutes = GLUE_5_DEFAULT_TIMEOUT_MINUTES if five else GLUE_DEFAULT_TIMEOUT_MINUTES
         return float(minutes) * 60
 
