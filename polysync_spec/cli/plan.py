@@ -111,23 +111,16 @@ def show(plan_file: str, output: str) -> ExitCode:
 def make_plan_for(
     path: str, run_plan: str | None, target: str | None, variables: tuple[str, ...], sessions: Any
 ) -> tuple[Any, Any]:
-    """Load, check, discover and plan: what both `plan` and `apply` start with. Returns
+    """Load and plan (`app.planning`): what both `plan` and `apply` start with. Returns
     the project too, so that apply does not load the manifests a second time."""
-    from polysync_spec.engine.discovery import discover_live
-    from polysync_spec.engine.plan import make_plan
-    from polysync_spec.providers.clients import clients_of
+    from polysync_spec.app.planning import ManifestErrors, plan_project
 
     project = load_manifests(path, target, variables)
-    if not project.ok:
+    try:
+        return project, plan_project(project, run_plan, sessions, manifest_path=path)
+    except ManifestErrors:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
-        raise PolysyncError("the manifests have errors (see above); nothing was planned")
-    name = _choose_run_plan(project, run_plan)
-    return project, make_plan(
-        project,
-        name,
-        discover_live(project, name, clients_of(project, sessions)),
-        manifest_path=path,
-    )
+        raise
 
 
 def _emit_plan(result: Any, output: str) -> None:
@@ -144,18 +137,12 @@ def _emit_plan(result: Any, output: str) -> None:
 
 
 def _choose_run_plan(project: Any, requested: str | None) -> str:
-    names = sorted(project.run_plans)
-    if requested is not None:
-        if requested not in project.run_plans:
-            raise click.UsageError(
-                f"no run plan {requested!r}; run plans: {', '.join(names) or 'none'}"
-            )
-        return requested
-    if len(names) == 1:
-        return str(names[0])
-    raise click.UsageError(
-        f"choose a run plan with --run-plan ({', '.join(names) or 'none defined'})"
-    )
+    from polysync_spec.app.planning import choose_run_plan
+
+    try:
+        return choose_run_plan(project, requested)
+    except PolysyncError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def render_plan_text(the_plan: Any) -> str:
