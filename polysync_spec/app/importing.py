@@ -21,7 +21,9 @@ from ruamel.yaml.comments import CommentedMap
 
 from polysync_spec.manifest.fmt import _yaml
 from polysync_spec.manifest.project import Project
+from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import ImportedJob
+from polysync_spec.providers.clients import client_for
 from polysync_spec.providers.registry import platform_of
 
 HEADER = (
@@ -175,3 +177,22 @@ def _dump(data: CommentedMap) -> str:
     out = StringIO()
     _yaml().dump(data, out)
     return out.getvalue()
+
+
+def import_jobs(
+    project: Project,
+    root: Path,
+    platform_name: str,
+    sessions: Sessions,
+    *,
+    into: Path | None = None,
+    pattern: str = "*",
+    write: bool,
+) -> ImportResult:
+    """Read what platform `platform_name` holds (`PlatformClient.importable`) and merge it
+    into the manifests below `root`; with `write=False`, only the diffs. Raises
+    `AwsError` when the read fails."""
+    found = client_for(platform_name, project.platforms[platform_name], sessions).importable()
+    return import_platform(
+        project, root, platform_name, found, into=into, pattern=pattern, write=write
+    )

@@ -173,27 +173,26 @@ def import_jobs(
     """Write or update job manifests from what a platform holds (round-trip safe)."""
     from pathlib import Path
 
-    from polysync_spec.app.importing import import_platform
+    from polysync_spec.app.importing import import_jobs
     from polysync_spec.render import diagnostics as render
 
     project = load_manifests(path, target, variables)
-    platform = usable_platform(project, platform_name, path)
+    usable_platform(project, platform_name, path)  # or a clear error naming it
     if not project.ok:
         # A job entry with errors would not be recognised, and importing would add it twice.
         click.echo(render.text(project.errors), nl=False, err=True)
         raise PolysyncError("the manifests have errors; fix them before importing into them")
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     with aws_sessions(use_sandbox) as sessions:
-        found = provider_for(platform_name, platform, sessions).importable()
-    result = import_platform(
-        project,
-        root,
-        platform_name,
-        found,
-        into=Path(into) if into else None,
-        pattern=pattern,
-        write=not dry_run,
-    )
+        result = import_jobs(
+            project,
+            root,
+            platform_name,
+            sessions,
+            into=Path(into) if into else None,
+            pattern=pattern,
+            write=not dry_run,
+        )
     if dry_run:
         for diff in result.diffs.values():
             click.echo(diff, nl=False)
