@@ -1,7 +1,8 @@
 """Findings as values: positions, diagnostics, severities and the one exit-code table.
 
-A check never raises for a problem in the user's input: it returns a `Diagnostic`.
-Exceptions are reserved for failures of the tool or of its environment (`PolysyncError`).
+A check never raises for a problem in the user's input: it returns a `Diagnostic`, the one
+finding type of validate and plan alike. Exceptions are reserved for failures of the tool
+or of its environment (`PolysyncError`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,19 @@ class ExitCode(enum.IntEnum):
 
 
 class Severity(enum.StrEnum):
+    """How much a finding weighs. Only ERROR blocks: validate fails, apply refuses."""
+
     ERROR = "error"
     WARNING = "warning"
+    # Plan only: the live AWS object no longer matches the manifests. Shown as its own kind
+    # in plan output (and as a warning in GitHub annotations); it does not block apply.
+    DRIFT = "drift"
     NOTE = "note"
+
+
+# A place in the merged manifest data, e.g. ("jobs", "orders_etl", "compute", "worker_type").
+PathSegment = str | int
+DocPath = tuple[PathSegment, ...]
 
 
 @dataclass(frozen=True, order=True)
@@ -50,7 +61,11 @@ class Position:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem found in the manifests, with where it is and a stable code."""
+    """One finding, with where it is and a stable code (a registered rule's).
+
+    A check reports where a finding is as `doc_path`, a path in the merged manifest data;
+    one locator (`manifest.project`) turns it into `position`, the file, line and column.
+    """
 
     code: str
     severity: Severity
@@ -58,6 +73,9 @@ class Diagnostic:
     position: Position | None = None
     # Other places that belong to the same finding, e.g. the first definition of a duplicate.
     related: tuple[Position, ...] = field(default=())
+    doc_path: DocPath | None = None
+    # Locate the key at `doc_path` (the entry as a whole) rather than its value.
+    at_key: bool = False
 
     @property
     def is_error(self) -> bool:

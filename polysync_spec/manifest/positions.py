@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from polysync_spec.errors import Position
+from polysync_spec.errors import DocPath, PathSegment, Position
 from polysync_spec.manifest.loader import SourceDocument
 
-PathSegment = str | int
-DocPath = tuple[PathSegment, ...]
+__all__ = ["NAMED_SECTIONS", "DocPath", "PathSegment", "SourceMap"]
 
 # Sections whose entries are named and merged across files.
 NAMED_SECTIONS = ("variables", "platforms", "jobs", "run_plans", "targets")

@@ -30,13 +30,19 @@ def json_document(diagnostics: Sequence[Diagnostic]) -> str:
     )
 
 
-_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+# GitHub has three annotation levels; plan's drift shows as a warning.
+GITHUB_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.DRIFT: "warning",
+    Severity.NOTE: "notice",
+}
 
 
 def github(diagnostics: Sequence[Diagnostic]) -> str:
     """GitHub Actions workflow commands, one per diagnostic."""
     lines = [
-        workflow_command(_GITHUB_LEVEL[d.severity], d.code, d.message, d.position)
+        workflow_command(GITHUB_LEVEL[d.severity], d.code, d.message, d.position)
         for d in diagnostics
     ]
     return "\n".join(lines) + ("\n" if lines else "")
