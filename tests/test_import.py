@@ -130,5 +130,5 @@ def test_an_imported_project_validates_and_plans_clean(sandbox: Sandbox, project
     )
     assert [d for d in validate(project, env={}) if d.is_error] == []
     plan = plan_against(sandbox.endpoint_url, project, "all")
-    kinds = {f.kind.value for f in plan.all_findings()}
+    kinds = {f.severity.value for f in plan.all_findings()}
     assert "error" not in kinds and "drift" not in kinds

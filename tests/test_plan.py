@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from polysync_spec.cli import run
-from polysync_spec.engine.model import FindingKind, Plan
-from polysync_spec.errors import Position
+from polysync_spec.engine.model import Plan
+from polysync_spec.errors import Position, Severity
 from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
@@ -42,8 +42,8 @@ def _plan(
     return plan
 
 
-def _found(plan: Plan) -> set[tuple[str, FindingKind, Position | None]]:
-    return {(f.code, f.kind, f.position) for f in plan.all_findings()}
+def _found(plan: Plan) -> set[tuple[str, Severity, Position | None]]:
+    return {(f.code, f.severity, f.position) for f in plan.all_findings()}
 
 
 # ------------------------------------------------------------------ errors
@@ -56,7 +56,7 @@ def test_missing_glue_job_is_an_error_at_its_external_id(sandbox: Sandbox, tmp_p
         + "jobs:\n  j: {platform: glue, external_id: «x»no-such-job}\nrun_plans:\n  p: {runs: [{job: j}]}\n",
     )
     plan = _plan(sandbox, path)
-    assert ("PS701", FindingKind.ERROR, at["x"]) in _found(plan)
+    assert ("PS701", Severity.ERROR, at["x"]) in _found(plan)
     assert plan.runs[0].live is None and plan.has_errors
 
 
@@ -70,7 +70,7 @@ def test_definition_without_active_revision(sandbox: Sandbox, tmp_path: Path) ->
         + "jobs:\n  c: {platform: batch, external_id: «x»cleanup}\nrun_plans:\n  p: {runs: [{job: c}]}\n",
     )
     plan = _plan(sandbox, path)
-    assert ("PS702", FindingKind.ERROR, at["x"]) in _found(plan)
+    assert ("PS702", Severity.ERROR, at["x"]) in _found(plan)
     assert "at least one revision has Status=ACTIVE" in plan.runs[0].findings[0].message
 
 
@@ -97,7 +97,7 @@ def test_pinned_revision_inactive_or_missing(
     )
     plan = _plan(sandbox, path)
     [finding] = [f for f in plan.all_findings() if f.code == "PS703"]
-    assert (finding.kind, finding.position) == (FindingKind.ERROR, at["x"])
+    assert (finding.severity, finding.position) == (Severity.ERROR, at["x"])
     assert state in finding.message
 
 
@@ -134,7 +134,7 @@ def test_missing_queue_points_where_the_queue_was_named(sandbox: Sandbox, tmp_pa
     )
     path, at = write_marked(tmp_path, text)
     plan = _plan(sandbox, path)
-    assert ("PS704", FindingKind.ERROR, at["q"]) in _found(plan)
+    assert ("PS704", Severity.ERROR, at["q"]) in _found(plan)
     assert "job attribute / platform default" in plan.runs[0].findings[0].message
 
 
@@ -145,7 +145,7 @@ def test_disabled_queue(sandbox: Sandbox, tmp_path: Path) -> None:
         HEADER.replace("default_job_queue: etl-standard", "default_job_queue: «q»etl-standard")
         + "jobs:\n  c: {platform: batch, external_id: cleanup}\nrun_plans:\n  p: {runs: [{job: c}]}\n",
     )
-    assert ("PS705", FindingKind.ERROR, at["q"]) in _found(_plan(sandbox, path))
+    assert ("PS705", Severity.ERROR, at["q"]) in _found(_plan(sandbox, path))
 
 
 def test_fair_share_queue_without_share_identifier_is_an_error(
@@ -156,7 +156,7 @@ def test_fair_share_queue_without_share_identifier_is_an_error(
         HEADER
         + "jobs:\n  t: {platform: batch, external_id: thumbnails, job_queue: «q»media-fair-share}\nrun_plans:\n  p: {runs: [{job: t}]}\n",
     )
-    assert ("PS706", FindingKind.ERROR, at["q"]) in _found(_plan(sandbox, path))
+    assert ("PS706", Severity.ERROR, at["q"]) in _found(_plan(sandbox, path))
 
 
 def test_share_identifier_on_a_queue_without_policy_is_an_error(
@@ -167,7 +167,7 @@ def test_share_identifier_on_a_queue_without_policy_is_an_error(
         HEADER
         + "jobs:\n  t: {platform: batch, external_id: thumbnails, job_queue: «q»etl-high, share_identifier: media}\nrun_plans:\n  p: {runs: [{job: t}]}\n",
     )
-    assert ("PS707", FindingKind.ERROR, at["q"]) in _found(_plan(sandbox, path))
+    assert ("PS707", Severity.ERROR, at["q"]) in _found(_plan(sandbox, path))
 
 
 def test_parallel_runs_beyond_max_concurrent_runs(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_parallel_runs_beyond_max_concurrent_runs(sandbox: Sandbox, tmp_path: Pa
     path, at = write_marked(tmp_path, text)
     plan = _plan(sandbox, path)
     [finding] = [f for f in plan.findings if f.code == "PS708"]
-    assert (finding.kind, finding.position) == (FindingKind.ERROR, at["b"])
+    assert (finding.severity, finding.position) == (Severity.ERROR, at["b"])
     assert (
         "may start 2 runs of Glue job 'customers-etl' at once (a, b), but its MaxConcurrentRuns is 1"
         in finding.message
@@ -203,7 +203,7 @@ def test_arguments_beyond_260_kb(sandbox: Sandbox, tmp_path: Path) -> None:
     path, at = write_marked(tmp_path, text)
     plan = _plan(sandbox, path)
     [finding] = [f for f in plan.all_findings() if f.code == "PS709"]
-    assert finding.kind is FindingKind.ERROR and finding.position == at["r"]
+    assert finding.severity is Severity.ERROR and finding.position == at["r"]
 
 
 def test_worker_settings_on_a_python_shell_job_are_an_error(
@@ -215,7 +215,7 @@ def test_worker_settings_on_a_python_shell_job_are_an_error(
     )
     path, at = write_marked(tmp_path, text)
     plan = _plan(sandbox, path)
-    assert ("PS710", FindingKind.ERROR, at["c"]) in _found(plan)
+    assert ("PS710", Severity.ERROR, at["c"]) in _found(plan)
 
 
 # ------------------------------------------------------------------ drift and notes
@@ -229,9 +229,9 @@ def test_batch_drift_placeholders_and_defaults(sandbox: Sandbox, tmp_path: Path)
     )
     path, at = write_marked(tmp_path, text)
     found = _found(_plan(sandbox, path))
-    assert ("PS711", FindingKind.DRIFT, at["extra"]) in found  # no Ref::region in the definition
-    assert ("PS713", FindingKind.DRIFT, at["default"]) in found  # s3://exports/in/ live
-    assert ("PS712", FindingKind.DRIFT, at["j"]) in found  # Ref::partners has no value anywhere
+    assert ("PS711", Severity.DRIFT, at["extra"]) in found  # no Ref::region in the definition
+    assert ("PS713", Severity.DRIFT, at["default"]) in found  # s3://exports/in/ live
+    assert ("PS712", Severity.DRIFT, at["j"]) in found  # Ref::partners has no value anywhere
 
 
 def test_run_level_parameter_without_placeholder_points_at_the_run(
@@ -242,7 +242,7 @@ def test_run_level_parameter_without_placeholder_points_at_the_run(
         + "jobs:\n  c: {platform: batch, external_id: cleanup, allow_undeclared_parameters: true, parameters: {older_than_days: '14'}}\nrun_plans:\n  p:\n    runs:\n      - job: c\n        parameters: {«x»typo_days: 3}\n"
     )
     path, at = write_marked(tmp_path, text)
-    assert ("PS711", FindingKind.DRIFT, at["x"]) in _found(_plan(sandbox, path))
+    assert ("PS711", Severity.DRIFT, at["x"]) in _found(_plan(sandbox, path))
 
 
 def test_glue_drift_and_non_overridable_arguments(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -256,8 +256,8 @@ def test_glue_drift_and_non_overridable_arguments(sandbox: Sandbox, tmp_path: Pa
     )
     path, at = write_marked(tmp_path, text)
     found = _found(_plan(sandbox, path))
-    assert ("PS713", FindingKind.DRIFT, at["value"]) in found
-    assert ("PS715", FindingKind.DRIFT, at["env"]) in found
+    assert ("PS713", Severity.DRIFT, at["value"]) in found
+    assert ("PS715", Severity.DRIFT, at["env"]) in found
 
 
 def test_notes_say_what_the_definition_supplies(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -268,7 +268,7 @@ def test_notes_say_what_the_definition_supplies(sandbox: Sandbox, tmp_path: Path
     path, at = write_marked(tmp_path, text)
     plan = _plan(sandbox, path)
     notes = {
-        (f.code, f.position): f.message for f in plan.all_findings() if f.kind is FindingKind.NOTE
+        (f.code, f.position): f.message for f in plan.all_findings() if f.severity is Severity.NOTE
     }
     assert "worker_type G.1X" in notes[("PS721", at["o"])]
     assert (

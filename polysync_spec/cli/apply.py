@@ -128,7 +128,7 @@ def apply(
         if saved is not None:
             if saved.has_errors:
                 # plan --out writes the file even with errors, for review; never apply it.
-                codes = sorted({f.code for f in saved.all_findings() if f.kind.value == "error"})
+                codes = sorted({f.code for f in saved.all_findings() if f.is_error})
                 raise PolysyncError(
                     f"the plan in {source} has errors ({', '.join(codes)}); nothing was submitted"
                 )

@@ -15,42 +15,30 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from polysync_spec import redact
-from polysync_spec.errors import PolysyncError, Position
+from polysync_spec.errors import Diagnostic, PolysyncError, Position, Severity
 from polysync_spec.providers.base import ATTEMPT_SLOT
 from polysync_spec.providers.registry import by_service
 
 PLAN_FORMAT = 1
 
-
-class FindingKind(enum.StrEnum):
-    """Errors block apply; drift and notes are for the reviewer."""
-
-    ERROR = "error"
-    DRIFT = "drift"
-    NOTE = "note"
+# A plan finding is a Diagnostic whose severity is error (blocks apply), drift or note;
+# the plan document calls it the finding's "kind".
+PLAN_KINDS = (Severity.ERROR, Severity.DRIFT, Severity.NOTE)
 
 
-@dataclass(frozen=True)
-class PlanFinding:
-    kind: FindingKind
-    code: str
-    message: str
-    position: Position | None = None
+def finding_to_dict(finding: Diagnostic) -> dict[str, Any]:
+    """A plan finding as the plan document holds it."""
+    return {
+        "kind": finding.severity.value,
+        "code": finding.code,
+        "message": finding.message,
+        **Position.fields(finding.position),
+    }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "code": self.code,
-            "message": self.message,
-            **Position.fields(self.position),
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlanFinding:
-        position = (
-            Position(data["path"], data["line"], data["column"]) if data.get("path") else None
-        )
-        return cls(FindingKind(data["kind"]), data["code"], data["message"], position)
+def finding_from_dict(data: dict[str, Any]) -> Diagnostic:
+    position = Position(data["path"], data["line"], data["column"]) if data.get("path") else None
+    return Diagnostic(data["code"], Severity(data["kind"]), data["message"], position)
 
 
 class RunAction(enum.StrEnum):
@@ -124,11 +112,11 @@ class PlannedRun:
     live: str | None  # what the job resolved to, e.g. "nightly-export:3"
     compute: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {value, tier}
     after: list[dict[str, str]] = field(default_factory=list)
-    findings: list[PlanFinding] = field(default_factory=list)
+    findings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:
-        return any(f.kind is FindingKind.ERROR for f in self.findings)
+        return any(f.is_error for f in self.findings)
 
     def resolved_request(self, env: Mapping[str, str] | None, attempt_id: str) -> dict[str, Any]:
         """The request one submission attempt sends: the attempt's identity in its slot
@@ -145,13 +133,13 @@ class PlannedRun:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["findings"] = [f.to_dict() for f in self.findings]
+        data["findings"] = [finding_to_dict(f) for f in self.findings]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannedRun:
         values = dict(data)
-        values["findings"] = [PlanFinding.from_dict(f) for f in data.get("findings", [])]
+        values["findings"] = [finding_from_dict(f) for f in data.get("findings", [])]
         return cls(**values)
 
 
@@ -167,7 +155,7 @@ class Plan:
     # Live object -> what it looked like when planned (a modification time, a definition
     # revision's ARN, a queue's state): apply refuses a plan whose fingerprints moved.
     fingerprints: dict[str, str] = field(default_factory=dict)
-    findings: list[PlanFinding] = field(default_factory=list)  # not tied to one run
+    findings: list[Diagnostic] = field(default_factory=list)  # not tied to one run
     max_concurrency: int = 4
     on_failure: str = "stop"
     # What the ledger holds for this plan's identity, by run key (plan reads it; not part
@@ -185,15 +173,15 @@ class Plan:
             self.action(run.key) in (RunAction.SUBMIT, RunAction.LOOK_UP) for run in self.runs
         )
 
-    def all_findings(self) -> list[PlanFinding]:
+    def all_findings(self) -> list[Diagnostic]:
         return [*self.findings, *(f for run in self.runs for f in run.findings)]
 
-    def count(self, kind: FindingKind) -> int:
-        return sum(f.kind is kind for f in self.all_findings())
+    def count(self, kind: Severity) -> int:
+        return sum(f.severity is kind for f in self.all_findings())
 
     @property
     def has_errors(self) -> bool:
-        return self.count(FindingKind.ERROR) > 0
+        return self.count(Severity.ERROR) > 0
 
     @property
     def plan_id(self) -> str:
@@ -208,7 +196,7 @@ class Plan:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def summary(self) -> str:
-        errors, drift = self.count(FindingKind.ERROR), self.count(FindingKind.DRIFT)
+        errors, drift = self.count(Severity.ERROR), self.count(Severity.DRIFT)
         actions = [self.action(run.key) for run in self.runs]
         runs = actions.count(RunAction.SUBMIT)
         parts = [f"{runs} run{'s' if runs != 1 else ''} to start"]
@@ -234,12 +222,12 @@ class Plan:
             "on_failure": self.on_failure,
             "summary": {
                 "runs": len(self.runs),
-                "errors": self.count(FindingKind.ERROR),
-                "drift": self.count(FindingKind.DRIFT),
-                "notes": self.count(FindingKind.NOTE),
+                "errors": self.count(Severity.ERROR),
+                "drift": self.count(Severity.DRIFT),
+                "notes": self.count(Severity.NOTE),
                 "to_submit": sum(self.action(r.key) is RunAction.SUBMIT for r in self.runs),
             },
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [finding_to_dict(f) for f in self.findings],
             "runs": [run.to_dict() for run in self.runs],
             "ledger": {key: view.to_dict() for key, view in self.ledger.items()},
             "fingerprints": dict(sorted(self.fingerprints.items())),
@@ -261,7 +249,7 @@ class Plan:
             variables=data.get("variables", {}),
             runs=[PlannedRun.from_dict(r) for r in data["runs"]],
             fingerprints=data.get("fingerprints", {}),
-            findings=[PlanFinding.from_dict(f) for f in data.get("findings", [])],
+            findings=[finding_from_dict(f) for f in data.get("findings", [])],
             max_concurrency=data.get("max_concurrency", 4),
             on_failure=data.get("on_failure", "stop"),
         )

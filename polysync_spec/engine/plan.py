@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from polysync_spec.engine.live import LiveState
-from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun
+from polysync_spec.engine.model import Plan, PlannedRun
+from polysync_spec.errors import Diagnostic, Severity
 from polysync_spec.manifest.models import Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.manifest.project import Project
@@ -30,31 +31,31 @@ class _Run:
     def __init__(self, project: Project, at: DocPath) -> None:
         self.project = project
         self.at = at
-        self.findings: list[PlanFinding] = []
+        self.findings: list[Diagnostic] = []
 
     def _add(
-        self, kind: FindingKind, code: str, message: str, path: DocPath | None, key: bool
+        self, kind: Severity, code: str, message: str, path: DocPath | None, key: bool
     ) -> None:
         """`key`: the finding is about the entry at `path` as a whole (a parameter, a block),
         so it points at the key; otherwise at the value. A whole job points at its name."""
         target = path or self.at
         position = self.project.source.locate(target, key=key or len(target) == 2)
-        self.findings.append(PlanFinding(kind, code, message, position))
+        self.findings.append(Diagnostic(code, kind, message, position))
 
     def error(
         self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
     ) -> None:
-        self._add(FindingKind.ERROR, code, message, path, key)
+        self._add(Severity.ERROR, code, message, path, key)
 
     def drift(
         self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
     ) -> None:
-        self._add(FindingKind.DRIFT, code, message, path, key)
+        self._add(Severity.DRIFT, code, message, path, key)
 
     def note(
         self, code: str, message: str, path: DocPath | None = None, *, key: bool = False
     ) -> None:
-        self._add(FindingKind.NOTE, code, message, path, key)
+        self._add(Severity.NOTE, code, message, path, key)
 
 
 def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path: str) -> Plan:
@@ -121,11 +122,11 @@ def _planned(
 # ---------------------------------------------------------------- plan-wide checks
 
 
-def _plan_wide(project: Project, run_plan: str, live: LiveState) -> list[PlanFinding]:
+def _plan_wide(project: Project, run_plan: str, live: LiveState) -> list[Diagnostic]:
     """Each platform's checks of the run plan as a whole (e.g. runs that may go at once)."""
     plan_model = project.run_plans[run_plan]
     ancestors = _ancestors(plan_model.runs)
-    findings: list[PlanFinding] = []
+    findings: list[Diagnostic] = []
     for spec in PLATFORMS:
         runs = [
             (index, run, project.jobs[run.job], project.platforms[project.jobs[run.job].platform])
@@ -141,9 +142,7 @@ def _plan_wide(project: Project, run_plan: str, live: LiveState) -> list[PlanFin
             lambda keys: _largest_unordered(keys, ancestors),
         )
         for path, code, message in spec.plan_findings(context, live.platforms):
-            findings.append(
-                PlanFinding(FindingKind.ERROR, code, message, project.source.locate(path))
-            )
+            findings.append(Diagnostic(code, Severity.ERROR, message, project.source.locate(path)))
     return findings
 
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from polysync_spec import redact
-from polysync_spec.engine.model import FindingKind, Plan, PlanFinding, PlannedRun, RunAction
+from polysync_spec.engine.model import PLAN_KINDS, Plan, PlannedRun, RunAction
+from polysync_spec.errors import Diagnostic, Severity
 
 Style = Callable[..., str]
-_COLOURS = {FindingKind.ERROR: "red", FindingKind.DRIFT: "yellow", FindingKind.NOTE: "cyan"}
+_COLOURS = {Severity.ERROR: "red", Severity.DRIFT: "yellow", Severity.NOTE: "cyan"}
 
 
 def _plain(text: str, **_: Any) -> str:
@@ -37,9 +38,11 @@ def _request_lines(request: dict[str, Any], indent: str) -> list[str]:
     return lines
 
 
-def _finding_line(finding: PlanFinding, style: Style) -> str:
+def _finding_line(finding: Diagnostic, style: Style) -> str:
     where = f" {finding.position}" if finding.position else ""
-    label = style(f"{finding.kind.value} {finding.code}", fg=_COLOURS[finding.kind], bold=True)
+    label = style(
+        f"{finding.severity.value} {finding.code}", fg=_COLOURS[finding.severity], bold=True
+    )
     return f"{label}{where}: {finding.message}"
 
 
@@ -124,12 +127,10 @@ def _cell(value: str) -> str:
 
 def _counts(run: PlannedRun) -> str:
     parts = []
-    for kind in FindingKind:
-        n = sum(f.kind is kind for f in run.findings)
+    for kind in PLAN_KINDS:
+        n = sum(f.severity is kind for f in run.findings)
         if n:
-            parts.append(
-                f"{n} {kind.value}{'s' if n > 1 and kind is not FindingKind.DRIFT else ''}"
-            )
+            parts.append(f"{n} {kind.value}{'s' if n > 1 and kind is not Severity.DRIFT else ''}")
     return ", ".join(parts) or "none"
 
 
@@ -145,7 +146,7 @@ def markdown(plan: Plan) -> str:
     ]
     for finding in plan.findings:
         lines.append(
-            f"- **{finding.kind.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
+            f"- **{finding.severity.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
         )
     if plan.findings:
         lines.append("")
@@ -193,7 +194,7 @@ def markdown(plan: Plan) -> str:
             lines.append("")
         for finding in run.findings:
             lines.append(
-                f"- **{finding.kind.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
+                f"- **{finding.severity.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
             )
         if run.findings:
             lines.append("")
@@ -201,24 +202,17 @@ def markdown(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _where(finding: PlanFinding) -> str:
+def _where(finding: Diagnostic) -> str:
     return f" `{finding.position}`" if finding.position else ""
-
-
-_GITHUB_LEVEL = {
-    FindingKind.ERROR: "error",
-    FindingKind.DRIFT: "warning",
-    FindingKind.NOTE: "notice",
-}
 
 
 def github(plan: Plan) -> str:
     """Plan findings as GitHub workflow commands, annotated on the manifests, then the
     summary as a notice."""
-    from polysync_spec.render.diagnostics import workflow_command
+    from polysync_spec.render.diagnostics import GITHUB_LEVEL, workflow_command
 
     lines = [
-        workflow_command(_GITHUB_LEVEL[f.kind], f.code, f.message, f.position)
+        workflow_command(GITHUB_LEVEL[f.severity], f.code, f.message, f.position)
         for f in plan.all_findings()
     ]
     lines.append(workflow_command("notice", "polysync plan", plan.summary(), None))
