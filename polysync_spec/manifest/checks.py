@@ -6,7 +6,6 @@ A check reads the `CheckContext` and yields `Finding`s (code, severity, path, me
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from polysync_spec.manifest.models import (
     RunPlan,
 )
 from polysync_spec.manifest.positions import DocPath
+from polysync_spec.manifest.suggest import did_you_mean
 from polysync_spec.values import fits_type, glue_argument_key, is_internal
 
 # Documented Glue special parameters: set by Glue features, not by a job's own script.
@@ -103,7 +103,7 @@ def check_job_platforms(ctx: CheckContext) -> Iterator[Finding]:
                 Severity.ERROR,
                 ("jobs", name, "platform"),
                 f"job '{name}' names platform '{job['platform']}', which is not defined"
-                + _did_you_mean(job["platform"], list(platforms)),
+                + did_you_mean(job["platform"], list(platforms)),
             )
             continue
         expected = (
@@ -358,7 +358,7 @@ def check_run_plans(ctx: CheckContext) -> Iterator[Finding]:
                     codes.UNKNOWN_JOB,
                     Severity.ERROR,
                     (*at, "job"),
-                    f"job '{run.job}' is not defined" + _did_you_mean(run.job, list(known_jobs)),
+                    f"job '{run.job}' is not defined" + did_you_mean(run.job, list(known_jobs)),
                 )
             job = ctx.jobs.get(run.job)
             if job is None:
@@ -373,7 +373,7 @@ def check_run_plans(ctx: CheckContext) -> Iterator[Finding]:
                         Severity.ERROR,
                         ("run_plans", plan_name, "runs", index, "after", edge_index),
                         f"`after` names run '{edge.run}', which is not a run of plan "
-                        f"'{plan_name}'" + _did_you_mean(edge.run, list(keys)),
+                        f"'{plan_name}'" + did_you_mean(edge.run, list(keys)),
                     )
         yield from _cycles(plan_name, plan)
 
@@ -391,7 +391,7 @@ def _undeclared_parameters(run: Any, job: GlueJob | BatchJob, at: DocPath) -> It
                 Severity.ERROR,
                 (*at, "parameters", key),
                 f"job '{run.job}' does not declare parameter '{key}'"
-                + _did_you_mean(key, list(job.parameters))
+                + did_you_mean(key, list(job.parameters))
                 + "; declare it on the job, or set `allow_undeclared_parameters: true` on "
                 "the job to send it as given",
                 at_key=True,
@@ -559,11 +559,6 @@ def check_web_identity_external_id(ctx: CheckContext) -> Iterator[Finding]:
                 "restrict the role's trust policy on the token's sub and aud claims instead",
                 at_key=True,
             )
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 CHECKS: tuple[Check, ...] = (

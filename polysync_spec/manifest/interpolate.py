@@ -7,7 +7,6 @@ is rendered as AWS would receive it. `$${` writes a literal `${`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from polysync_spec.errors import Severity
 from polysync_spec.manifest import codes
 from polysync_spec.manifest.models import VariableType
 from polysync_spec.manifest.positions import DocPath
+from polysync_spec.manifest.suggest import did_you_mean
 from polysync_spec.values import aws_string
 
 REFERENCE = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
@@ -133,7 +133,7 @@ def _resolve(expression: str, scope: Scope, path: DocPath, report: Report) -> An
             codes.UNDEFINED_VARIABLE,
             Severity.ERROR,
             path,
-            f"undefined variable '{name}'{_did_you_mean(name, scope.variables)}; "
+            f"undefined variable '{name}'{did_you_mean(name, scope.variables)}; "
             "declare it under `variables:`",
         )
         return UNRESOLVED
@@ -163,8 +163,3 @@ def convert_cli_value(text: str, kind: VariableType) -> Any:
             if lowered in ("true", "false"):
                 return lowered == "true"
             raise ValueError("expected true or false")
-
-
-def _did_you_mean(name: str, choices: Mapping[str, Any] | list[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""

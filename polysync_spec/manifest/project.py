@@ -5,7 +5,6 @@ models → checks. Every problem is a positioned `Diagnostic`; nothing raises fo
 from __future__ import annotations
 
 import contextlib
-import difflib
 import gc
 import os
 import re
@@ -38,6 +37,7 @@ from polysync_spec.manifest.models import (
 )
 from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
 from polysync_spec.manifest.structure import validate_entry, validate_entry_for_checks
+from polysync_spec.manifest.suggest import did_you_mean
 from polysync_spec.values import fits_type
 
 NAME_RE = re.compile(NAME_PATTERN)
@@ -156,7 +156,7 @@ def load_project(
                     codes.UNKNOWN_TARGET,
                     Severity.ERROR,
                     f"target '{target}' is not defined"
-                    + _did_you_mean(target, list(raw_targets))
+                    + did_you_mean(target, raw_targets)
                     + (f"; targets: {', '.join(sorted(raw_targets))}" if raw_targets else ""),
                     None,
                 )
@@ -235,8 +235,7 @@ def _merge(documents: list[SourceDocument], source: SourceMap, out: _Collector) 
                     Diagnostic(
                         codes.UNKNOWN_KEY,
                         Severity.ERROR,
-                        f"unknown section '{key}'"
-                        + _did_you_mean(str(key), list(SECTIONS), semi=True),
+                        f"unknown section '{key}'" + did_you_mean(str(key), SECTIONS, clause=True),
                         _key_position(document, key),
                     )
                 )
@@ -376,7 +375,7 @@ def _resolve_variables(
                     codes.UNDECLARED_CLI_VARIABLE,
                     Severity.ERROR,
                     f"--var {name}: no variable '{name}' is declared"
-                    + _did_you_mean(name, list(merged.get("variables", {}))),
+                    + did_you_mean(name, merged.get("variables", {})),
                     None,
                 )
             )
@@ -499,10 +498,3 @@ def _value_position(document: SourceDocument, *path: Any) -> Position:
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=Diagnostic.sort_key)
-
-
-def _did_you_mean(word: str, options: list[str], *, semi: bool = False) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    if not close:
-        return ""
-    return f"; did you mean '{close[0]}'?" if semi else f" (did you mean '{close[0]}'?)"

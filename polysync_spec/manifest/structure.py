@@ -6,7 +6,6 @@ others, and cross-reference checks still see every valid entry.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from polysync_spec.manifest.models import (
     Variable,
 )
 from polysync_spec.manifest.positions import DocPath
+from polysync_spec.manifest.suggest import closest, did_you_mean
 
 Report = Callable[[str, Severity, DocPath, str, bool], None]
 
@@ -134,7 +134,7 @@ def _fold_misspellings(errors: list[ErrorDetails], data: Any) -> list[ErrorDetai
     for error in errors:
         if error["type"] == "missing":
             parent, missing = tuple(error["loc"][:-1]), str(error["loc"][-1])
-            if difflib.get_close_matches(missing, unknown.get(parent, []), n=1, cutoff=0.6):
+            if closest(missing, unknown.get(parent, [])) is not None:
                 continue
         kept.append(error)
     return kept
@@ -231,7 +231,7 @@ def _describe(
     key = str(path[-1]) if path else str(error["loc"][-1]) if error["loc"] else ""
     if kind == "extra_forbidden":
         allowed = _fields_at(root, error["loc"][:-1])
-        hint = _did_you_mean(key, allowed) if allowed else ""
+        hint = did_you_mean(key, allowed, clause=True, list_up_to=12) if allowed else ""
         if set(allowed) >= {"value", "secret"} or allowed == ["value"]:
             hint += "; to pass a mapping as the value, write {value: {...}}"
         return codes.UNKNOWN_KEY, f"unknown key '{key}'{hint}", True
@@ -245,11 +245,8 @@ def _describe(
             shown = _show(value)
         expected = ctx.get("expected_tags") or ctx.get("expected") or ""
         tag_field = _tag_field(kind, ctx, path, field)
-        hint = ""
         options = _options(str(expected))
-        if isinstance(value, str) and options:
-            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(value, options, clause=True) if isinstance(value, str) else ""
         if field == "version" and len(path) == 1:
             return (
                 codes.UNSUPPORTED_VERSION,
@@ -362,15 +359,6 @@ def _show(value: Any) -> str:
         return ", got a mapping"
     if value is None:
         return ", got null"
-    return ""
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    if len(options) <= 12:
-        return f"; expected one of: {', '.join(sorted(options))}"
     return ""
 
 
