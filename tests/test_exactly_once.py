@@ -30,7 +30,7 @@ from polysync_spec.engine.ledger import LockHeld, S3Ledger, SqliteLedger
 from polysync_spec.engine.plan import make_plan
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest import load_project
-from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
+from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clients import client_for, clients_of

@@ -1,8 +1,10 @@
-"""The catalogue of diagnostic codes. Codes are stable: never renumber, only add.
+"""The numbering of diagnostic codes. Codes are stable: never renumber, only add.
 
 PS0xx files and YAML · PS1xx structure · PS2xx interpolation · PS3xx AWS Glue ·
 PS4xx AWS Batch · PS5xx cross-references · PS6xx authentication and secrets ·
 PS7xx plan findings against live AWS.
+
+Each code's title, documentation and check are its rule's, in `manifest/rules/`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ DUPLICATE_NAME: Final = "PS106"
 INVALID_NAME: Final = "PS107"
 MISSING_VERSION: Final = "PS108"
 PARAMETER_TYPE_MISMATCH: Final = "PS109"
+REGION: Final = "PS110"
+MAX_CONCURRENCY: Final = "PS111"
 
 # PS2xx: interpolation and targets
 UNDEFINED_VARIABLE: Final = "PS201"
@@ -45,16 +49,25 @@ TARGET_OVERLAYS_UNKNOWN: Final = "PS208"
 # PS3xx: AWS Glue
 GLUE_WORKER_TYPE: Final = "PS301"
 GLUE_WORKER_TYPE_NEWER: Final = "PS302"
+GLUE_NUMBER_OF_WORKERS: Final = "PS303"
+GLUE_TIMEOUT: Final = "PS304"
 GLUE_ARGUMENT_KEY: Final = "PS305"
 GLUE_RESERVED_ARGUMENT: Final = "PS306"
 GLUE_INTERNAL_ARGUMENT: Final = "PS307"
 OUTPUT_PARAMETER: Final = "PS308"
+GLUE_MAX_RETRIES: Final = "PS310"
 GLUE_VERSION_NOT_STRING: Final = "PS311"
 
 # PS4xx: AWS Batch
+BATCH_ATTEMPT_DURATION: Final = "PS401"
+BATCH_RETRY_ATTEMPTS: Final = "PS402"
+BATCH_ARRAY_SIZE: Final = "PS403"
+BATCH_PRIORITY: Final = "PS404"
+BATCH_TAG: Final = "PS405"
+BATCH_DEPENDS_ON: Final = "PS406"
 BATCH_NO_QUEUE: Final = "PS407"
 BATCH_EXTERNAL_ID: Final = "PS408"
-BATCH_TAG: Final = "PS405"
+BATCH_SHARE_IDENTIFIER: Final = "PS409"
 
 # PS5xx: cross-references
 UNKNOWN_PLATFORM: Final = "PS501"
@@ -69,8 +82,11 @@ UNDECLARED_PARAMETER: Final = "PS508"
 # PS6xx: authentication and secrets
 LITERAL_SECRET: Final = "PS602"
 AUTH_TOKEN_AUDIENCE: Final = "PS603"
+ROLE_ARN: Final = "PS604"
+STS_DURATION: Final = "PS605"
+STS_SESSION_NAME: Final = "PS606"
+STS_EXTERNAL_ID: Final = "PS607"
 WEB_IDENTITY_EXTERNAL_ID: Final = "PS609"
-
 
 # PS7xx: plan findings (errors block apply; drift and notes inform the reviewer)
 GLUE_JOB_MISSING: Final = "PS701"
@@ -95,107 +111,43 @@ PYTHON_SHELL_DEFAULTS_SKIPPED: Final = "PS723"
 # the code lands on the rule that names the AWS limit rather than on a generic one.
 FIELD_CODES: Final[dict[str, str]] = {
     "worker_type": GLUE_WORKER_TYPE,
-    "number_of_workers": "PS303",
-    "timeout_minutes": "PS304",
-    "max_retries": "PS310",
+    "number_of_workers": GLUE_NUMBER_OF_WORKERS,
+    "timeout_minutes": GLUE_TIMEOUT,
+    "max_retries": GLUE_MAX_RETRIES,
     "glue_version": GLUE_VERSION_NOT_STRING,
-    "attempt_duration_seconds": "PS401",
-    "retry_attempts": "PS402",
-    "array_size": "PS403",
-    "scheduling_priority_override": "PS404",
+    "attempt_duration_seconds": BATCH_ATTEMPT_DURATION,
+    "retry_attempts": BATCH_RETRY_ATTEMPTS,
+    "array_size": BATCH_ARRAY_SIZE,
+    "scheduling_priority_override": BATCH_PRIORITY,
     "tags": BATCH_TAG,
-    "depends_on": "PS406",
-    "share_identifier": "PS409",
-    "role_arn": "PS604",
-    "duration_seconds": "PS605",
-    "session_name": "PS606",
-    "external_id": "PS607",
-    "region": "PS110",
-    "max_concurrency": "PS111",
+    "depends_on": BATCH_DEPENDS_ON,
+    "share_identifier": BATCH_SHARE_IDENTIFIER,
+    "role_arn": ROLE_ARN,
+    "duration_seconds": STS_DURATION,
+    "session_name": STS_SESSION_NAME,
+    "external_id": STS_EXTERNAL_ID,
+    "region": REGION,
+    "max_concurrency": MAX_CONCURRENCY,
 }
 
-TITLES: Final[dict[str, str]] = {
-    PATH_NOT_FOUND: "manifest path not found or holds no manifests",
-    FILE_UNREADABLE: "file cannot be read (permissions, size, encoding, links, not a regular file)",
-    EMPTY_FILE: "empty manifest file",
-    YAML_SYNTAX: "YAML syntax error",
-    YAML_TAB: "tab used for indentation",
-    DUPLICATE_KEY: "duplicate key in a mapping",
-    NOT_A_MAPPING: "top level is not a mapping",
-    YAML_TOO_LARGE: "document too deep or too large (alias bomb)",
-    YAML_TAG_MISMATCH: "value does not fit its explicit YAML tag (`!!int abc`)",
-    UNKNOWN_KEY: "unknown key",
-    MISSING_KEY: "required key missing",
-    WRONG_TYPE: "value of the wrong type",
-    INVALID_VALUE: "value not allowed",
-    OUT_OF_RANGE: "value out of range",
-    UNSUPPORTED_VERSION: "unsupported manifest version",
-    DUPLICATE_NAME: "name defined twice",
-    INVALID_NAME: "invalid name",
-    MISSING_VERSION: "no `version` in the manifest set",
-    PARAMETER_TYPE_MISMATCH: "parameter value does not match its declared type",
-    "PS110": "invalid AWS region",
-    "PS111": "max_concurrency must be at least 1",
-    UNDEFINED_VARIABLE: "undefined variable",
-    UNSET_ENV: "environment variable not set",
-    BAD_REFERENCE: "malformed or unknown ${...} reference",
-    UNKNOWN_TARGET: "unknown target",
-    UNDECLARED_CLI_VARIABLE: "--var names an undeclared variable",
-    VARIABLE_WITHOUT_VALUE: "variable has no value",
-    VARIABLE_TYPE_MISMATCH: "variable value does not match its type",
-    TARGET_OVERLAYS_UNKNOWN: "target overlays something that is not defined",
-    GLUE_WORKER_TYPE: "unknown Glue worker type",
-    GLUE_WORKER_TYPE_NEWER: "Glue worker type newer than the documented set",
-    "PS303": "Glue number_of_workers must be a positive integer",
-    "PS304": "Glue timeout_minutes must be a positive integer below 10080",
-    GLUE_ARGUMENT_KEY: "Glue argument key contains '=' or whitespace",
-    GLUE_RESERVED_ARGUMENT: "reserved Glue system argument used as a parameter",
-    GLUE_INTERNAL_ARGUMENT: "internal Glue argument that must never be set",
-    OUTPUT_PARAMETER: "output parameters cannot be returned by Glue or Batch",
-    "PS310": "Glue max_retries must be a non-negative integer",
-    GLUE_VERSION_NOT_STRING: "invalid glue_version",
-    "PS401": "Batch attempt_duration_seconds must be at least 60",
-    "PS402": "Batch retry_attempts must be 1..10",
-    "PS403": "Batch array_size must be 2..10000",
-    "PS404": "Batch scheduling_priority_override must be 0..9999",
-    BATCH_TAG: "invalid Batch tags",
-    "PS406": "invalid Batch depends_on",
-    BATCH_NO_QUEUE: "Batch job has no queue",
-    BATCH_EXTERNAL_ID: "invalid Batch job definition reference",
-    "PS409": "invalid Batch share_identifier",
-    UNKNOWN_PLATFORM: "job names an unknown platform",
-    PLATFORM_TYPE_MISMATCH: "job type does not match its platform",
-    UNKNOWN_JOB: "run names an unknown job",
-    UNKNOWN_RUN: "`after` names an unknown run",
-    DEPENDENCY_CYCLE: "dependency cycle between runs",
-    DUPLICATE_RUN_KEY: "run key used twice in a run plan",
-    COMPUTE_NOT_FOR_PLATFORM: "compute setting does not apply to the job's platform",
-    UNDECLARED_PARAMETER: "run sets a parameter its job does not declare (and does not allow)",
-    LITERAL_SECRET: "secret given as a literal instead of ${env.NAME}",
-    AUTH_TOKEN_AUDIENCE: "azure token source needs exactly one of audience or scope",
-    "PS604": "invalid IAM role ARN",
-    "PS605": "STS duration_seconds must be 900..43200",
-    "PS606": "invalid STS session name",
-    "PS607": "invalid STS external id",
-    WEB_IDENTITY_EXTERNAL_ID: "external_id has no effect with web_identity",
+# The families of codes, by the code's first digit: headings of the generated catalogue.
+FAMILIES: Final[dict[str, str]] = {
+    "PS0": "Files and YAML",
+    "PS1": "Structure",
+    "PS2": "Interpolation and targets",
+    "PS3": "AWS Glue",
+    "PS4": "AWS Batch",
+    "PS5": "Cross-references",
+    "PS6": "Authentication and secrets",
+    "PS7": "Plan findings against live AWS",
 }
 
-PLAN_TITLES: Final[dict[str, str]] = {
-    GLUE_JOB_MISSING: "the Glue job does not exist",
-    DEFINITION_NOT_ACTIVE: "the Batch job definition has no ACTIVE revision",
-    PINNED_REVISION: "the pinned revision is INACTIVE or does not exist",
-    QUEUE_MISSING: "the job queue does not exist",
-    QUEUE_UNUSABLE: "the job queue is not ENABLED and VALID",
-    FAIR_SHARE_WITHOUT_SHARE: "fair-share queue without share_identifier",
-    SHARE_WITHOUT_FAIR_SHARE: "share_identifier on a queue without a fair-share policy",
-    GLUE_CONCURRENCY: "more parallel runs of a Glue job than its MaxConcurrentRuns",
-    GLUE_ARGUMENTS_TOO_LARGE: "a run's arguments exceed Glue's 260 KB",
-    PYTHON_SHELL_WORKERS: "worker settings on a Python shell job",
-    NO_PLACEHOLDER: "Batch parameter with no Ref:: placeholder",
-    PLACEHOLDER_UNSET: "Ref:: placeholder nobody fills",
-    DEFAULT_DRIFT: "manifest parameter differs from the live default",
-    NON_OVERRIDABLE: "Glue parameter in NonOverridableArguments",
-    INHERITED_COMPUTE: "compute values the definition supplies",
-    INHERITED_PARAMETERS: "parameters filled from the definition's defaults",
-    PYTHON_SHELL_DEFAULTS_SKIPPED: "platform worker defaults skipped for a Python shell job",
-}
+
+def family(code: str) -> str:
+    """The family a code belongs to, e.g. "AWS Glue" for PS301."""
+    return FAMILIES[code[:3]]
+
+
+def is_plan_code(code: str) -> bool:
+    """Whether only plan reports the code (PS7xx), as against validate."""
+    return code.startswith("PS7")

@@ -9,13 +9,12 @@ import gc
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from polysync_spec import redact
 from polysync_spec.errors import Diagnostic, Position, Severity
 from polysync_spec.manifest import codes
-from polysync_spec.manifest.checks import CheckContext, run_checks
 from polysync_spec.manifest.interpolate import (
     UNRESOLVED,
     Scope,
@@ -36,6 +35,7 @@ from polysync_spec.manifest.models import (
     VariableType,
 )
 from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
+from polysync_spec.manifest.rules import CheckContext, run_checks
 from polysync_spec.manifest.structure import validate_entry, validate_entry_for_checks
 from polysync_spec.manifest.suggest import did_you_mean
 from polysync_spec.values import fits_type
@@ -78,7 +78,8 @@ class Project:
 
 
 class _Collector:
-    """Collects findings as positioned diagnostics, once each."""
+    """Collects findings as positioned diagnostics, once each: the one locator, which
+    turns the manifest path of a finding (`Diagnostic.doc_path`) into its position."""
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
@@ -87,18 +88,21 @@ class _Collector:
         self.entry_errors: dict[tuple[str, str], list[Diagnostic]] = {}
 
     def add(self, diagnostic: Diagnostic) -> None:
+        path = diagnostic.doc_path
+        if diagnostic.position is None and path is not None:
+            position = self.source.locate(path, key=diagnostic.at_key)
+            diagnostic = replace(diagnostic, position=position)
         key = (diagnostic.code, diagnostic.position, diagnostic.message)
         if key not in self._seen:
             self._seen.add(key)
             self.diagnostics.append(diagnostic)
+        if path is not None and diagnostic.is_error and len(path) >= 2:
+            self.entry_errors.setdefault((str(path[0]), str(path[1])), []).append(diagnostic)
 
     def at(
         self, code: str, severity: Severity, path: DocPath, message: str, at_key: bool = False
     ) -> None:
-        diagnostic = Diagnostic(code, severity, message, self.source.locate(path, key=at_key))
-        self.add(diagnostic)
-        if severity is Severity.ERROR and len(path) >= 2:
-            self.entry_errors.setdefault((str(path[0]), str(path[1])), []).append(diagnostic)
+        self.add(Diagnostic(code, severity, message, doc_path=path, at_key=at_key))
 
 
 @contextlib.contextmanager
@@ -203,7 +207,7 @@ def load_project(
         run_plans=checked["run_plans"],
     )
     for finding in run_checks(ctx):
-        out.at(finding.code, finding.severity, finding.path, finding.message, finding.at_key)
+        out.add(finding)
     project.diagnostics = _sorted(out.diagnostics)
     project.entry_errors = out.entry_errors
     project.raw = merged

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
+from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.batch.spec import JOB_NAME_PREFIX
 from polysync_spec.sandbox.server import Recorded, Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, write

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.base import (
     AwsProvider,
     Inventory,

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from polysync_spec.manifest import codes
-from polysync_spec.manifest.checks import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.manifest.positions import DocPath
+from polysync_spec.manifest.rules.glue import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     FindingSink,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from polysync_spec.manifest.checks import (
+from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+from polysync_spec.manifest.rules.glue import (
     ATTEMPT_ARGUMENT,
 )
-from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     Resolved,

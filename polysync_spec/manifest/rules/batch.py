@@ -1,0 +1,207 @@
+"""AWS Batch rules: PS4xx (validate) and the Batch findings of plan (PS7xx).
+
+Self-contained on purpose: it imports only the manifest layer, `errors` and `values`,
+so that it can move into the Batch provider package as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from polysync_spec.errors import Diagnostic, Severity
+from polysync_spec.manifest import codes
+from polysync_spec.manifest.models import BatchJob, BatchPlatform
+from polysync_spec.manifest.rules.base import CheckContext, Rule, lookup
+
+BATCH_DEFINITION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+BATCH_DEFINITION_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}:[1-9]\d*$")
+BATCH_DEFINITION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:batch:[a-z0-9-]+:\d{12}:job-definition/[A-Za-z0-9][A-Za-z0-9_-]{0,127}(:[1-9]\d*)?$"
+)
+
+# ---------------------------------------------------------------- validate
+
+ATTEMPT_DURATION = Rule(
+    codes.BATCH_ATTEMPT_DURATION,
+    "Batch attempt_duration_seconds must be at least 60",
+    doc="""`attempt_duration_seconds` (Batch timeout.attemptDurationSeconds, after which
+    an attempt is stopped) is an integer of at least 60.""",
+)
+RETRY_ATTEMPTS = Rule(
+    codes.BATCH_RETRY_ATTEMPTS,
+    "Batch retry_attempts must be 1..10",
+    doc="`retry_attempts` (Batch retryStrategy.attempts) is an integer from 1 to 10.",
+)
+ARRAY_SIZE = Rule(
+    codes.BATCH_ARRAY_SIZE,
+    "Batch array_size must be 2..10000",
+    doc="`array_size` (Batch arrayProperties.size) is an integer from 2 to 10000.",
+)
+PRIORITY = Rule(
+    codes.BATCH_PRIORITY,
+    "Batch scheduling_priority_override must be 0..9999",
+    doc="""`scheduling_priority_override` (Batch schedulingPriorityOverride; higher runs
+    sooner) is an integer from 0 to 9999.""",
+)
+
+
+def _tags(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """`tags` is a map of strings: 1 to 50 entries, keys up to 128 and values up to 256
+    characters (quote a value YAML would read as a number or a boolean). A key may not
+    start with `aws:`, a prefix AWS reserves."""
+    for name, job in ctx.jobs.items():
+        if isinstance(job, BatchJob) and job.tags:
+            for key in job.tags:
+                if key.lower().startswith("aws:"):
+                    yield TAG.at(
+                        ("jobs", name, "tags", key),
+                        f"tag key '{key}' uses the reserved prefix 'aws:'",
+                        at_key=True,
+                    )
+
+
+TAG = Rule(codes.BATCH_TAG, "invalid Batch tags", check=_tags)
+DEPENDS_ON = Rule(
+    codes.BATCH_DEPENDS_ON,
+    "invalid Batch depends_on",
+    doc="""`depends_on` (Batch dependsOn) is a list of at most 20 items
+    `{job_id, type}`, `type` being `SEQUENTIAL` or `N_TO_N`.""",
+)
+
+
+def _queue(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A Batch job needs a queue: its own `job_queue`, else its platform's
+    `default_job_queue`."""
+    for name, job in ctx.jobs.items():
+        if not isinstance(job, BatchJob) or job.job_queue:
+            continue
+        platform = ctx.platforms.get(job.platform)
+        if isinstance(platform, BatchPlatform) and not platform.default_job_queue:
+            yield NO_QUEUE.at(
+                ("jobs", name),
+                f"Batch job '{name}' has no queue: set `job_queue` on the job or "
+                f"`default_job_queue` on platform '{job.platform}'",
+                at_key=True,
+            )
+
+
+NO_QUEUE = Rule(codes.BATCH_NO_QUEUE, "Batch job has no queue", check=_queue)
+
+
+def _external_id(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A Batch job's `external_id` names its job definition: a name (letters, digits,
+    `-` and `_`, up to 128), `name:revision` (revision 1 or more), or a job-definition
+    ARN. A bare name runs the highest ACTIVE revision."""
+    for name, job in ctx.jobs.items():
+        if not isinstance(job, BatchJob):
+            continue
+        ref = job.external_id
+        if BATCH_DEFINITION_NAME.match(ref) or BATCH_DEFINITION_REVISION.match(ref):
+            continue
+        if BATCH_DEFINITION_ARN.match(ref):
+            continue
+        # A value from ${env...} (or a variable) is not repeated: the environment may hold
+        # anything, a secret included. What the manifest says is shown instead.
+        written = lookup(ctx.raw_section("jobs"), name, "external_id")
+        if written == ref:
+            shown = f"'{ref[:80]}' is not"
+        elif isinstance(written, str):
+            shown = f"'{written[:80]}' does not resolve to"
+        else:
+            shown = "external_id is not"
+        yield EXTERNAL_ID.at(
+            ("jobs", name, "external_id"),
+            f"{shown} a job definition reference: use a name (letters, digits, "
+            "- and _, up to 128), name:revision (revision >= 1), or "
+            "arn:aws:batch:<region>:<account>:job-definition/<name>[:<revision>]",
+        )
+
+
+EXTERNAL_ID = Rule(
+    codes.BATCH_EXTERNAL_ID, "invalid Batch job definition reference", check=_external_id
+)
+SHARE_IDENTIFIER = Rule(
+    codes.BATCH_SHARE_IDENTIFIER,
+    "invalid Batch share_identifier",
+    doc="""`share_identifier` (Batch shareIdentifier) is up to 255 letters and digits,
+    optionally ending in `*`.""",
+)
+
+# ---------------------------------------------------------------- plan
+
+DEFINITION_NOT_ACTIVE = Rule(
+    codes.DEFINITION_NOT_ACTIVE,
+    "the Batch job definition has no ACTIVE revision",
+    doc="""The job's `external_id` names a job definition without a revision (a bare name,
+    or an ARN without one), and no revision of it has Status=ACTIVE in the platform's
+    region: check the name. Blocks apply.""",
+)
+PINNED_REVISION = Rule(
+    codes.PINNED_REVISION,
+    "the pinned revision is INACTIVE or does not exist",
+    doc="""The job's `external_id` pins a revision (`name:revision` or an ARN) that is
+    INACTIVE or does not exist: pin an ACTIVE revision, or use the bare name to run the
+    highest ACTIVE one. Blocks apply.""",
+)
+QUEUE_MISSING = Rule(
+    codes.QUEUE_MISSING,
+    "the job queue does not exist",
+    doc="""The queue the run resolves to (the run's `compute.job_queue`, the job's
+    `job_queue`, or the platform's `default_job_queue`) does not exist in the platform's
+    region. Blocks apply.""",
+)
+QUEUE_UNUSABLE = Rule(
+    codes.QUEUE_UNUSABLE,
+    "the job queue is not ENABLED and VALID",
+    doc="""Batch accepts jobs only on a queue whose state is ENABLED and whose status is
+    VALID. Blocks apply.""",
+)
+FAIR_SHARE_WITHOUT_SHARE = Rule(
+    codes.FAIR_SHARE_WITHOUT_SHARE,
+    "fair-share queue without `share_identifier`",
+    doc="""The queue has a fair-share scheduling policy, so every job submitted to it needs
+    a `share_identifier` (and may set `scheduling_priority_override`). Blocks apply.""",
+)
+SHARE_WITHOUT_FAIR_SHARE = Rule(
+    codes.SHARE_WITHOUT_FAIR_SHARE,
+    "`share_identifier` on a queue without a fair-share policy",
+    doc="""The run sets `share_identifier`, but its queue has no fair-share scheduling
+    policy, and Batch refuses the job: leave `share_identifier` and
+    `scheduling_priority_override` out. Blocks apply.""",
+)
+NO_PLACEHOLDER = Rule(
+    codes.NO_PLACEHOLDER,
+    "a Batch parameter with no `Ref::` placeholder in the definition",
+    Severity.DRIFT,
+    doc="""A parameter the run sends has no `Ref::NAME` placeholder in the job
+    definition's command or environment: Batch accepts it and does nothing with it.""",
+)
+PLACEHOLDER_UNSET = Rule(
+    codes.PLACEHOLDER_UNSET,
+    "a `Ref::` placeholder that neither the manifest nor the definition fills",
+    Severity.DRIFT,
+    doc="""The job definition has a `Ref::NAME` placeholder that neither the manifest
+    nor the definition's default parameters fill: the container gets the literal text, a
+    common cause of "Essential container in task exited".""",
+)
+
+RULES = (
+    ATTEMPT_DURATION,
+    RETRY_ATTEMPTS,
+    ARRAY_SIZE,
+    PRIORITY,
+    TAG,
+    DEPENDS_ON,
+    NO_QUEUE,
+    EXTERNAL_ID,
+    SHARE_IDENTIFIER,
+    DEFINITION_NOT_ACTIVE,
+    PINNED_REVISION,
+    QUEUE_MISSING,
+    QUEUE_UNUSABLE,
+    FAIR_SHARE_WITHOUT_SHARE,
+    SHARE_WITHOUT_FAIR_SHARE,
+    NO_PLACEHOLDER,
+    PLACEHOLDER_UNSET,
+)
