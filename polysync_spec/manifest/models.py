@@ -454,12 +454,20 @@ AfterSpec = Annotated[After, BeforeValidator(_after_long_form, json_schema_input
 
 
 class Run(Model):
-    job: Name
+    """One run of a job in a run plan, with its own parameter values and overrides."""
+
+    job: Name = Field(description="The job to run: a name under `jobs`.")
     name: Name | None = Field(None, description="Run key; defaults to the job name.")
     description: str | None = None
-    parameters: dict[str, RunParameterSpec] = Field(default_factory=dict)
+    parameters: dict[str, RunParameterSpec] = Field(
+        default_factory=dict,
+        description="Values for this run only; they override the job's.",
+    )
     compute: RunCompute | None = Field(None, description="Run-level overrides (tier 0).")
-    after: list[AfterSpec] = Field(default_factory=list)
+    after: list[AfterSpec] = Field(
+        default_factory=list,
+        description="Runs of this plan to wait for, by run key: `- key` waits for success.",
+    )
 
     @property
     def key(self) -> str:
@@ -473,10 +481,18 @@ class OnFailure(enum.StrEnum):
 
 
 class RunPlan(Model):
+    """Which jobs to run, with which values, in which order: `polysync apply` runs one."""
+
     description: str | None = None
     max_concurrency: Annotated[int, Field(ge=1)] = Field(4, description="Runs in flight at once.")
-    on_failure: Annotated[OnFailure, LaxEnum] = OnFailure.STOP
-    runs: Annotated[list[Run], Field(min_length=1)]
+    on_failure: Annotated[OnFailure, LaxEnum] = Field(
+        OnFailure.STOP,
+        description="After a failed run: `stop` submits nothing new, `continue` goes on with "
+        "what does not depend on it, `cancel` also cancels the runs in flight.",
+    )
+    runs: Annotated[list[Run], Field(min_length=1)] = Field(
+        description="The runs, each naming a job; ordered only by their `after` edges."
+    )
 
 
 # ---------------------------------------------------------------- targets and the set
