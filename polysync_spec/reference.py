@@ -1,7 +1,9 @@
-"""The manifest reference (docs/manifest-reference.md), generated from the models.
+"""The manifest reference (docs/manifest-reference.md) and the README's code tables,
+generated from the models and the rule registry.
 
 Every key, its type, default, constraints and description come from the same pydantic
-models that validate manifests, so the reference cannot drift from the code.
+models that validate manifests, and every code's title and documentation from its rule,
+so the reference cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from polysync_spec.manifest import codes
 from polysync_spec.manifest import models as m
+from polysync_spec.manifest.rules import RULES
 
 # (heading, model, where it appears), in the order a reader meets them.
 SECTIONS: list[tuple[str, type[BaseModel], str]] = [
@@ -79,7 +83,44 @@ def reference_markdown() -> str:
                 f"{_cell(_description(prop))} |"
             )
         lines.append("")
+    lines += codes_markdown()
     return "\n".join(lines)
+
+
+def codes_markdown() -> list[str]:
+    """Every diagnostic code with its severity, title and documentation, by family."""
+    lines = [
+        "## Diagnostic codes",
+        "",
+        "Codes are stable; new rules get new codes. `validate` reports PS0xx to PS6xx, "
+        "`plan` also PS7xx. Only errors fail `validate` and block `apply`.",
+        "",
+    ]
+    family = ""
+    for rule in RULES:
+        if codes.family(rule.code) != family:
+            family = codes.family(rule.code)
+            lines += [f"### {family} ({rule.code[:3]}xx)", ""]
+        lines += [
+            f"#### {rule.code}: {rule.title}",
+            "",
+            f"*{rule.severity.value}*. {' '.join(rule.doc.split())}",
+            "",
+        ]
+    return lines
+
+
+def codes_table(*, plan: bool) -> str:
+    """The README's table of the codes validate reports or, with `plan`, of plan's
+    findings against live AWS (between `<!-- codes:start -->` / `<!-- plan-codes:start -->`
+    and their `:end` markers)."""
+    header = "| code | kind | finding |" if plan else "| code | severity | meaning |"
+    rows = [
+        f"| {rule.code} | {rule.severity.value} | {_cell(rule.title)} |"
+        for rule in RULES
+        if codes.is_plan_code(rule.code) == plan
+    ]
+    return "\n".join([header, "|---|---|---|", *rows])
 
 
 def _description(prop: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import pytest
 from polysync_spec.errors import Severity
 from polysync_spec.manifest import validate
 from polysync_spec.manifest.rules import RULES
+from polysync_spec.reference import codes_table
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -27,6 +28,15 @@ def test_readme_manifest_example_validates(tmp_path: Path) -> None:
 def test_readme_lists_every_diagnostic_code() -> None:
     listed = set(re.findall(r"^\| (PS\d{3}) \|", README, re.M))
     assert listed == {rule.code for rule in RULES}
+
+
+@pytest.mark.parametrize(("marker", "plan"), [("codes", False), ("plan-codes", True)])
+def test_readme_code_tables_are_generated_from_the_rules(marker: str, plan: bool) -> None:
+    block = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", README, re.S)
+    assert block is not None, f"README has no <!-- {marker}:start/end --> block"
+    assert block.group(1) == codes_table(plan=plan), (
+        "the README's code table differs from the rules: paste reference.codes_table()"
+    )
 
 
 def test_readme_invalid_example_output_is_what_the_tool_prints(

@@ -1,5 +1,6 @@
 """The rule registry is the whole catalogue: every code the tool can report has a rule with
-a title and user documentation, and each check reports its own code only."""
+a title and user documentation, each check reports its own code only, and the docs are
+generated from it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from polysync_spec.errors import Diagnostic, Position, Severity
 from polysync_spec.manifest import codes, project, validate
 from polysync_spec.manifest.rules import RULES, CheckContext, Rule, rule
+from polysync_spec.reference import codes_table, reference_markdown
 from tests.conftest import CORPUS, EXAMPLES, ROOT
 
 PACKAGE = ROOT / "polysync_spec"
@@ -98,3 +100,15 @@ def test_a_checks_finding_is_located_from_its_path() -> None:
     [finding] = [d for d in validate(path, env={}) if d.code == codes.BATCH_NO_QUEUE]
     assert finding.doc_path == ("jobs", "exp") and finding.at_key
     assert finding.position == Position(str(path), 8, 3)  # the job's key
+
+
+def test_reference_documents_every_rule() -> None:
+    text = reference_markdown()
+    for registered in RULES:
+        assert f"#### {registered.code}: {registered.title}\n" in text
+
+
+@pytest.mark.parametrize("plan", [False, True])
+def test_code_tables_list_validate_and_plan_codes_apart(plan: bool) -> None:
+    listed = re.findall(r"^\| (PS\d{3}) \|", codes_table(plan=plan), re.M)
+    assert listed == [r.code for r in RULES if codes.is_plan_code(r.code) == plan]

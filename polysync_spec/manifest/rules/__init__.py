@@ -1,8 +1,9 @@
 """The registry of rules: every diagnostic code with its title, documentation and check.
 
 One module per family, each listing its rules in `RULES`; this module joins them in code
-order. Glue and Batch rules sit in `glue.py` and `batch.py`, self-contained, until they
-move to their providers.
+order. The README's code tables and the manifest reference are generated from here
+(`polysync_spec/reference.py`), so a code cannot go undocumented. Glue and Batch rules
+sit in `glue.py` and `batch.py`, self-contained, until they move to their providers.
 """
 
 from __future__ import annotations
