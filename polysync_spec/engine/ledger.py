@@ -1,3 +1,4 @@
+# Over 400 lines: two ledgers (SQLite, S3) behind one protocol; to become a package.
 """The state ledger: every submission recorded before and after the AWS call.
 
 An apply is identified by its plan id (a digest of what it submits). Its runs are rows

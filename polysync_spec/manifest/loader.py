@@ -1,3 +1,4 @@
+# Over 400 lines: hostile-file-safe reading, YAML 1.2 scalars and tags, positions.
 """Read manifest files into plain data plus the position of every key and value.
 
 `load_path` accepts one file or a directory (searched recursively for `*.yaml` / `*.yml`).

@@ -1,3 +1,4 @@
+# Over 400 lines: every model of format v1, which the schema and reference share.
 """Pydantic v2 models of manifest format v1 (DESIGN.md §1). The JSON Schema comes from here.
 
 Models are strict (`1` is not `"1"`) and closed (`extra="forbid"`): a typo is an error,

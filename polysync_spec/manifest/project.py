@@ -1,3 +1,4 @@
+# Over 400 lines: the loading pipeline, one short step per function, in order.
 """Load a manifest set end to end: files → merge → target overlay → interpolation →
 models → checks. Every problem is a positioned `Diagnostic`; nothing raises for bad input.
 """

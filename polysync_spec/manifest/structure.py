@@ -1,3 +1,4 @@
+# Over 400 lines: each pydantic error type turned into a message; one table.
 """Validate each named entry against its model; turn pydantic errors into findings.
 
 Entries are validated one by one, so one broken job does not hide the problems of the

@@ -1,3 +1,4 @@
+# Over 400 lines: Glue and Batch timelines and the moto patches for them.
 """Realistic run lifecycles for the sandbox: what moto does not do by itself.
 
 moto's Glue job runs jump to SUCCEEDED and its Docker-less Batch jobs finish at submit.

@@ -1,3 +1,4 @@
+# Over 400 lines: the emulator's one request path; RequestLog/Chaos/Pacing could move.
 """The embedded sandbox: a moto server on 127.0.0.1 with polysync's extensions.
 
 Extensions, in one place and used by the demo and every test alike:

@@ -1,3 +1,4 @@
+# Over 400 lines: mostly data, one rule per constraint AWS documents.
 """The request shapes AWS documents as invalid, as data, and the small check that applies them.
 
 moto accepts almost any request botocore lets through, and botocore checks only required
