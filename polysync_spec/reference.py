@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from polysync_spec.manifest import codes
 from polysync_spec.manifest import models as m
-from polysync_spec.manifest.rules import RULES
+from polysync_spec.providers.registry import RULES
 
 # (heading, model, where it appears), in the order a reader meets them.
 SECTIONS: list[tuple[str, type[BaseModel], str]] = [

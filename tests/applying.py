@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from polysync_spec import load_project
 from polysync_spec.engine.apply import Applier, PollPolicy
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.engine.model import Plan
-from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clients import client_for

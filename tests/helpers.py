@@ -67,9 +67,9 @@ def plan_against(
     sandbox_url: str, path: Path, run_plan: str = "p", env: dict[str, str] | None = None
 ) -> Any:
     """Load the manifests at `path` and plan `run_plan` against the sandbox."""
+    from polysync_spec import load_project
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.plan import make_plan
-    from polysync_spec.manifest import load_project
     from polysync_spec.providers.aws import Sessions
     from polysync_spec.providers.clients import clients_of
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
 from polysync_spec.engine.apply import Applier, PollPolicy
 from polysync_spec.engine.ledger import LockHeld, SqliteLedger
 from polysync_spec.engine.monitor import Limits
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.clients import client_for
 from polysync_spec.sandbox.lifecycle import Outcome

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
 from polysync_spec.engine.ledger import SqliteLedger, open_ledger
 from polysync_spec.errors import PolysyncError
-from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import AwsError, Sessions, caller_identity
 from polysync_spec.providers.clients import client_for
 from polysync_spec.providers.credentials import AuthError

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from polysync_spec import load_project
 from polysync_spec.errors import PolysyncError
-from polysync_spec.manifest import load_project
 from polysync_spec.manifest.models import GluePlatform
 from polysync_spec.providers.aws import Sessions
 from tests.helpers import write

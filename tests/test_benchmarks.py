@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.harness import describe_rounds, env_for, measure
 from benchmarks.scenarios import Settings, build_workload, generate_project, run_baseline
-from polysync_spec.manifest import validate
+from polysync_spec import validate
 from polysync_spec.sandbox.server import Recorded, Sandbox
 
 

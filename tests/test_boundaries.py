@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from polysync_spec.manifest import validate
+from polysync_spec import validate
 from tests.helpers import BATCH_BASE, GLUE_BASE, write
 
 # (base, YAML appended under the job, value, expected code or None for valid)

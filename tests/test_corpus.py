@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from polysync_spec.manifest import validate
+from polysync_spec import validate
 from tests.conftest import CORPUS, EXAMPLES
 
 EXPECT = re.compile(rb"^# expect: (PS\d{3}) (\d+):(\d+)$", re.MULTILINE)

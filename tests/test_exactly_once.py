@@ -24,17 +24,17 @@ from typing import Any
 import boto3
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
 from polysync_spec.engine.discovery import discover_live
 from polysync_spec.engine.ledger import LockHeld, S3Ledger, SqliteLedger
 from polysync_spec.engine.plan import make_plan
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest import load_project
-from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clients import client_for, clients_of
 from polysync_spec.providers.clock import AwsClock
+from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (

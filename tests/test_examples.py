@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from polysync_spec import load_project, validate
 from polysync_spec.errors import Diagnostic
-from polysync_spec.manifest import load_project, validate
 from polysync_spec.manifest.loader import parse_text
 from polysync_spec.schema import manifest_schema
 from tests.conftest import EXAMPLES, ROOT

@@ -10,12 +10,12 @@ from typing import Any
 import boto3
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.app.follow import watch
 from polysync_spec.cli import run
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.engine.monitor import Limits
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.batch.spec import map_status
 from polysync_spec.providers.clients import client_for

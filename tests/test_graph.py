@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
-from polysync_spec.manifest import load_project
 from polysync_spec.render.graph import mermaid, run_graph
 from tests.conftest import EXAMPLES
 from tests.helpers import write

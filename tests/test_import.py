@@ -8,8 +8,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from polysync_spec import load_project, validate
 from polysync_spec.cli import run
-from polysync_spec.manifest import load_project, validate
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import plan_against, write
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from polysync_spec import load_project, validate
 from polysync_spec.errors import Position
-from polysync_spec.manifest import load_project, validate
 from polysync_spec.manifest.interpolate import deep_merge
 from polysync_spec.manifest.models import GlueJob
 from tests.helpers import write

@@ -19,7 +19,7 @@ try:
     import resource
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
-from polysync_spec.manifest import load_project, validate
+from polysync_spec import load_project, validate
 from tests.helpers import write
 
 
@@ -161,7 +161,7 @@ def test_merge_keys_and_anchors_share_defaults(tmp_path: Path) -> None:
 def test_loading_pauses_the_cyclic_gc_and_restores_it_as_it_was(tmp_path: Path) -> None:
     import gc
 
-    from polysync_spec.manifest import validate
+    from polysync_spec import validate
     from polysync_spec.manifest.project import gc_paused
 
     path = tmp_path / "m.yaml"

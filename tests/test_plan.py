@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 import pytest
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
 from polysync_spec.engine.model import Plan
 from polysync_spec.errors import Position, Severity
-from polysync_spec.manifest import load_project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clients import client_for

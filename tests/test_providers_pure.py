@@ -11,7 +11,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from polysync_spec.manifest import Project, load_project
+from polysync_spec import load_project
+from polysync_spec.manifest import Project
 from polysync_spec.manifest.models import BatchJob, GlueJob, Run, RunCompute
 from polysync_spec.providers.base import ATTEMPT_SLOT, RunStatus, Tier
 from polysync_spec.providers.batch import spec as batch

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from polysync_spec.manifest import Project, load_project
+from polysync_spec import load_project
+from polysync_spec.manifest import Project
 from polysync_spec.manifest.models import BatchJob, GlueJob
 from polysync_spec.providers.aws import AwsError, Sessions
 from polysync_spec.providers.base import RunRequest, RunStatus, StatusReport, Tier

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from polysync_spec import validate
 from polysync_spec.errors import Severity
-from polysync_spec.manifest import validate
-from polysync_spec.manifest.rules import RULES
+from polysync_spec.providers.registry import RULES
 from polysync_spec.reference import codes_table
 from tests.conftest import ROOT
 
@@ -98,7 +98,7 @@ def test_the_planner_imports_no_aws_sdk() -> None:
 
 
 def test_readme_graph_is_what_the_tool_draws() -> None:
-    from polysync_spec.manifest import load_project
+    from polysync_spec import load_project
     from polysync_spec.render.graph import mermaid, run_graph
     from tests.conftest import EXAMPLES
 

@@ -16,12 +16,11 @@ import boto3
 import click
 import pytest
 
-from polysync_spec import redact
+from polysync_spec import load_project, redact
 from polysync_spec.cli import run
 from polysync_spec.engine.ledger import S3Ledger, SqliteLedger
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.errors import PolysyncError
-from polysync_spec.manifest import load_project
 from polysync_spec.sandbox.server import SANDBOX_KEY, Sandbox
 from tests.helpers import write
 

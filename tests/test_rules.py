@@ -5,14 +5,16 @@ generated from it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from polysync_spec import validate
 from polysync_spec.errors import Diagnostic, Position, Severity
-from polysync_spec.manifest import codes, project, validate
-from polysync_spec.manifest.rules import RULES, CheckContext, Rule, rule
+from polysync_spec.manifest import codes, project
+from polysync_spec.manifest.rules import CheckContext, Rule
+from polysync_spec.providers.registry import RULES, rule
 from polysync_spec.reference import codes_table, reference_markdown
 from tests.conftest import CORPUS, EXAMPLES, ROOT
 
@@ -78,7 +80,9 @@ def _cases() -> list[Path]:
 def test_a_check_reports_only_its_own_code_and_severity(monkeypatch: pytest.MonkeyPatch) -> None:
     reported: set[str] = set()
 
-    def checked(ctx: CheckContext) -> Iterator[Diagnostic]:
+    def checked(ctx: CheckContext, platform_rules: Sequence[Rule] = ()) -> Iterator[Diagnostic]:
+        # Every rule of every layer: the platforms' own arrive as `platform_rules`.
+        assert set(platform_rules) <= set(RULES)
         for registered in RULES:
             if registered.check is None:
                 continue

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from polysync_spec import load_project
 from polysync_spec.cli import run
 from polysync_spec.errors import Diagnostic, Position
-from polysync_spec.manifest import load_project, loader
+from polysync_spec.manifest import loader
 from tests.helpers import GLUE_BASE, write
 
 

@@ -114,7 +114,7 @@ def provider_for(name: str, platform: Any, sessions: Any) -> Any:
 
 
 def load_manifests(path: str, target: str | None, variables: tuple[str, ...]) -> Any:
-    from polysync_spec.manifest import load_project
+    from polysync_spec import load_project
 
     return load_project(path, target=target, cli_vars=parse_vars(variables))
 

@@ -41,11 +41,11 @@ def _heading(text: str) -> None:
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True)
 def demo(examples_path: str, poll_interval: float) -> ExitCode:
     """Validate, plan and apply the example project on a local AWS sandbox."""
+    from polysync_spec import load_project, validate
     from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
     from polysync_spec.engine.discovery import discover_live
     from polysync_spec.engine.ledger import SqliteLedger
     from polysync_spec.engine.plan import make_plan
-    from polysync_spec.manifest import load_project, validate
     from polysync_spec.providers.aws import Sessions
     from polysync_spec.providers.clients import clients_of
     from polysync_spec.render import diagnostics

@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from polysync_spec import __version__
+from polysync_spec.version import __version__
 
 # Their debug output holds request bodies: tokens, keys and secret parameter values. They
 # stay at WARNING whatever the root logger says; --verbose is for polysync's own loggers.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from polysync_spec import validate as validate_manifests
 from polysync_spec.cli.common import (
     output_option,
     parse_vars,
@@ -13,7 +14,6 @@ from polysync_spec.cli.common import (
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest import validate as validate_manifests
 from polysync_spec.manifest.loader import count_manifest_files
 from polysync_spec.render import diagnostics as render
 from polysync_spec.schema import schema_text

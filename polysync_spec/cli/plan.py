@@ -167,7 +167,7 @@ def graph(
     *, path: str, run_plan: str | None, fmt: str, target: str | None, variables: tuple[str, ...]
 ) -> ExitCode:
     """Draw a run plan's runs and `after` edges (no AWS calls)."""
-    from polysync_spec.manifest import load_project
+    from polysync_spec import load_project
     from polysync_spec.render import graph as draw
 
     # Offline, like validate: secrets are not needed to draw the plan.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from polysync_spec.errors import Diagnostic, Severity
 from polysync_spec.manifest.project import Project, gc_paused, load_project
+from polysync_spec.manifest.rules import Rule
 
 __all__ = ["Project", "load_project", "validate"]
 
@@ -20,6 +21,7 @@ def validate(
     cli_vars: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     require_env: bool = False,
+    platform_rules: Sequence[Rule] = (),
 ) -> list[Diagnostic]:
     """Every problem in the manifest set, in one pass.
 
@@ -29,7 +31,12 @@ def validate(
     """
     severity = Severity.ERROR if require_env else None
     base = load_project(
-        path, target=target, cli_vars=cli_vars, env=env, unset_env_severity=severity
+        path,
+        target=target,
+        cli_vars=cli_vars,
+        env=env,
+        unset_env_severity=severity,
+        platform_rules=platform_rules,
     )
     diagnostics = list(base.diagnostics)
     if target is not None or not base.targets:
@@ -37,7 +44,12 @@ def validate(
     seen = {(d.code, d.position, d.message) for d in diagnostics}
     for name in sorted(base.targets):
         overlaid = load_project(
-            path, target=name, cli_vars=cli_vars, env=env, unset_env_severity=severity
+            path,
+            target=name,
+            cli_vars=cli_vars,
+            env=env,
+            unset_env_severity=severity,
+            platform_rules=platform_rules,
         )
         for diagnostic in overlaid.diagnostics:
             key = (diagnostic.code, diagnostic.position, diagnostic.message)

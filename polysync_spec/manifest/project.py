@@ -9,7 +9,7 @@ import contextlib
 import gc
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,7 +36,7 @@ from polysync_spec.manifest.models import (
     VariableType,
 )
 from polysync_spec.manifest.positions import NAMED_SECTIONS, DocPath, SourceMap
-from polysync_spec.manifest.rules import CheckContext, run_checks
+from polysync_spec.manifest.rules import CheckContext, Rule, run_checks
 from polysync_spec.manifest.structure import validate_entry, validate_entry_for_checks
 from polysync_spec.manifest.suggest import did_you_mean
 from polysync_spec.values import fits_type
@@ -128,8 +128,11 @@ def load_project(
     cli_vars: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     unset_env_severity: Severity | None = Severity.ERROR,
+    platform_rules: Sequence[Rule] = (),
 ) -> Project:
-    """Load and validate the manifest set at `path` for one target (or the base)."""
+    """Load and validate the manifest set at `path` for one target (or the base), with the
+    platform-agnostic rules and `platform_rules` (each platform's own, which this layer
+    cannot import: `polysync_spec.load_project` passes them all)."""
     loaded = load_path(path)
     source = SourceMap(loaded.documents)
     out = _Collector(source)
@@ -207,7 +210,7 @@ def load_project(
         jobs=checked["jobs"],
         run_plans=checked["run_plans"],
     )
-    for finding in run_checks(ctx):
+    for finding in run_checks(ctx, platform_rules):
         out.add(finding)
     project.diagnostics = _sorted(out.diagnostics)
     project.entry_errors = out.entry_errors

@@ -18,7 +18,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from polysync_spec import __version__, redact
+from polysync_spec import redact
 from polysync_spec.errors import PolysyncError
 from polysync_spec.manifest.models import (
     AccessKeyAuth,
@@ -31,6 +31,7 @@ from polysync_spec.manifest.models import (
 )
 from polysync_spec.providers.clock import AwsClock
 from polysync_spec.providers.credentials import AzureCredential, federated_session
+from polysync_spec.version import __version__
 
 Platform = GluePlatform | BatchPlatform
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from polysync_spec.manifest import validate
+from polysync_spec import validate
 from tests.conftest import EXAMPLES
 from tests.reliability.workload import record
 

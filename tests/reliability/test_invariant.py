@@ -26,11 +26,11 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from polysync_spec import load_project, validate
 from polysync_spec.cli import apply as cli_apply
 from polysync_spec.cli import plan as cli_plan
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import PolysyncError
-from polysync_spec.manifest import load_project, validate
 from polysync_spec.manifest import models as m
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.sandbox.server import Sandbox, apply_outcomes

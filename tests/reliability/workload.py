@@ -13,8 +13,8 @@ from typing import Any
 
 import boto3
 
-from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.batch.spec import JOB_NAME_PREFIX
+from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.sandbox.server import Recorded, Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, write
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
-from polysync_spec.manifest.rules.glue import ATTEMPT_ARGUMENT
 from polysync_spec.providers.base import (
     AwsProvider,
     Inventory,
@@ -18,6 +17,7 @@ from polysync_spec.providers.base import (
     StatusReport,
 )
 from polysync_spec.providers.glue import inventory
+from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.spec import (
     GlueDefinition,
     composite_run_id,

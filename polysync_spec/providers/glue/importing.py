@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from polysync_spec.manifest.rules.glue import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
+from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import GlueDefinition
 
 

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from polysync_spec.manifest import codes
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.manifest.positions import DocPath
-from polysync_spec.manifest.rules.glue import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     FindingSink,
@@ -22,6 +21,7 @@ from polysync_spec.providers.base import (
     object_schema,
 )
 from polysync_spec.providers.glue.importing import imported_parameters
+from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
     PYTHON_SHELL,
     START_JOB_RUN,

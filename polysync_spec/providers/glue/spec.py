@@ -13,9 +13,6 @@ from typing import Any
 from urllib.parse import quote
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
-from polysync_spec.manifest.rules.glue import (
-    ATTEMPT_ARGUMENT,
-)
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
     Resolved,
@@ -25,6 +22,9 @@ from polysync_spec.providers.base import (
     Tier,
     first_set,
     sent_parameters,
+)
+from polysync_spec.providers.glue.rules import (
+    ATTEMPT_ARGUMENT,
 )
 from polysync_spec.values import aws_string, glue_argument_key
 
