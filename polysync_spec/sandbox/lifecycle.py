@@ -62,8 +62,10 @@ class Outcome:
     echo_arguments: bool = False
     # Array jobs: the outcomes of particular children, by index; the others follow this one.
     children: tuple[tuple[int, Outcome], ...] = ()
-    # Glue: a run whose Attempt is at least this succeeds (an automatic retry that works).
-    succeed_on_attempt: int | None = None
+    # Glue: how its automatic retries behave, by attempt (1, 2, ...; the last one repeats;
+    # none: as this one), and how long after a failure Glue starts the retry.
+    retries: tuple[Outcome, ...] = ()
+    retry_after_seconds: float = 0.0
 
     def for_child(self, index: int) -> Outcome:
         """How the array child at `index` behaves."""
@@ -71,9 +73,9 @@ class Outcome:
 
     def for_attempt(self, attempt: int) -> Outcome:
         """How a Glue run with this `Attempt` (0: the run started, 1..: its retries) behaves."""
-        if self.succeed_on_attempt is not None and attempt >= self.succeed_on_attempt:
-            return replace(self, result="SUCCEEDED", message=None, exit_code=None)
-        return self
+        if attempt == 0 or not self.retries:
+            return self
+        return self.retries[min(attempt, len(self.retries)) - 1]
 
     def log_lines(self, status: str, arguments: Mapping[str, str] | None = None) -> list[str]:
         echo = [f"arguments: {_arguments_text(arguments)}"] if self.echoes(arguments) else []
@@ -107,15 +109,18 @@ class Outcome:
             known["logs"] = tuple(known["logs"])
         children = known.get("children") or {}
         pairs = children.items() if isinstance(children, Mapping) else children
-        known["children"] = tuple(
-            (int(index), child if isinstance(child, Outcome) else cls.from_dict(child))
-            for index, child in pairs
-        )
+        known["children"] = tuple((int(index), cls._of(child)) for index, child in pairs)
+        known["retries"] = tuple(cls._of(retry) for retry in known.get("retries") or ())
         return cls(**known)
 
+    @classmethod
+    def _of(cls, value: Outcome | Mapping[str, Any]) -> Outcome:
+        return value if isinstance(value, Outcome) else cls.from_dict(value)
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(replace(self, children=()))
+        data = asdict(replace(self, children=(), retries=()))
         data["children"] = {str(index): child.to_dict() for index, child in self.children}
+        data["retries"] = [retry.to_dict() for retry in self.retries]
         return data
 
 

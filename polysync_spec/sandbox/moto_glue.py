@@ -7,10 +7,10 @@
   log lines land in `<group>/error` or `<group>/output` under the run id when it ends.
 - Automatic retries are new runs: a run that ends FAILED, of a job whose MaxRetries it
   has not used up, is followed by a run with Attempt + 1 and PreviousRunId = its id
-  (`jr_<id>_attempt_<n>`, as AWS names them), started when the failed one ended, with
-  the same arguments; the failed run stays FAILED. Runs that time out are not restarted.
-  Retries are started lazily, on the first read of the job's runs after the failure,
-  with the times they would have had.
+  (`jr_<id>_attempt_<n>`, as AWS names them), started `retry_after_seconds` after the
+  failed one ended, with the same arguments and the outcome's `for_attempt`; the failed
+  run stays FAILED. Runs that time out are not restarted. Retries are started lazily,
+  on the first read of the job's runs once due, with the times they would have had.
 - GetJobRuns lists a job's runs newest first, as AWS does (moto: oldest first).
 """
 
@@ -56,6 +56,9 @@ def spawn_retries(job: Any) -> None:
                 continue
             if glue_state(clock, now)[0] not in RETRIED_STATES:
                 continue
+            due = glue_end(clock)
+            if due is None or now < due + clock.outcome.retry_after_seconds:
+                continue
             clock.retried = True
             job.job_runs.append(_retry(glue_models, job, run, clock))
 
@@ -63,6 +66,7 @@ def spawn_retries(job: Any) -> None:
 def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
     ended = glue_end(clock)
     assert ended is not None  # a FAILED run has ended
+    started = ended + clock.outcome.retry_after_seconds
     attempt = clock.attempt + 1
     first_id = run.job_run_id.rsplit("_attempt_", 1)[0]
     retry = glue_models.FakeJobRun(
@@ -78,13 +82,15 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
         number_of_workers=run.number_of_workers,
     )
     retry.job_run_id = f"{first_id}_attempt_{attempt}"
-    retry.started_on = _utc(clock.wall(ended))
+    retry.started_on = _utc(clock.wall(started))
+    first = LIFECYCLES.clocks.get(first_id)
+    base = first.outcome if first is not None else clock.outcome
     LIFECYCLES.start(
         retry.job_run_id,
-        clock.outcome.for_attempt(attempt),
+        base.for_attempt(attempt),
         region=clock.region,
         arguments=clock.arguments,
-        at=ended,
+        at=started,
         attempt=attempt,
     )
     return retry
