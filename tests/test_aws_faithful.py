@@ -559,3 +559,44 @@ def test_batch_spec_exit_code_prefers_the_container_then_the_last_attempt() -> N
     assert batch.map_status({**job, "container": {"exitCode": 2}}).message == (
         "Essential container in task exited (exit code 2)"
     )
+
+
+def test_without_glue_get_job_a_started_retry_is_still_followed(
+    glue_client: GlueClient, sandbox: Sandbox
+) -> None:
+    """MaxRetries cannot be read: nothing is waited for, but a retry found is followed."""
+    from polysync_spec.sandbox.server import Fault
+
+    _retrying_job(sandbox, 1, replace(FAST, result="FAILED", message="boom", retries=(FAST,)))
+    sandbox.fail("GetJob", Fault("AccessDeniedException", "not authorized", 400))
+    run_id = _start(glue_client)
+    final = wait_for(lambda: glue_client.poll([run_id])[run_id], lambda r: r.status.terminal)
+    assert (final.status, final.message) == (RunStatus.SUCCESS, "retry attempt 1")
+
+
+def test_batch_log_location_of_every_configuration() -> None:
+    def located(config: dict[str, Any] | None, **container: Any) -> batch.LogLocation:
+        job = {"container": {**container, **({"logConfiguration": config} if config else {})}}
+        return batch.log_location(job, "us-east-1")
+
+    assert located(None, logStreamName="d/default/1") == batch.LogLocation(
+        "/aws/batch/job", "d/default/1"
+    )
+    assert located({"logDriver": "awslogs", "options": {"awslogs-group": "/g"}}).group == "/g"
+    assert located({"logDriver": "splunk"}).note == "logs go to splunk, not CloudWatch"
+    elsewhere = located({"logDriver": "awslogs", "options": {"awslogs-region": "eu-west-1"}})
+    assert elsewhere.note == "logs go to /aws/batch/job in eu-west-1; polysync reads us-east-1"
+    latest = {
+        "container": {"logStreamName": "old"},
+        "attempts": [
+            {"container": {"logStreamName": "a1"}},
+            {"container": {"logStreamName": "a2"}},
+        ],
+    }
+    assert batch.log_location(latest, "us-east-1").stream == "a2"
+
+
+def test_batch_array_message_without_the_children_listing() -> None:
+    summary = {"SUCCEEDED": 3, "FAILED": 2, "RUNNING": 0}
+    report = batch.map_status({"status": "FAILED", "arrayProperties": {"statusSummary": summary}})
+    assert report.message == "2 of 5 child jobs failed, 3 succeeded"

@@ -222,27 +222,27 @@ class GlueClient(AwsProvider):
             if current.get("JobRunState") not in RETRIED_STATES:
                 break
             max_retries = self.max_retries(job_name)
-            if attempt_of(current) >= max_retries:
+            if max_retries is not None and attempt_of(current) >= max_retries:
                 break
             retry = self._retry_of(job_name, current, listed)
             if retry is None:
-                return current, (
-                    max_retries if awaits_retry(current, max_retries, time.time()) else None
-                )
+                due = max_retries is not None and awaits_retry(current, max_retries, time.time())
+                return current, max_retries if due else None
             current = retry
         return current, None
 
-    def max_retries(self, job_name: str) -> int:
-        """The job's MaxRetries (GetJob, once per job); 0 when it cannot be read."""
+    def max_retries(self, job_name: str) -> int | None:
+        """The job's MaxRetries (GetJob, once per job); None while it cannot be read
+        (then a retry that exists is followed, and none is waited for)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         if job_name not in self._max_retries:
             try:
                 job = self.client.get_job(JobName=job_name).get("Job") or {}
-                self._max_retries[job_name] = int(job.get("MaxRetries") or 0)
             except (ClientError, BotoCoreError) as exc:
                 log.debug("reading MaxRetries of Glue job %s: %s", job_name, exc)
-                self._max_retries[job_name] = 0
+                return None
+            self._max_retries[job_name] = int(job.get("MaxRetries") or 0)
         return self._max_retries[job_name]
 
     def _retry_of(
