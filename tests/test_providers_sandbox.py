@@ -256,7 +256,8 @@ def test_glue_terminal_states_over_the_wire(
     assert (first.status, first.state) == (RunStatus.STARTING, "STARTING")
     report = wait_for(lambda: glue_provider.poll([run_id])[run_id], lambda r: r.status.terminal)
     assert (report.status, report.state) == (status, result)
-    assert report.message == (None if result == "SUCCEEDED" else f"{result} here")
+    expected = {"SUCCEEDED": None, "TIMEOUT": f"TIMEOUT here. {glue.TIMEOUT_REMEDY}"}
+    assert report.message == expected.get(result, f"{result} here")
 
 
 def test_glue_running_and_waiting_states(glue_provider: GlueClient, sandbox: Sandbox) -> None:
@@ -473,12 +474,14 @@ def test_batch_success_and_in_flight_states(
 @pytest.mark.parametrize(
     ("outcome", "message"),
     [
-        (replace(FAST, result="FAILED", exit_code=3), "Container exit code: 3"),
+        # AWS's reason for any container that ends non-zero hides its exit code.
         (
-            replace(
-                FAST, result="FAILED", message="Essential container in task exited", exit_code=1
-            ),
-            "Essential container in task exited",
+            replace(FAST, result="FAILED", exit_code=137),
+            "Essential container in task exited (exit code 137)",
+        ),
+        (
+            replace(FAST, result="FAILED", message="CannotPullContainerError: pull access denied"),
+            "CannotPullContainerError: pull access denied",
         ),
     ],
 )

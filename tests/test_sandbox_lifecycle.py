@@ -58,8 +58,9 @@ def test_batch_timeline(at: float, status: str) -> None:
 
 
 def test_batch_failure_reason_and_exit_code() -> None:
+    """AWS gives any container that ends non-zero the same reason; its exit code is apart."""
     assert batch_view(Clock(0.0, Outcome(result="FAILED", exit_code=3)), 9) == BatchView(
-        "FAILED", None, 3, True
+        "FAILED", "Essential container in task exited", 3, True
     )
     assert (
         batch_view(Clock(0.0, Outcome(result="FAILED")), 9).reason

@@ -39,9 +39,11 @@ def logs(
     state_path: str,
     use_sandbox: bool,
 ) -> ExitCode:
-    """Print the last lines of a run's logs (Glue: /aws-glue/jobs, Batch: /aws/batch/job).
-    With --follow, print new lines until the run ends or is given up (its limits, the
-    apply engine's, or --timeout), and say why it stopped."""
+    """Print the last lines of a run's logs (Glue: the latest attempt's, in /aws-glue/jobs;
+    Batch: where the job definition's logConfiguration says, by default /aws/batch/job).
+    An array job's child is PARENT_ID:INDEX. With --follow, print new lines until the run
+    ends or is given up (its limits, the apply engine's, or --timeout), and say why it
+    stopped."""
     import time
 
     from polysync_spec.app.follow import open_apply
@@ -51,6 +53,11 @@ def logs(
     ledger = state_ledger(state_path)
     try:
         found = ledger.find_run(run_id)
+        # A Batch array job's child, PARENT_ID:INDEX: the ledger holds its parent.
+        parent_id, colon, index = run_id.rpartition(":")
+        child = found is None and bool(colon) and index.isdigit()
+        if child:
+            found = ledger.find_run(parent_id)
         if found is None:
             raise PolysyncError(f"run {run_id} is not in the ledger {state_path}")
         apply_id, record = found
@@ -93,6 +100,12 @@ def logs(
                     noted = True
                     click.echo(f"(no logs: {tail.note})", err=True)
 
+            def child_ended() -> str | None:
+                """The child's own status once it has ended (it may end long before
+                its array job does), else None."""
+                report = provider.poll([run_id]).get(run_id)
+                return report.status.value if report and report.status.terminal else None
+
             while True:
                 show(
                     provider.log_tail(run_id, 10_000 if follow else lines),
@@ -100,10 +113,14 @@ def logs(
                 )
                 if not follow:
                     return ExitCode.OK
-                if not state.in_flight:
+                ended = child_ended() if child else None
+                if ended or not state.in_flight:
                     show(provider.log_tail(run_id, 10_000))  # the last lines land late
-                    why = f"ended {state.status}" if not state.gave_up else "was given up"
-                    click.echo(f"(the run {why})", err=True)
+                    if ended:
+                        why = f"ended {ended}"
+                    else:
+                        why = f"ended {state.status}" if not state.gave_up else "was given up"
+                    click.echo(f"(the {'child job' if ended else 'run'} {why})", err=True)
                     return ExitCode.OK
                 time.sleep(monitor.bounded(interval))
                 monitor.poll()

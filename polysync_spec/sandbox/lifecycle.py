@@ -11,6 +11,11 @@ through STOPPING → STOPPED (Glue) or end FAILED with the reason (Batch). A Bat
 run repeats what it was started with (Glue Arguments; Batch parameters and environment)
 in its error message, status reason and log lines, as jobs and services do.
 
+As on AWS: a failed Glue run of a job with MaxRetries starts a new run (Attempt + 1,
+PreviousRunId) while the failed one stays FAILED (`moto_glue.py`); a Batch array parent
+runs no container, its children `<parent-id>:<index>` do, and it ends when they all have;
+a Batch job logs where its definition's `logConfiguration` says (`moto_batch.py`).
+
 The timelines are pure functions of the clock; `install()` patches them into moto, once.
 """
 
@@ -20,12 +25,14 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 GLUE_RESULTS = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
 BATCH_RESULTS = frozenset({"SUCCEEDED", "FAILED"})
 GLUE_TERMINAL = GLUE_RESULTS | {"STOPPED"}
+BATCH_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
 STOP_DELAY = 0.3  # seconds a stop spends in STOPPING (Glue) or before FAILED (Batch)
 DEPENDENCY_FAILED = "Dependent Job failed"
 
@@ -54,6 +61,22 @@ class Outcome:
     # job that prints its configuration, a service that quotes a bad value. Secret
     # parameters then come back from AWS, which polysync must never show.
     echo_arguments: bool = False
+    # Array jobs: the outcomes of particular children, by index; the others follow this one.
+    children: tuple[tuple[int, Outcome], ...] = ()
+    # Glue: how its automatic retries behave, by attempt (1, 2, ...; the last one repeats;
+    # none: as this one), and how long after a failure Glue starts the retry.
+    retries: tuple[Outcome, ...] = ()
+    retry_after_seconds: float = 0.0
+
+    def for_child(self, index: int) -> Outcome:
+        """How the array child at `index` behaves."""
+        return next((o for i, o in self.children if i == index), replace(self, children=()))
+
+    def for_attempt(self, attempt: int) -> Outcome:
+        """How a Glue run with this `Attempt` (0: the run started, 1..: its retries) behaves."""
+        if attempt == 0 or not self.retries:
+            return self
+        return self.retries[min(attempt, len(self.retries)) - 1]
 
     def log_lines(self, status: str, arguments: Mapping[str, str] | None = None) -> list[str]:
         echo = [f"arguments: {_arguments_text(arguments)}"] if self.echoes(arguments) else []
@@ -81,13 +104,25 @@ class Outcome:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outcome:
+        """From `to_dict`'s shape (JSON over HTTP): `children` maps indexes to outcomes."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if known.get("logs") is not None:
             known["logs"] = tuple(known["logs"])
+        children = known.get("children") or {}
+        pairs = children.items() if isinstance(children, Mapping) else children
+        known["children"] = tuple((int(index), cls._of(child)) for index, child in pairs)
+        known["retries"] = tuple(cls._of(retry) for retry in known.get("retries") or ())
         return cls(**known)
 
+    @classmethod
+    def _of(cls, value: Outcome | Mapping[str, Any]) -> Outcome:
+        return value if isinstance(value, Outcome) else cls.from_dict(value)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(replace(self, children=(), retries=()))
+        data["children"] = {str(index): child.to_dict() for index, child in self.children}
+        data["retries"] = [retry.to_dict() for retry in self.retries]
+        return data
 
 
 def _arguments_text(arguments: Mapping[str, str] | None) -> str:
@@ -96,7 +131,7 @@ def _arguments_text(arguments: Mapping[str, str] | None) -> str:
 
 @dataclass
 class Clock:
-    created: float
+    created: float  # time.monotonic() when the run began
     outcome: Outcome
     stopped_at: float | None = None
     stop_reason: str | None = None
@@ -105,6 +140,18 @@ class Clock:
     logged: bool = False  # end-of-run log lines written
     # What the run was started with (Glue Arguments; Batch parameters and environment).
     arguments: dict[str, str] = field(default_factory=dict)
+    # Glue: the run's Attempt (0, or n for the n-th automatic retry) and whether the
+    # retry after it has been started.
+    attempt: int = 0
+    retried: bool = False
+    # Batch array parent: its children's job ids (it runs no container of its own).
+    children: tuple[str, ...] = ()
+    # time.time() - time.monotonic() when the clock began: turns its times into dates.
+    wall_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
+
+    def wall(self, at: float) -> float:
+        """The epoch seconds of monotonic time `at`."""
+        return at + self.wall_offset
 
 
 def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
@@ -125,6 +172,16 @@ def glue_state(clock: Clock, now: float) -> tuple[str, str | None]:
     if out.result == "SUCCEEDED":
         return "SUCCEEDED", None
     return out.result, out.echoed(out.message or _DEFAULT_MESSAGES.get(out.result), clock.arguments)
+
+
+def glue_end(clock: Clock) -> float | None:
+    """When a Glue run ended or ends (monotonic): its stop, or its natural end; None for
+    a run stuck for good."""
+    out = clock.outcome
+    natural = None if out.stuck_in else clock.created + out.starting_seconds + out.running_seconds
+    if clock.stopped_at is not None and (natural is None or clock.stopped_at < natural):
+        return clock.stopped_at + STOP_DELAY
+    return natural
 
 
 @dataclass(frozen=True)
@@ -177,15 +234,35 @@ def batch_view(clock: Clock, now: float, dependency: Dependency = lambda _id: No
     elif out.result == "SUCCEEDED":
         natural = BatchView("SUCCEEDED", None, 0, started=True)
     else:
-        reason = out.echoed(
-            out.message
-            or ("Essential container in task exited" if out.exit_code is None else None),
-            clock.arguments,
-        )
+        # AWS says "Essential container in task exited" for any container that ends
+        # non-zero; the exit code is only in container.exitCode.
+        reason = out.echoed(out.message or ESSENTIAL_CONTAINER_EXITED, clock.arguments)
         natural = BatchView(
             "FAILED", reason, out.exit_code if out.exit_code is not None else 1, True
         )
     return _stopped_or(clock, now, natural)
+
+
+def array_view(clock: Clock, children: list[BatchView]) -> BatchView:
+    """An array parent's state from its children's: it only enters SUBMITTED, PENDING
+    (once any child is RUNNABLE), then SUCCEEDED when every child did, else FAILED. A
+    parent that was stopped ends with the stop's reason; it never started a container."""
+    if children and all(child.status in BATCH_RESULTS for child in children):
+        failed = any(child.status == "FAILED" for child in children)
+        if clock.stopped_at is not None and failed:
+            return BatchView("FAILED", clock.stop_reason or "Terminated")
+        return BatchView("FAILED" if failed else "SUCCEEDED")
+    if any(child.status not in ("SUBMITTED", "PENDING") for child in children):
+        return BatchView("PENDING")
+    return BatchView("SUBMITTED")
+
+
+def status_summary(children: list[BatchView]) -> dict[str, int]:
+    """arrayProperties.statusSummary: how many children are in each state."""
+    summary = dict.fromkeys(BATCH_STATES, 0)
+    for child in children:
+        summary[child.status] += 1
+    return summary
 
 
 def _stopped_or(clock: Clock, now: float, natural: BatchView) -> BatchView:
@@ -223,15 +300,24 @@ class Lifecycles:
         depends_on: tuple[str, ...] = (),
         region: str = "us-east-1",
         arguments: Mapping[str, str] | None = None,
-    ) -> None:
+        *,
+        at: float | None = None,
+        attempt: int = 0,
+        children: tuple[str, ...] = (),
+    ) -> Clock:
+        """Start the clock of a run (at `at`, monotonic, default now)."""
         with self.lock:
-            self.clocks[run_id] = Clock(
-                time.monotonic(),
+            clock = Clock(
+                time.monotonic() if at is None else at,
                 outcome,
                 depends_on=depends_on,
                 region=region,
                 arguments=dict(arguments or {}),
+                attempt=attempt,
+                children=children,
             )
+            self.clocks[run_id] = clock
+            return clock
 
     def stop(self, run_id: str, reason: str | None = None) -> bool:
         with self.lock:
@@ -254,13 +340,13 @@ class Lifecycles:
 
 
 LIFECYCLES = Lifecycles()
-GLUE_LOG_BASE = "/aws-glue/jobs"
-BATCH_LOG_GROUP = "/aws/batch/job"
+GLUE_LOG_BASE = "/aws-glue/jobs"  # GetJobRun's LogGroupName on AWS (moto says "test/log")
+BATCH_LOG_GROUP = "/aws/batch/job"  # the awslogs driver's group unless awslogs-group says
 
 
 def write_logs(region: str, group: str, stream: str, lines: list[str]) -> None:
     """Put `lines` in CloudWatch Logs as the service would have written them."""
-    logs = _module("moto.logs.models").logs_backends["123456789012"][region]
+    logs = moto_module("moto.logs.models").logs_backends["123456789012"][region]
     if group not in logs.groups:
         logs.create_log_group(group, {})
     if stream not in logs.groups[group].streams:
@@ -276,176 +362,17 @@ _install_lock = threading.Lock()
 
 def install() -> None:
     """Patch moto's Glue job runs and Batch jobs to follow `LIFECYCLES`. Idempotent."""
+    from polysync_spec.sandbox import moto_batch, moto_glue
+
     with _install_lock:
         if "moto" in _INSTALLED:
             return
-        _patch_glue()
-        _patch_batch()
+        moto_glue.patch()
+        moto_batch.patch()
         _INSTALLED.add("moto")
 
 
-def _module(name: str) -> Any:
-    # Patching is untyped by nature: moto's classes are handled as Any here, and only here.
+def moto_module(name: str) -> Any:
+    """A moto module. Patching is untyped by nature: moto's classes are handled as Any
+    in the patches, and only there."""
     return importlib.import_module(name)
-
-
-def _patch_glue() -> None:
-    glue_models = _module("moto.glue.models")
-
-    original_start = glue_models.FakeJob.start_job_run
-    original_status = glue_models.FakeJobRun.status
-    original_as_dict = glue_models.FakeJobRun.as_dict
-
-    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
-        run_id: str = original_start(self, *args, **kwargs)
-        region = self.backend.region_name
-        started = next((r for r in self.job_runs if r.job_run_id == run_id), None)
-        arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
-        LIFECYCLES.start(
-            run_id, LIFECYCLES.outcome_for("glue", self.name), region=region, arguments=arguments
-        )
-        return run_id
-
-    def status_get(self: Any) -> str | None:
-        clock = LIFECYCLES.clocks.get(self.job_run_id)
-        if clock is None:
-            return original_status.fget(self)  # type: ignore[no-any-return]
-        return glue_state(clock, time.monotonic())[0]
-
-    def status_set(self: Any, value: str) -> None:
-        original_status.fset(self, value)
-
-    def as_dict(self: Any) -> dict[str, Any]:
-        result: dict[str, Any] = original_as_dict(self)
-        clock = LIFECYCLES.clocks.get(self.job_run_id)
-        if clock is not None:
-            state, message = glue_state(clock, time.monotonic())
-            result["JobRunState"] = state
-            result["LogGroupName"] = GLUE_LOG_BASE
-            if message:
-                result["ErrorMessage"] = message
-            if state not in GLUE_TERMINAL:
-                result.pop("CompletedOn", None)
-            elif not clock.logged:
-                clock.logged = True
-                group = (
-                    f"{GLUE_LOG_BASE}/error" if state != "SUCCEEDED" else f"{GLUE_LOG_BASE}/output"
-                )
-                lines = clock.outcome.log_lines(state, clock.arguments)
-                write_logs(clock.region, group, self.job_run_id, lines)
-        return result
-
-    def get_job_runs(self: Any) -> list[Any]:
-        # AWS lists a job's runs newest first (moto: oldest first).
-        for job_run in self.job_runs:
-            job_run.advance()
-        return list(reversed(self.job_runs))
-
-    glue_models.FakeJob.get_job_runs = get_job_runs
-    glue_models.FakeJob.start_job_run = start_job_run
-    glue_models.FakeJobRun.status = property(status_get, status_set)
-    glue_models.FakeJobRun.as_dict = as_dict
-
-
-def _patch_batch() -> None:
-    import datetime as dt
-
-    batch_models = _module("moto.batch.models")
-    simple_models = _module("moto.batch_simple.models")
-
-    original_status = batch_models.Job.status
-    original_terminate = batch_models.Job.terminate
-    original_describe = batch_models.Job.describe
-
-    def describe(self: Any) -> dict[str, Any]:
-        # moto's full description replaces `container`, losing the exit code it reports
-        # in the short form; real DescribeJobs returns it once the job has stopped.
-        result: dict[str, Any] = original_describe(self)
-        if self.job_stopped and self.exit_code is not None:
-            result.setdefault("container", {})["exitCode"] = self.exit_code
-        # DescribeJobs says whether a job was cancelled (stopped before it started) or
-        # terminated (stopped while it ran); moto does not.
-        clock = LIFECYCLES.clocks.get(self.job_id)
-        natural_end = finish_time(clock)
-        stopped = (
-            clock is not None
-            and clock.stopped_at is not None
-            and self.job_stopped
-            and (natural_end is None or clock.stopped_at < natural_end)
-        )
-        started = bool(self.attempts)
-        result["isCancelled"] = bool(stopped and not started)
-        result["isTerminated"] = bool(stopped and started)
-        return result
-
-    def mark_started(self: Any, job: Any) -> None:
-        # Docker-less Batch would finish the job right here; register a clock instead.
-        self.backend._jobs[job.job_id] = job
-        depends = tuple(d.get("jobId", "") for d in (job.depends_on or []))
-        outcome = LIFECYCLES.outcome_for("batch", job.job_definition.name)
-        arguments = {str(k): str(v) for k, v in (job.parameters or {}).items()}
-        for variable in (job.container_overrides or {}).get("environment") or []:
-            arguments[str(variable.get("name", ""))] = str(variable.get("value", ""))
-        LIFECYCLES.start(
-            job.job_id, outcome, depends, region=job.backend.region_name, arguments=arguments
-        )
-
-    def status_get(self: Any) -> str | None:
-        clock = LIFECYCLES.clocks.get(self.job_id)
-        if clock is None:
-            return original_status.fget(self)  # type: ignore[no-any-return]
-        view = _view(self.job_id, time.monotonic())
-        _sync(self, view)
-        return view.status
-
-    def status_set(self: Any, value: str) -> None:
-        original_status.fset(self, value)
-
-    def terminate(self: Any, reason: str) -> None:
-        original_terminate(self, reason)
-        LIFECYCLES.stop(self.job_id, reason)
-        for child in self._child_jobs or []:
-            original_terminate(child, reason)
-            LIFECYCLES.stop(child.job_id, reason)
-
-    def _view(job_id: str, now: float) -> BatchView:
-        def dependency(dep_id: str) -> tuple[BatchView, float | None] | None:
-            if dep_id not in LIFECYCLES.clocks:
-                return None
-            return _view(dep_id, now), finish_time(LIFECYCLES.clocks[dep_id])
-
-        return batch_view(LIFECYCLES.clocks[job_id], now, dependency)
-
-    def _sync(job: Any, view: BatchView) -> None:
-        """Keep moto's own fields (attempts, exit code, reason) in step with the view."""
-        if view.started and not job.attempts:
-            job.job_started_at = dt.datetime.now()
-            job.log_stream_name = job._stream_name
-            job._start_attempt()
-        if view.status == "RUNNABLE" and view.reason:
-            job.job_stopped_reason = view.reason  # moto's statusReason
-        if view.status in BATCH_RESULTS and not job.job_stopped:
-            clock = LIFECYCLES.clocks[job.job_id]
-            if not clock.logged and job.log_stream_name:
-                clock.logged = True
-                write_logs(
-                    clock.region,
-                    BATCH_LOG_GROUP,
-                    job.log_stream_name,
-                    clock.outcome.log_lines(view.status, clock.arguments),
-                )
-            job.job_stopped = True
-            job.job_stopped_at = dt.datetime.now()
-            job.exit_code = view.exit_code
-            if view.reason:
-                job.job_stopped_reason = view.reason
-            if job.latest_attempt is not None and view.exit_code is not None:
-                job.latest_attempt["container"]["exitCode"] = view.exit_code
-            job._stop_attempt()
-
-    simple_models.BatchSimpleBackend._mark_job_as_finished = (
-        lambda self, include_start_attempt, job: mark_started(self, job)
-    )
-    batch_models.Job.status = property(status_get, status_set)
-    batch_models.Job.terminate = terminate
-    batch_models.Job.describe = describe

@@ -2,7 +2,9 @@
 """The embedded sandbox: a moto server on 127.0.0.1 with polysync's extensions.
 
 Extensions, in one place and used by the demo and every test alike:
-- realistic lifecycles and scripted outcomes (`lifecycle.py`);
+- realistic lifecycles and scripted outcomes (`lifecycle.py`), and moto's Glue runs and
+  Batch jobs made to behave as AWS's (`moto_glue.py`: retries, log groups; `moto_batch.py`:
+  array jobs, log configurations, definitions by ARN);
 - Glue BatchStopJobRun, which moto lacks, with per-run `Errors` as AWS reports them;
 - a request-shape layer: requests the API references document as invalid, which moto would
   take, are refused as the service refuses them (`shapes.py` holds the rules);
@@ -27,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from polysync_spec.errors import PolysyncError
-from polysync_spec.sandbox import lifecycle, shapes
+from polysync_spec.sandbox import lifecycle, moto_glue, shapes
 from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
 
 DEFAULT_REGION = "us-east-1"
@@ -415,6 +417,8 @@ def _batch_stop_job_run(params: Any, region: str) -> dict[str, Any]:
     run_ids = list((params or {}).get("JobRunIds") or [])
     backend = glue_backends[ACCOUNT_ID][region]
     job = backend.jobs.get(job_name)
+    if job is not None:
+        moto_glue.spawn_retries(job)
     successes: list[dict[str, str]] = []
     errors: list[dict[str, Any]] = []
     for run_id in run_ids:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
@@ -19,7 +20,6 @@ from polysync_spec.providers.base import (
 )
 from polysync_spec.providers.batch import inventory
 from polysync_spec.providers.batch.spec import (
-    BATCH_LOG_GROUP,
     CANCEL_REASON,
     BatchDefinition,
     BatchLive,
@@ -28,7 +28,10 @@ from polysync_spec.providers.batch.spec import (
     NoQueueError,
     build_request,
     definition_name,
+    first_failed_child,
     highest_revisions,
+    is_array_parent,
+    log_location,
     map_status,
     monitor_url,
 )
@@ -40,6 +43,7 @@ DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product docume
 DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
 DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
 DESCRIBE_QUEUES_CHUNK = 100
+LIST_JOBS_PAGE = 1000  # ListJobs maxResults with jobStatus ("up to 1000 values")
 
 
 class BatchClient(AwsProvider):
@@ -236,18 +240,42 @@ class BatchClient(AwsProvider):
         return str(response["jobId"])
 
     def poll(self, job_ids: list[str]) -> dict[str, StatusReport]:
-        """DescribeJobs, 100 ids a call; an id Batch no longer returns is Unknown."""
+        """DescribeJobs, 100 ids a call; an id Batch no longer returns is Unknown. A failed
+        array parent's children are listed once more (its FAILED ones) to count the
+        cancelled apart and name the first failure."""
         reports: dict[str, StatusReport] = {}
         for start in range(0, len(job_ids), DESCRIBE_JOBS_CHUNK):
             chunk = job_ids[start : start + DESCRIBE_JOBS_CHUNK]
             response = self.client.describe_jobs(jobs=chunk)
             for job in response.get("jobs", []):
-                reports[job["jobId"]] = map_status(job)
+                failed_children = None
+                if job.get("status") == "FAILED" and is_array_parent(job):
+                    failed_children = self._failed_children_or_none(job["jobId"])
+                reports[job["jobId"]] = map_status(job, failed_children)
         for job_id in job_ids:
             reports.setdefault(
                 job_id, StatusReport(RunStatus.UNKNOWN, None, f"Batch does not know job {job_id}")
             )
         return reports
+
+    def failed_children(self, parent_id: str) -> list[dict[str, Any]]:
+        """The FAILED children of an array job (ListJobs summaries, every page)."""
+        paginator = self.client.get_paginator("list_jobs")
+        pages = paginator.paginate(
+            arrayJobId=parent_id,
+            jobStatus="FAILED",
+            PaginationConfig={"PageSize": LIST_JOBS_PAGE},
+        )
+        return [job for page in pages for job in page.get("jobSummaryList", [])]
+
+    def _failed_children_or_none(self, parent_id: str) -> list[dict[str, Any]] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.failed_children(parent_id)
+        except (ClientError, BotoCoreError) as exc:  # the counts of statusSummary still say much
+            log.debug("listing the failed children of %s: %s", parent_id, exc)
+            return None
 
     def cancel(self, job_ids: list[str]) -> dict[str, Refusal | None]:
         """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs,
@@ -274,25 +302,42 @@ class BatchClient(AwsProvider):
         return monitor_url(self.region, job_id)
 
     def log_tail(self, job_id: str, lines: int) -> LogTail:
-        """The last lines of the latest attempt's log stream in /aws/batch/job."""
+        """The last lines of the latest attempt's log stream, in the log group the job's
+        logConfiguration names (default /aws/batch/job). An array parent starts no
+        container: its first failed child's logs stand for it."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            jobs = self.client.describe_jobs(jobs=[job_id]).get("jobs", [])
+            job = self._describe_one(job_id)
+            child: Mapping[str, Any] | None = None
+            if job is not None and is_array_parent(job):
+                child = first_failed_child(self.failed_children(job_id))
+                if child is None:
+                    size = (job.get("arrayProperties") or {}).get("size", "its")
+                    return LogTail(
+                        note=f"an array job starts no container; each of its {size} children "
+                        f"logs on its own: polysync logs {job_id}:<index>"
+                    )
+                job = self._describe_one(str(child["jobId"]))
         except (ClientError, BotoCoreError) as exc:
             return LogTail(note=f"cannot read the job to find its logs ({exc.__class__.__name__})")
-        if not jobs:
+        if job is None:
             return LogTail(note=f"Batch does not know job {job_id}")
-        job = jobs[0]
-        attempts = job.get("attempts") or []
-        stream = (
-            (attempts[-1].get("container") or {}).get("logStreamName") if attempts else None
-        ) or (job.get("container") or {}).get("logStreamName")
-        if not stream:
+        where = log_location(job, self.region)
+        if where.note or where.group is None:
+            return LogTail(note=where.note)
+        if not where.stream:
             return LogTail(note="the job has no log stream (it never started a container)")
-        return read_log_tail(self.logs, BATCH_LOG_GROUP, stream, lines) or LogTail(
-            note=f"no log stream {stream} in {BATCH_LOG_GROUP}"
-        )
+        tail = read_log_tail(self.logs, where.group, where.stream, lines)
+        if tail is None:
+            return LogTail(note=f"no log stream {where.stream} in {where.group}")
+        if child is not None:
+            return replace(tail, source=f"{tail.source} (child {job['jobId']})")
+        return tail
+
+    def _describe_one(self, job_id: str) -> dict[str, Any] | None:
+        jobs = self.client.describe_jobs(jobs=[job_id]).get("jobs", [])
+        return dict(jobs[0]) if jobs else None
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
         """The jobs of this submission attempt: ListJobs in its queue filtered by its job

@@ -1,14 +1,14 @@
-"""AWS Batch, the pure part: statuses, console URL, the SubmitJob request and what
-discovery finds (definitions, queues).
+"""AWS Batch, the pure part: statuses, console URL, the SubmitJob request, where a job's
+logs are, and what discovery finds (definitions, queues).
 
-Status table with cancellation detection, TerminateJob reason, console URL and SubmitJob
-request: see shared/seeds/003_*.txt (the Batch job type).
+Status table with cancellation detection, TerminateJob reason, console URL, SubmitJob
+request and troubleshooting: see shared/seeds/003_*.txt (the Batch job type).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -28,12 +28,21 @@ from polysync_spec.providers.base import (
 from polysync_spec.values import aws_string
 
 SUBMIT_JOB = "SubmitJob"
+# The awslogs driver's log group when the definition's logConfiguration names none.
 BATCH_LOG_GROUP = "/aws/batch/job"
+AWSLOGS = "awslogs"
 CANCEL_REASON = "Cancelled by Polysync"
 JOB_NAME_PREFIX = "Polysync-"
 # A StatusReason holding any of these means the job was cancelled, not failed.
 CANCELLATION_MARKERS = ("Cancelled", "Canceled", "Terminated", "Job terminated", CANCEL_REASON)
 IN_FLIGHT = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
+# What AWS says of a container that ended non-zero; the exit code is elsewhere.
+ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
+# 003, Troubleshooting: a job that stays RUNNABLE (AWS says why in its statusReason).
+RUNNABLE_REMEDY = (
+    "the compute environment can't satisfy resource requirements. Check vCPU quotas "
+    "(EC2 / Fargate) and the environment's instance types."
+)
 
 
 class NoQueueError(PolysyncError):
@@ -74,9 +83,13 @@ def is_cancellation(job: Mapping[str, Any]) -> bool:
     return any(marker in reason for marker in CANCELLATION_MARKERS)
 
 
-def map_status(job: Mapping[str, Any] | None) -> StatusReport:
+def map_status(
+    job: Mapping[str, Any] | None, failed_children: Sequence[Mapping[str, Any]] | None = None
+) -> StatusReport:
     """A job from DescribeJobs as a Polysync status; the message is the StatusReason or,
-    without one, the container's exit code."""
+    without one, the container's exit code. A failed array parent's message counts its
+    children; `failed_children` (its FAILED children, ListJobs summaries) tells the
+    cancelled ones apart and names the first failure."""
     job = job or {}
     state = job.get("status")
     if not isinstance(state, str):
@@ -90,21 +103,118 @@ def map_status(job: Mapping[str, Any] | None) -> StatusReport:
     else:
         status = RunStatus.UNKNOWN
     summary = (job.get("arrayProperties") or {}).get("statusSummary") or None
-    return StatusReport(status, state, _message(job), dict(summary) if summary else None)
+    message = _message(job)
+    if status is RunStatus.FAILED and summary:
+        counts = array_message(summary, failed_children)
+        message = f"{message}: {counts}" if message else counts
+    return StatusReport(status, state, message, dict(summary) if summary else None)
+
+
+def is_array_parent(job: Mapping[str, Any]) -> bool:
+    """An array job's parent (it has a size or a status summary; a child has an index)."""
+    properties = job.get("arrayProperties") or {}
+    return properties.get("index") is None and bool(
+        properties.get("size") or properties.get("statusSummary")
+    )
+
+
+def exit_code(job: Mapping[str, Any]) -> int | None:
+    """The container's exit code, else the last attempt's."""
+    code = (job.get("container") or {}).get("exitCode")
+    if code is None:
+        attempts = job.get("attempts") or []
+        if attempts:
+            code = (attempts[-1].get("container") or {}).get("exitCode")
+    return int(code) if code is not None else None
 
 
 def _message(job: Mapping[str, Any]) -> str | None:
-    reason = job.get("statusReason")
+    reason = str(job.get("statusReason") or "") or None
+    state = job.get("status")
+    if state == "RUNNABLE" and reason:
+        # AWS only says why a job waits when it cannot place it: the product
+        # document's remedy for a job stuck in RUNNABLE.
+        return f"{reason}. Stuck in RUNNABLE: {RUNNABLE_REMEDY}"
+    if state != "FAILED":
+        return reason  # an exit code explains a failure; on success it is noise
+    code = exit_code(job)
+    if reason and reason.startswith(ESSENTIAL_CONTAINER_EXITED) and code is not None:
+        return f"{reason} (exit code {code})"  # AWS's reason hides the exit code
     if reason:
-        return str(reason)
-    if job.get("status") != "FAILED":
-        return None  # an exit code explains a failure; on success it is noise
-    exit_code = (job.get("container") or {}).get("exitCode")
-    if exit_code is None:
-        attempts = job.get("attempts") or []
-        if attempts:
-            exit_code = (attempts[-1].get("container") or {}).get("exitCode")
-    return f"Container exit code: {exit_code}" if exit_code is not None else None
+        return reason
+    return f"Container exit code: {code}" if code is not None else None
+
+
+def _child_index(child: Mapping[str, Any]) -> int:
+    index = (child.get("arrayProperties") or {}).get("index")
+    if index is None:
+        tail = str(child.get("jobId", "")).rpartition(":")[2]
+        index = int(tail) if tail.isdigit() else 0
+    return int(index)
+
+
+def first_failed_child(children: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The failed child with the lowest index that failed on its own (a cancelled one
+    only when every failed child was cancelled)."""
+    ranked = sorted(children, key=lambda c: (is_cancellation(c), _child_index(c)))
+    return ranked[0] if ranked else None
+
+
+def array_message(
+    summary: Mapping[str, int], failed_children: Sequence[Mapping[str, Any]] | None = None
+) -> str:
+    """`2 of 5 child jobs failed, 2 succeeded, 1 cancelled; first failed: child 3: …`.
+    Without `failed_children` the cancelled ones cannot be told apart: they count as
+    failed, and no first failure is named."""
+    total = sum(int(n) for n in summary.values())
+    failed = int(summary.get("FAILED", 0))
+    succeeded = int(summary.get("SUCCEEDED", 0))
+    if failed_children is None:
+        return f"{failed} of {total} child jobs failed, {succeeded} succeeded"
+    cancelled = sum(1 for child in failed_children if is_cancellation(child))
+    text = (
+        f"{failed - cancelled} of {total} child jobs failed, {succeeded} succeeded, "
+        f"{cancelled} cancelled"
+    )
+    first = first_failed_child(failed_children)
+    if first is not None and not is_cancellation(first):
+        why = _message({**first, "status": "FAILED"})
+        text += f"; first failed: child {_child_index(first)}" + (f" ({why})" if why else "")
+    return text
+
+
+@dataclass(frozen=True)
+class LogLocation:
+    """Where a job's container logs are: a CloudWatch group and the latest attempt's
+    stream (None before one is named), or a note saying why polysync cannot read them."""
+
+    group: str | None = None
+    stream: str | None = None
+    note: str | None = None
+
+
+def log_location(job: Mapping[str, Any], region: str) -> LogLocation:
+    """Where the job's `container.logConfiguration` (the definition's, as DescribeJobs
+    returns it) sends its logs: with the awslogs driver (the default), `awslogs-group`
+    or /aws/batch/job, in `awslogs-region` or the job's region; another driver sends
+    them elsewhere than CloudWatch."""
+    container = job.get("container") or {}
+    config = container.get("logConfiguration") or {}
+    driver = str(config.get("logDriver") or AWSLOGS)
+    if driver != AWSLOGS:
+        return LogLocation(note=f"logs go to {driver}, not CloudWatch")
+    options = config.get("options") or {}
+    group = str(options.get("awslogs-group") or BATCH_LOG_GROUP)
+    logs_region = options.get("awslogs-region")
+    if logs_region and logs_region != region:
+        return LogLocation(
+            group, note=f"logs go to {group} in {logs_region}; polysync reads {region}"
+        )
+    attempts = job.get("attempts") or []
+    stream = (
+        (attempts[-1].get("container") or {}).get("logStreamName") if attempts else None
+    ) or container.get("logStreamName")
+    return LogLocation(group, str(stream) if stream else None)
 
 
 def build_request(

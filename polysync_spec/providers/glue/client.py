@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
@@ -19,10 +20,14 @@ from polysync_spec.providers.base import (
 from polysync_spec.providers.glue import inventory
 from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.spec import (
+    RETRIED_STATES,
     GlueDefinition,
+    attempt_of,
+    awaits_retry,
     composite_run_id,
     map_status,
     monitor_url,
+    retry_pending,
     split_run_id,
 )
 from polysync_spec.providers.logs import read_log_tail
@@ -41,12 +46,25 @@ GET_JOB_RUNS_PAGE = 200  # GetJobRuns MaxResults (1-200)
 # From this many runs of one job in flight, one GetJobRuns page (newest first, 200 runs)
 # answers for all of them in one call instead of a GetJobRun each.
 LIST_POLL_THRESHOLD = 3
+MAX_RETRIES = 10  # Glue's most automatic retries of a run: a chain is never longer
+RETRY_SEARCH_PAGES = 5  # GetJobRuns pages searched for one run's retry
+
+JobRun = Mapping[str, Any]
 
 
 class GlueClient(AwsProvider):
-    """AWS Glue through one boto3 client: discover, submit, poll, cancel."""
+    """AWS Glue through one boto3 client: discover, submit, poll, cancel.
+
+    Glue's automatic retries (the job's MaxRetries) are new runs, each naming the one
+    before as its PreviousRunId. A run id stays the run that was started; polling,
+    cancelling and log tails follow it to its latest attempt."""
 
     service = "glue"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._max_retries: dict[str, int] = {}  # job name -> MaxRetries
+        self._latest: dict[str, str] = {}  # run id -> its latest attempt's run id
 
     def snapshot(
         self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]
@@ -122,18 +140,23 @@ class GlueClient(AwsProvider):
         """Glue has no batch read of runs. A job with several runs in flight is read with
         GetJobRuns pages (newest first, so one page usually holds them all); what those
         pages miss, and a job with few runs, is read with GetJobRun each. A run Glue no
-        longer knows is Unknown, not an error."""
+        longer knows is Unknown, not an error. A run that failed, of a job with retries
+        left, reports its latest attempt: Glue's retry once it has started, and not final
+        while it is about to."""
         from botocore.exceptions import ClientError
 
         reports: dict[str, StatusReport] = {}
+        read: dict[str, JobRun] = {}
+        listed: dict[str, list[JobRun]] = {}
         by_job: dict[str, list[str]] = {}
         for run_id in run_ids:
             by_job.setdefault(split_run_id(run_id)[0], []).append(run_id)
         remaining: list[str] = []
         for job_name, ids in by_job.items():
             if len(ids) >= LIST_POLL_THRESHOLD:
-                reports.update(self._poll_listed(job_name, ids))
-            remaining += [run_id for run_id in ids if run_id not in reports]
+                found, listed[job_name] = self._poll_listed(job_name, ids)
+                read.update(found)
+            remaining += [run_id for run_id in ids if run_id not in read]
         for run_id in remaining:
             job_name, job_run_id = split_run_id(run_id)
             try:
@@ -146,16 +169,28 @@ class GlueClient(AwsProvider):
                     )
                     continue
                 raise
-            reports[run_id] = map_status(response.get("JobRun"))
+            read[run_id] = response.get("JobRun") or {}
+        for run_id, job_run in read.items():
+            job_name = split_run_id(run_id)[0]
+            latest, awaited = self._latest_attempt(job_name, job_run, listed.get(job_name))
+            if latest.get("Id"):
+                self._latest[run_id] = composite_run_id(job_name, str(latest["Id"]))
+            reports[run_id] = (
+                retry_pending(latest, awaited) if awaited is not None else map_status(latest)
+            )
         return reports
 
-    def _poll_listed(self, job_name: str, run_ids: list[str]) -> dict[str, StatusReport]:
+    def _poll_listed(
+        self, job_name: str, run_ids: list[str]
+    ) -> tuple[dict[str, JobRun], list[JobRun]]:
         """GetJobRuns pages until every run is seen, at most one page more than the runs
-        need: runs started since by others push ours down, and GetJobRun reads the rest."""
+        need: runs started since by others push ours down, and GetJobRun reads the rest.
+        Returns the runs found by run id, and every run the pages held."""
         from botocore.exceptions import ClientError
 
         wanted = {split_run_id(run_id)[1]: run_id for run_id in run_ids}
-        reports: dict[str, StatusReport] = {}
+        found: dict[str, JobRun] = {}
+        listed: list[JobRun] = []
         token: str | None = None
         for _ in range(-(-len(run_ids) // GET_JOB_RUNS_PAGE) + 1):
             kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": GET_JOB_RUNS_PAGE}
@@ -165,18 +200,106 @@ class GlueClient(AwsProvider):
                 response = self.client.get_job_runs(**kwargs)
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
-                    return reports  # the job is gone: GetJobRun says so run by run
+                    return found, listed  # the job is gone: GetJobRun says so run by run
                 raise
             for job_run in response.get("JobRuns", []):
+                listed.append(job_run)
                 run_id = wanted.get(job_run.get("Id", ""))
                 if run_id is not None:
-                    reports[run_id] = map_status(job_run)
+                    found[run_id] = job_run
             token = response.get("NextToken")
-            if len(reports) == len(wanted) or not token:
+            if len(found) == len(wanted) or not token:
                 break
-        return reports
+        return found, listed
+
+    def _latest_attempt(
+        self, job_name: str, job_run: JobRun, listed: list[JobRun] | None = None
+    ) -> tuple[JobRun, int | None]:
+        """(the latest attempt of `job_run`, the job's MaxRetries when Glue is about to
+        start another, else None). `listed`: runs of the job already read."""
+        current = job_run
+        for _ in range(MAX_RETRIES):
+            if current.get("JobRunState") not in RETRIED_STATES:
+                break
+            max_retries = self.max_retries(job_name)
+            if max_retries is not None and attempt_of(current) >= max_retries:
+                break
+            retry = self._retry_of(job_name, current, listed)
+            if retry is None:
+                due = max_retries is not None and awaits_retry(current, max_retries, time.time())
+                return current, max_retries if due else None
+            current = retry
+        return current, None
+
+    def max_retries(self, job_name: str) -> int | None:
+        """The job's MaxRetries (GetJob, once per job); None while it cannot be read
+        (then a retry that exists is followed, and none is waited for)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if job_name not in self._max_retries:
+            try:
+                job = self.client.get_job(JobName=job_name).get("Job") or {}
+            except (ClientError, BotoCoreError) as exc:
+                log.debug("reading MaxRetries of Glue job %s: %s", job_name, exc)
+                return None
+            self._max_retries[job_name] = int(job.get("MaxRetries") or 0)
+        return self._max_retries[job_name]
+
+    def _retry_of(
+        self, job_name: str, job_run: JobRun, listed: list[JobRun] | None
+    ) -> JobRun | None:
+        """The run whose PreviousRunId is `job_run`'s id: from `listed` when it holds the
+        failed run (a retry, newer, would be there too), else from GetJobRuns pages
+        (newest first) down to the failed run's start."""
+        run_id = job_run.get("Id")
+        if listed is not None and any(r.get("Id") == run_id for r in listed):
+            return next((r for r in listed if r.get("PreviousRunId") == run_id), None)
+        started = job_run.get("StartedOn")
+        token: str | None = None
+        for _ in range(RETRY_SEARCH_PAGES):
+            kwargs: dict[str, Any] = {"JobName": job_name, "MaxResults": GET_JOB_RUNS_PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            response = self.client.get_job_runs(**kwargs)
+            runs: list[JobRun] = response.get("JobRuns", [])
+            found = next((r for r in runs if r.get("PreviousRunId") == run_id), None)
+            if found is not None:
+                return found
+            token = response.get("NextToken")
+            older = [r for r in runs if r.get("StartedOn") and started and r["StartedOn"] < started]
+            if not token or older:  # newest first: the rest started before the failure
+                return None
+        return None
 
     def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]:
+        """Stop each run's latest attempt (as last polled, else the run itself). A stop
+        refused for good may mean the run has moved on to a retry since: its latest
+        attempt is read and, if it is another run, stopped instead."""
+        targets = {run_id: self._latest.get(run_id, run_id) for run_id in run_ids}
+        stopped = self._stop(list(dict.fromkeys(targets.values())))
+        results = {run_id: stopped.get(target) for run_id, target in targets.items()}
+        for run_id, refusal in list(results.items()):
+            if refusal is None or refusal.retryable:
+                continue
+            latest = self._resolve_latest(run_id)
+            if latest is not None and latest != targets[run_id]:
+                self._latest[run_id] = latest
+                results[run_id] = self._stop([latest]).get(latest)
+        return results
+
+    def _resolve_latest(self, run_id: str) -> str | None:
+        """The run id of `run_id`'s latest attempt, read now; None when it cannot be."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        job_name, job_run_id = split_run_id(run_id)
+        try:
+            job_run = self.client.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+            latest, _ = self._latest_attempt(job_name, job_run)
+        except (ClientError, BotoCoreError):
+            return None
+        return composite_run_id(job_name, str(latest.get("Id") or job_run_id))
+
+    def _stop(self, run_ids: list[str]) -> dict[str, Refusal | None]:
         """BatchStopJobRun per job, 25 runs a call. Failures come back in `Errors`, not as
         exceptions: each run maps to None (stop accepted) or its refusal. A call that
         fails as a whole is a refusal of each of its runs (retryable when it says so), and
@@ -223,21 +346,24 @@ class GlueClient(AwsProvider):
         return monitor_url(self.region, job_name, job_run_id)
 
     def log_tail(self, run_id: str, lines: int) -> LogTail:
-        """The last lines of a run's logs: the error log group first, then the output one
-        (stream = the run id; base group = the run's LogGroupName, else /aws-glue/jobs)."""
+        """The last lines of the logs of the run's latest attempt: the error log group
+        first, then the output one (stream = the attempt's run id; base group = the run's
+        LogGroupName, else /aws-glue/jobs)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         job_name, job_run_id = split_run_id(run_id)
         try:
             job_run = self.client.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+            job_run, _ = self._latest_attempt(job_name, job_run)
         except (ClientError, BotoCoreError) as exc:
             return LogTail(note=f"cannot read the run to find its logs ({exc.__class__.__name__})")
-        base = job_run.get("LogGroupName") or GLUE_LOG_BASE
+        stream = str(job_run.get("Id") or job_run_id)
+        base = str(job_run.get("LogGroupName") or GLUE_LOG_BASE).rstrip("/") or GLUE_LOG_BASE
         for group in (f"{base}/error", f"{base}/output"):
-            found = read_log_tail(self.logs, group, job_run_id, lines)
+            found = read_log_tail(self.logs, group, stream, lines)
             if found is not None:
                 return found
-        return LogTail(note=f"no log stream {job_run_id} in {base}/error or {base}/output")
+        return LogTail(note=f"no log stream {stream} in {base}/error or {base}/output")
 
     def find_submitted(self, request: RunRequest, since: float) -> list[str]:
         """The runs of this submission attempt: GetJobRuns (newest first) back to `since`

@@ -110,14 +110,66 @@ def monitor_url(region: str, job_name: str, job_run_id: str) -> str:
     )
 
 
+# 001, Troubleshooting: the remedy for a run that reaches TIMEOUT, as written.
+TIMEOUT_REMEDY = (
+    "Run reaches TIMEOUT — increase Glue Timeout (Minutes) on the Polysync job, or revisit "
+    "worker type / DPU allocation in the Glue console."
+)
+# The states after which Glue may have started an automatic retry (a new run with
+# Attempt + 1 and PreviousRunId); of them only FAILED is retried, but a retry found
+# after any of them is followed.
+RETRIED_STATES = frozenset({"FAILED", "TIMEOUT", "ERROR"})
+AWAITS_RETRY_STATES = frozenset({"FAILED"})
+# How long after a failure Glue's retry may take to appear: until then the failure is
+# not final for a job with retries left.
+RETRY_GRACE_SECONDS = 60.0
+
+
 def map_status(job_run: Mapping[str, Any] | None) -> StatusReport:
-    """A `JobRun` (from GetJobRun / GetJobRuns) as a Polysync status."""
+    """A `JobRun` (from GetJobRun / GetJobRuns) as a Polysync status. A timeout carries
+    the product document's remedy; an automatic retry says which attempt it is."""
     state = (job_run or {}).get("JobRunState")
     status = STATUS.get(state, RunStatus.UNKNOWN) if isinstance(state, str) else RunStatus.UNKNOWN
     message = (job_run or {}).get("ErrorMessage") or None
     if state == "EXPIRED" and not message:
         message = "job run expired before it could start"
+    if state == "TIMEOUT":
+        message = f"{message}. {TIMEOUT_REMEDY}" if message else TIMEOUT_REMEDY
+    attempt = attempt_of(job_run)
+    if attempt:
+        message = f"{message} (retry attempt {attempt})" if message else f"retry attempt {attempt}"
     return StatusReport(status, state if isinstance(state, str) else None, message)
+
+
+def attempt_of(job_run: Mapping[str, Any] | None) -> int:
+    """The run's `Attempt`: 0 for a run that was started, n for Glue's n-th retry."""
+    attempt = (job_run or {}).get("Attempt")
+    return int(attempt) if isinstance(attempt, int) else 0
+
+
+def awaits_retry(job_run: Mapping[str, Any], max_retries: int, now: float) -> bool:
+    """A run that failed with retries left (`max_retries`: the job's MaxRetries) within
+    the last RETRY_GRACE_SECONDS (epoch `now`): Glue is about to start its retry."""
+    if job_run.get("JobRunState") not in AWAITS_RETRY_STATES:
+        return False
+    if attempt_of(job_run) >= max_retries:
+        return False
+    completed = job_run.get("CompletedOn")
+    if not isinstance(completed, dt.datetime):
+        return False
+    return now - completed.timestamp() < RETRY_GRACE_SECONDS
+
+
+def retry_pending(job_run: Mapping[str, Any], max_retries: int) -> StatusReport:
+    """A failed run whose automatic retry Glue has yet to start: not final."""
+    failed = map_status(job_run)
+    attempt = attempt_of(job_run) + 1
+    return StatusReport(
+        RunStatus.STARTING,
+        failed.state,
+        f"{failed.message or failed.state}; Glue retries it (retry attempt {attempt} of "
+        f"{max_retries})",
+    )
 
 
 def build_request(

@@ -1,0 +1,167 @@
+"""moto's Glue job runs, made to behave as AWS's do (patched in by `lifecycle.install`).
+
+- Every run follows its clock (`lifecycle.glue_state`): STARTING → RUNNING → its scripted
+  result, STOPPING → STOPPED when stopped.
+- GetJobRun answers what AWS answers: `LogGroupName` "/aws-glue/jobs" (moto: "test/log"),
+  the run's `Attempt`, `CompletedOn` once it has ended (moto: its start), and the run's
+  log lines land in `<group>/error` or `<group>/output` under the run id when it ends.
+- Automatic retries are new runs: a run that ends FAILED, of a job whose MaxRetries it
+  has not used up, is followed by a run with Attempt + 1 and PreviousRunId = its id
+  (`jr_<id>_attempt_<n>`, as AWS names them), started `retry_after_seconds` after the
+  failed one ended, with the same arguments and the outcome's `for_attempt`; the failed
+  run stays FAILED. Runs that time out are not restarted. Retries are started lazily,
+  on the first read of the job's runs once due, with the times they would have had.
+- GetJobRuns lists a job's runs newest first, as AWS does (moto: oldest first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any
+
+from polysync_spec.sandbox.lifecycle import (
+    GLUE_LOG_BASE,
+    GLUE_TERMINAL,
+    LIFECYCLES,
+    Clock,
+    glue_end,
+    glue_state,
+    moto_module,
+    write_logs,
+)
+
+RETRIED_STATES = frozenset({"FAILED"})
+_retry_lock = threading.Lock()
+
+
+def _utc(epoch: float) -> dt.datetime:
+    """moto's datetimes are naive UTC."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).replace(tzinfo=None)
+
+
+def spawn_retries(job: Any) -> None:
+    """Start the automatic retry of every run of `job` that has failed with retries
+    left and has none yet (a retry that has failed by now gets its own, in turn)."""
+    glue_models = moto_module("moto.glue.models")
+    now = time.monotonic()
+    with _retry_lock:
+        index = 0
+        while index < len(job.job_runs):  # retries appended here are looked at too
+            run = job.job_runs[index]
+            index += 1
+            clock = LIFECYCLES.clocks.get(run.job_run_id)
+            if clock is None or clock.retried or clock.attempt >= int(job.max_retries or 0):
+                continue
+            if glue_state(clock, now)[0] not in RETRIED_STATES:
+                continue
+            due = glue_end(clock)
+            if due is None or now < due + clock.outcome.retry_after_seconds:
+                continue
+            clock.retried = True
+            job.job_runs.append(_retry(glue_models, job, run, clock))
+
+
+def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
+    ended = glue_end(clock)
+    assert ended is not None  # a FAILED run has ended
+    started = ended + clock.outcome.retry_after_seconds
+    attempt = clock.attempt + 1
+    first_id = run.job_run_id.rsplit("_attempt_", 1)[0]
+    retry = glue_models.FakeJobRun(
+        job_name=job.name,
+        job_run_id=run.job_run_id,  # moto's name for PreviousRunId
+        arguments=dict(run.arguments or {}),
+        allocated_capacity=run.allocated_capacity,
+        max_capacity=run.max_capacity,
+        timeout=run.timeout,
+        worker_type=run.worker_type,
+        notification_property=run.notification_property,
+        security_configuration=run.security_configuration,
+        number_of_workers=run.number_of_workers,
+    )
+    retry.job_run_id = f"{first_id}_attempt_{attempt}"
+    retry.started_on = _utc(clock.wall(started))
+    first = LIFECYCLES.clocks.get(first_id)
+    base = first.outcome if first is not None else clock.outcome
+    LIFECYCLES.start(
+        retry.job_run_id,
+        base.for_attempt(attempt),
+        region=clock.region,
+        arguments=clock.arguments,
+        at=started,
+        attempt=attempt,
+    )
+    return retry
+
+
+def patch() -> None:
+    glue_models = moto_module("moto.glue.models")
+    fake_job, fake_job_run = glue_models.FakeJob, glue_models.FakeJobRun
+
+    original_start = fake_job.start_job_run
+    original_get_run = fake_job.get_job_run
+    original_status = fake_job_run.status
+    original_as_dict = fake_job_run.as_dict
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        spawn_retries(self)  # a retry holds a slot of MaxConcurrentRuns too
+        run_id: str = original_start(self, *args, **kwargs)
+        region = self.backend.region_name
+        started = next((r for r in self.job_runs if r.job_run_id == run_id), None)
+        arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
+        outcome = LIFECYCLES.outcome_for("glue", self.name).for_attempt(0)
+        LIFECYCLES.start(run_id, outcome, region=region, arguments=arguments)
+        return run_id
+
+    def get_job_run(self: Any, run_id: str) -> Any:
+        spawn_retries(self)
+        return original_get_run(self, run_id)
+
+    def get_job_runs(self: Any) -> list[Any]:
+        spawn_retries(self)
+        for job_run in self.job_runs:
+            job_run.advance()
+        # Newest first by start; a retry started late still sorts by its own start.
+        order = {id(run): i for i, run in enumerate(self.job_runs)}
+        return sorted(self.job_runs, key=lambda r: (r.started_on, order[id(r)]), reverse=True)
+
+    def status_get(self: Any) -> str | None:
+        clock = LIFECYCLES.clocks.get(self.job_run_id)
+        if clock is None:
+            return original_status.fget(self)  # type: ignore[no-any-return]
+        return glue_state(clock, time.monotonic())[0]
+
+    def status_set(self: Any, value: str) -> None:
+        original_status.fset(self, value)
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = original_as_dict(self)
+        result["LogGroupName"] = GLUE_LOG_BASE
+        clock = LIFECYCLES.clocks.get(self.job_run_id)
+        if clock is None:
+            return result
+        state, message = glue_state(clock, time.monotonic())
+        result["JobRunState"] = state
+        result["Attempt"] = clock.attempt
+        if message:
+            result["ErrorMessage"] = message
+        if state not in GLUE_TERMINAL:
+            result.pop("CompletedOn", None)
+            return result
+        ended = glue_end(clock)
+        if ended is not None:
+            result["CompletedOn"] = result["LastModifiedOn"] = _utc(clock.wall(ended))
+        if not clock.logged:
+            clock.logged = True
+            group = f"{GLUE_LOG_BASE}/error" if state != "SUCCEEDED" else f"{GLUE_LOG_BASE}/output"
+            lines = clock.outcome.log_lines(state, clock.arguments)
+            write_logs(clock.region, group, self.job_run_id, lines)
+        return result
+
+    fake_job.start_job_run = start_job_run
+    fake_job.get_job_run = get_job_run
+    fake_job.get_job_runs = get_job_runs
+    fake_job_run.status = property(status_get, status_set)
+    fake_job_run.as_dict = as_dict
