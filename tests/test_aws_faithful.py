@@ -415,7 +415,7 @@ def _retrying_job(sandbox: Sandbox, max_retries: int, outcome: Outcome) -> None:
 
 
 def _start(glue_client: GlueClient, marker: str = "m-1") -> str:
-    from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
+    from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 
     return glue_client.submit(
         RunRequest("StartJobRun", {"JobName": "retrying", "Arguments": {ATTEMPT_ARGUMENT: marker}})
@@ -448,7 +448,7 @@ def test_glue_retries_are_new_runs_and_the_failed_one_stays_failed(
 
 
 def _request(marker: str) -> RunRequest:
-    from polysync_spec.manifest.checks import ATTEMPT_ARGUMENT
+    from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 
     return RunRequest(
         "StartJobRun", {"JobName": "retrying", "Arguments": {ATTEMPT_ARGUMENT: marker}}

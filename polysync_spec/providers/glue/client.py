@@ -29,6 +29,7 @@ from polysync_spec.providers.glue.spec import (
     monitor_url,
     retry_pending,
     split_run_id,
+    with_remedy,
 )
 from polysync_spec.providers.logs import read_log_tail
 
@@ -132,7 +133,7 @@ class GlueClient(AwsProvider):
         except (ClientError, BotoCoreError) as exc:
             error = describe_client_error(exc, f"starting Glue job {job_name!r}")
             raise error.with_message(
-                _with_remedy(str(error), error.code, job_name, self.region)
+                with_remedy(str(error), error.code, job_name, self.region)
             ) from None
         return composite_run_id(job_name, response["JobRunId"])
 
@@ -395,20 +396,3 @@ class GlueClient(AwsProvider):
             if older:  # newest first: every later page is older still
                 break
         return found
-
-
-def _with_remedy(message: str, code: str | None, job_name: str, region: str) -> str:
-    """The troubleshooting line of the product documents that matches the error."""
-    if code in ("AccessDeniedException", "AccessDenied"):
-        return (
-            f"{message}. The caller's IAM principal is missing glue:StartJobRun on "
-            f"arn:aws:glue:{region}:<account>:job/{job_name}"
-        )
-    if code == "InvalidInputException" and "argument" in message.lower():
-        return (
-            f"{message}. Confirm parameter keys are valid Glue argument names (polysync "
-            "prepends --, but a literal key=value is not split)"
-        )
-    if code == "EntityNotFoundException":
-        return f"{message}. No Glue job named {job_name!r} exists in {region}"
-    return message

@@ -238,3 +238,20 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
     values, secret = sent_parameters(job, run)
     arguments = {glue_argument_key(name): aws_string(value) for name, value in values.items()}
     return arguments, {glue_argument_key(name) for name in secret}
+
+
+def with_remedy(message: str, code: str | None, job_name: str, region: str) -> str:
+    """The troubleshooting line of the product documents that matches the error."""
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return (
+            f"{message}. The caller's IAM principal is missing glue:StartJobRun on "
+            f"arn:aws:glue:{region}:<account>:job/{job_name}"
+        )
+    if code == "InvalidInputException" and "argument" in message.lower():
+        return (
+            f"{message}. Confirm parameter keys are valid Glue argument names (polysync "
+            "prepends --, but a literal key=value is not split)"
+        )
+    if code == "EntityNotFoundException":
+        return f"{message}. No Glue job named {job_name!r} exists in {region}"
+    return message
