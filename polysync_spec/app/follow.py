@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from polysync_spec.engine.ledger import Ledger, RunRecord
 from polysync_spec.engine.model import Plan, PlannedRun, native_edge
 from polysync_spec.engine.monitor import (
-    BAD,
-    SUBMITTED,
-    SUBMITTING,
     Emit,
     Limits,
     Monitor,
@@ -24,8 +21,9 @@ from polysync_spec.engine.monitor import (
     Provider,
     RunState,
 )
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import RunRequest, RunStatus
+from polysync_spec.providers.base import RunRequest
 
 # Builds the provider of a platform of the apply's manifests (raises PolysyncError when
 # the manifests no longer have it).
@@ -36,8 +34,12 @@ def restored(planned: PlannedRun, record: RunRecord, plan: Plan) -> RunState:
     """A run as the ledger recorded it, ready to be followed: an Unknown run with a run
     id is asked about again; a Batch run that waited on its dependencies through a native
     `dependsOn` keeps them, so that "Dependent Job failed" reads as Skipped."""
-    status = SUBMITTED if record.status in (SUBMITTING, RunStatus.UNKNOWN.value) else record.status
-    if record.run_id is None and record.status == RunStatus.UNKNOWN.value:
+    status: RunPhase = (
+        RunPhase.SUBMITTED
+        if record.status in (RunPhase.SUBMITTING, RunPhase.UNKNOWN)
+        else record.status
+    )
+    if record.run_id is None and record.status is RunPhase.UNKNOWN:
         status = record.status
     by_key = {run.key: run for run in plan.runs}
     native = [
@@ -79,9 +81,9 @@ class Followed:
 
     def exit_code(self) -> ExitCode:
         """3 when a run failed, was cancelled or ended Unknown (the README's table)."""
-        statuses = {s.status for s in self.states.values()}
-        statuses |= {r.status for k, r in self.records.items() if k not in self.states}
-        return ExitCode.RUNS_FAILED if statuses & BAD else ExitCode.OK
+        phases = [s.status for s in self.states.values()]
+        phases += [r.status for k, r in self.records.items() if k not in self.states]
+        return ExitCode.RUNS_FAILED if any(phase.bad for phase in phases) else ExitCode.OK
 
 
 def open_apply(ledger: Ledger, apply_id: str) -> Followed:
@@ -113,7 +115,7 @@ def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dic
         except PolysyncError as exc:
             for state in followed.states.values():
                 if state.planned.platform == name and state.in_flight:
-                    state.gave_up, state.status = True, RunStatus.UNKNOWN.value
+                    state.gave_up, state.status = True, RunPhase.UNKNOWN
                     state.message = f"cannot be followed: {exc}"
                     emit(f"{state.planned.key}: {state.message}")
     return providers
@@ -192,7 +194,7 @@ def cancel(
             s
             for s in followed.states.values()
             if (s.in_flight and (wanted is None or s.run_id in wanted))
-            or (s.gave_up and s.status == RunStatus.UNKNOWN.value and s.run_id)
+            or (s.gave_up and s.status == RunPhase.UNKNOWN and s.run_id)
         ]
         reachable = [s for s in chosen if s.planned.platform in providers and s.in_flight]
         refused = monitor.cancel(reachable, "cancel requested") if reachable else {}
@@ -228,7 +230,11 @@ def _unrecorded(
     found: list[RunState] = []
     by_key = {run.key: run for run in followed.plan.runs}
     for key, record in followed.records.items():
-        if record.run_id is not None or record.status != SUBMITTING or not record.attempt_id:
+        if (
+            record.run_id is not None
+            or record.status is not RunPhase.SUBMITTING
+            or not record.attempt_id
+        ):
             continue
         planned = by_key.get(key)
         if planned is None:
@@ -244,7 +250,7 @@ def _unrecorded(
             continue
         for index, run_id in enumerate(run_ids):
             emit(f"{key}: found {run_id}, submitted but never recorded")
-            state = RunState(planned, status=SUBMITTED, run_id=run_id)
+            state = RunState(planned, status=RunPhase.SUBMITTED, run_id=run_id)
             # Followed with the others, so that the monitor sees its cancellation end.
             followed.states[key if index == 0 else f"{key}#{index}"] = state
             found.append(state)
@@ -253,7 +259,7 @@ def _unrecorded(
         elif not run_ids and key in followed.states:
             # Honest about what is not known: it may yet appear, or never have been sent.
             state = followed.states[key]
-            state.status = RunStatus.UNKNOWN.value
+            state.status = RunPhase.UNKNOWN
             state.message = (
                 "its submission is not visible in AWS (yet); apply again to find it by its "
                 "identity, or to send it once it provably never reached AWS"

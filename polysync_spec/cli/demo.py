@@ -20,6 +20,7 @@ import click
 
 from polysync_spec.cli.common import provider_for
 from polysync_spec.cli.group import cli
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import ExitCode, PolysyncError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -120,13 +121,13 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
 
     statuses = {k: s.status for k, s in nightly.runs.items()}
     expected = {
-        "orders_etl": "Success",
-        "customers_etl": "Success",
-        "orders_quality": "Failed",
-        "nightly_export": "Skipped",
-        "cleanup": "Skipped",
+        "orders_etl": RunPhase.SUCCESS,
+        "customers_etl": RunPhase.SUCCESS,
+        "orders_quality": RunPhase.FAILED,
+        "nightly_export": RunPhase.SKIPPED,
+        "cleanup": RunPhase.SKIPPED,
     }
-    cancelled = backfill.runs["thumbnails"].status == "Cancelled" and backfill.interrupted
+    cancelled = backfill.runs["thumbnails"].status is RunPhase.CANCELLED and backfill.interrupted
     _heading("What you saw")
     click.echo("- Glue runs went STARTING -> RUNNING -> SUCCEEDED, each with its console link.")
     click.echo(
@@ -151,7 +152,7 @@ def _interrupt_once_running(applier: Any, key: str) -> None:
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if applier.runs[key].status == "Running":
+            if applier.runs[key].status is RunPhase.RUNNING:
                 time.sleep(1.0)
                 applier.interrupt()
                 return

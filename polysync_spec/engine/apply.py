@@ -30,12 +30,6 @@ from typing import TypeVar
 from polysync_spec.engine.ledger import Ledger, LedgerError, RunRecord
 from polysync_spec.engine.model import LedgerView, Plan, PlannedRun, RunAction, native_edge
 from polysync_spec.engine.monitor import (
-    BAD,
-    FINAL,
-    PENDING,
-    SKIPPED,
-    SUBMITTED,
-    SUBMITTING,
     Abandoned,
     Emit,
     Limits,
@@ -47,8 +41,9 @@ from polysync_spec.engine.monitor import (
     call,
     children_text,
 )
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import LogTail, RunRequest, RunStatus
+from polysync_spec.providers.base import LogTail, RunRequest
 from polysync_spec.providers.clock import AwsClock
 from polysync_spec.redact import mask
 
@@ -64,9 +59,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-# What --retry-failed submits again. Not Unknown: such a run may still be going in AWS
-# (it is re-attached and asked about again); --rerun submits everything.
-RETRYABLE = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED})
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
 # Seconds of submitting before the runs already in flight are polled again.
@@ -199,7 +191,7 @@ class Applier:
         again = [
             key
             for key, record in self.ledger.runs(self.apply_id).items()
-            if record.status != SUBMITTING and (self.rerun or record.status in RETRYABLE)
+            if record.status is not RunPhase.SUBMITTING and (self.rerun or record.status.retryable)
         ]
         self.ledger.forget(self.apply_id, again)
 
@@ -225,12 +217,12 @@ class Applier:
             more = self._schedule(deadline=time.monotonic() + SUBMIT_SLICE)
             if self._interrupts:  # during the submissions, the last one included
                 return self._stop_for_interrupt()
-            if self.detach and not any(s.status == PENDING for s in self.runs.values()):
+            if self.detach and not any(s.status is RunPhase.PENDING for s in self.runs.values()):
                 self.emit(
                     f"detached: {sum(s.in_flight for s in self.runs.values())} run(s) continue in AWS"
                 )
                 return self._result(ExitCode.OK)
-            busy = any(s.in_flight or s.status == PENDING for s in self.runs.values())
+            busy = any(s.in_flight or s.status is RunPhase.PENDING for s in self.runs.values())
             if not busy:
                 return self._finish()
             if not more:  # else poll at once, between slices of a long submission phase
@@ -269,8 +261,8 @@ class Applier:
                 continue
             # In flight, found, or Unknown with a run id: AWS is asked again.
             state.status = (
-                SUBMITTED
-                if record.status in (SUBMITTING, RunStatus.UNKNOWN.value)
+                RunPhase.SUBMITTED
+                if record.status in (RunPhase.SUBMITTING, RunPhase.UNKNOWN)
                 else record.status
             )
             self.emit(f"{key}: re-attached to {state.run_id} ({record.status})")
@@ -346,7 +338,7 @@ class Applier:
         """Report a run Unknown. `keep_ledger`: its ledger row stays Submitting with its
         identity, so the next apply looks it up instead of guessing."""
         state.status, state.message, state.finished_at = (
-            RunStatus.UNKNOWN.value,
+            RunPhase.UNKNOWN,
             message,
             time.time(),
         )
@@ -365,7 +357,7 @@ class Applier:
         in_flight = sum(s.in_flight for s in self.runs.values())
         submitted = 0
         for state in self.runs.values():
-            if state.status != PENDING:
+            if state.status is not RunPhase.PENDING:
                 continue
             if state.retry_at is not None and time.time() < state.retry_at:
                 continue  # waiting for a free slot
@@ -394,7 +386,7 @@ class Applier:
         native: list[str] = []
         for edge in state.planned.after:
             dep = self.runs[edge["run"]]
-            if dep.final or dep.status == RunStatus.UNKNOWN.value:
+            if dep.status.ended:
                 if not _condition_met(edge["on"], dep.status):
                     self._skip(
                         state,
@@ -423,7 +415,7 @@ class Applier:
         try:
             request = run.resolved_request(self.env, attempt_id)
         except PolysyncError as exc:
-            self._settle(state, RunStatus.FAILED.value, str(exc))
+            self._settle(state, RunPhase.FAILED, str(exc))
             return
         if native:
             request["dependsOn"] = [
@@ -442,7 +434,7 @@ class Applier:
 
     def _submitted(self, state: RunState, run_id: str) -> None:
         # The state first: should the ledger fail to record it, the run is still named.
-        state.run_id, state.status, state.submitted_at = run_id, SUBMITTED, time.time()
+        state.run_id, state.status, state.submitted_at = run_id, RunPhase.SUBMITTED, time.time()
         # A wait for a free slot is over: from here the run's own states say if it waits.
         state.waiting_since = state.retry_at = None
         self.ledger.submitted(self.apply_id, state.planned.key, run_id)
@@ -483,7 +475,7 @@ class Applier:
                     self._wait_for_slot(state)
                     return None
                 if not (getattr(exc, "throttled", False) or getattr(exc, "ambiguous", False)):
-                    self._settle(state, RunStatus.FAILED.value, str(exc))
+                    self._settle(state, RunPhase.FAILED, str(exc))
                     return None
                 failure = str(exc)
                 ambiguous = bool(getattr(exc, "ambiguous", False))
@@ -511,9 +503,7 @@ class Applier:
                 self._ambiguous(state, found)
                 return None
             self.emit(f"{run.key}: the failed submission never reached AWS; sending it again")
-        self._settle(
-            state, RunStatus.FAILED.value, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}"
-        )
+        self._settle(state, RunPhase.FAILED, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}")
         return None
 
     def _wait_for_slot(self, state: RunState) -> None:
@@ -600,17 +590,17 @@ class Applier:
 
     def _skip(self, state: RunState, reason: str) -> None:
         run = state.planned
-        state.status, state.message, state.finished_at = SKIPPED, reason, time.time()
+        state.status, state.message, state.finished_at = RunPhase.SKIPPED, reason, time.time()
         self.ledger.skipped(self.apply_id, run, reason)
         self.emit(f"{run.key}: Skipped ({reason})")
 
-    def _settle(self, state: RunState, status: str, message: str | None) -> None:
+    def _settle(self, state: RunState, status: RunPhase, message: str | None) -> None:
         self.monitor.record(state, status, message)
-        if status == RunStatus.FAILED.value and self._failed_first is None:
+        if status == RunPhase.FAILED and self._failed_first is None:
             self._failed_first = state.planned.key
             if self.plan.on_failure == "cancel":
                 self._cancel_in_flight(f"on_failure: cancel after '{state.planned.key}' failed")
-        if status == RunStatus.FAILED.value and state.run_id and self.log_lines > 0:
+        if status == RunPhase.FAILED and state.run_id and self.log_lines > 0:
             self._show_logs(state)
 
     def _show_logs(self, state: RunState) -> None:
@@ -639,7 +629,7 @@ class Applier:
         self.monitor.enforce_limits()
         now = time.time()
         for state in self.runs.values():
-            if state.status != PENDING or state.waiting_since is None:
+            if state.status is not RunPhase.PENDING or state.waiting_since is None:
                 continue
             waited = now - state.waiting_since
             if self.monitor.timed_out:
@@ -649,7 +639,7 @@ class Applier:
             else:
                 continue
             state.retry_at = None
-            self._settle(state, RunStatus.FAILED.value, f"never started: {state.message}; {why}")
+            self._settle(state, RunPhase.FAILED, f"never started: {state.message}; {why}")
 
     # ------------------------------------------------------------ interrupts and the end
 
@@ -666,7 +656,7 @@ class Applier:
 
     def _stop_for_interrupt(self) -> ApplyResult:
         for state in self.runs.values():
-            if state.status == PENDING:
+            if state.status is RunPhase.PENDING:
                 self._skip(state, "the apply was interrupted")
         if self.on_interrupt == "detach" or self._interrupts > 1:
             self.emit("interrupted: detached, in-flight runs continue in AWS")
@@ -707,7 +697,7 @@ class Applier:
                 still.append((state, pending))
                 continue
             if pending.error is None and pending.value:
-                state.status = PENDING  # reported Unknown while unanswered
+                state.status = RunPhase.PENDING  # reported Unknown while unanswered
                 self._submitted(state, pending.value)
                 if cancel:
                     self.monitor.cancel([state], "interrupted", stop=lambda: self._interrupts > 1)
@@ -719,7 +709,7 @@ class Applier:
         self._abandoned = still
 
     def _finish(self) -> ApplyResult:
-        bad = any(s.status in BAD for s in self.runs.values())
+        bad = any(s.status.bad for s in self.runs.values())
         return self._result(ExitCode.RUNS_FAILED if bad else ExitCode.OK)
 
     def _result(self, code: ExitCode, *, interrupted: bool = False) -> ApplyResult:
@@ -731,14 +721,14 @@ def view_of(record: RunRecord | None, *, rerun: bool, retry_failed: bool) -> Led
     shows and `apply` follows."""
     if record is None:
         return LedgerView(RunAction.SUBMIT)
-    if record.status == SUBMITTING and record.run_id is None:
+    if record.status is RunPhase.SUBMITTING and record.run_id is None:
         # Never forgotten, whatever the flags: it may exist in AWS.
         return LedgerView(RunAction.LOOK_UP, record.status)
-    if rerun or (retry_failed and record.status in RETRYABLE):
+    if rerun or (retry_failed and record.status.retryable):
         return LedgerView(RunAction.SUBMIT, record.status, record.run_id)
-    if record.status == RunStatus.UNKNOWN.value and record.run_id:
+    if record.status == RunPhase.UNKNOWN and record.run_id:
         return LedgerView(RunAction.REATTACH, record.status, record.run_id)  # ask AWS again
-    if record.status in FINAL or record.status == RunStatus.UNKNOWN.value:
+    if record.status.ended:
         return LedgerView(RunAction.SKIP, record.status, record.run_id)
     return LedgerView(RunAction.REATTACH, record.status, record.run_id)
 
@@ -769,32 +759,32 @@ def read_ledger(plan: Plan, ledger: Ledger, *, rerun: bool, retry_failed: bool) 
                     and not _condition_met(edge["on"], dep.status)
                 ):
                     reason = f"'{edge['run']}' ended {dep.status}; this run needs it {edge['on']}"
-                    views[run.key] = LedgerView(RunAction.SKIP, SKIPPED, None, reason)
+                    views[run.key] = LedgerView(RunAction.SKIP, RunPhase.SKIPPED, None, reason)
                     changed = True
                     break
     plan.ledger = views
 
 
-def resubmit_flag(status: str) -> str:
+def resubmit_flag(status: str | None) -> str:
     """The apply flag that submits again a run an earlier apply ended with `status`
     (the rule `_reset_runs` follows; plan shows it)."""
-    return "--retry-failed" if status in RETRYABLE else "--rerun"
+    return "--retry-failed" if status and RunPhase(status).retryable else "--rerun"
 
 
-def _hint(status: str) -> str:
+def _hint(status: RunPhase) -> str:
     """Which apply flag submits a run that an earlier apply ended with `status`."""
-    if status in RETRYABLE:
+    if status.retryable:
         return " (apply --retry-failed submits it again)"
-    if status == RunStatus.UNKNOWN.value:
+    if status == RunPhase.UNKNOWN:
         return " (check it in the console; apply --rerun starts every run afresh)"
     return " (apply --rerun starts every run afresh)"
 
 
 def _condition_met(condition: str, status: str) -> bool:
     if condition == "succeeded":
-        return status == RunStatus.SUCCESS.value
+        return status == RunPhase.SUCCESS
     if condition == "failed":
-        return status in (RunStatus.FAILED.value, RunStatus.UNKNOWN.value)
+        return status in (RunPhase.FAILED, RunPhase.UNKNOWN)
     return True  # completed: any end, skipped included
 
 

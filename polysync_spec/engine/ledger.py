@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from polysync_spec import redact
 from polysync_spec.engine.model import PlannedRun
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import PolysyncError
 
 DEFAULT_PATH = Path(".polysync") / "state.db"
@@ -152,7 +153,7 @@ class RunRecord:
     service: str
     region: str
     run_id: str | None
-    status: str
+    status: RunPhase
     message: str | None
     intent_at: float | None
     submitted_at: float | None
@@ -166,11 +167,16 @@ class RunRecord:
     attempt_id: str | None = None
     answer_by: float | None = None
 
+    def __post_init__(self) -> None:
+        # Read back as a plain string; a value outside RunPhase is a damaged ledger
+        # (ValueError, which both ledgers report as such).
+        self.status = RunPhase(self.status)
+
     @classmethod
     def new(
         cls,
         run: PlannedRun,
-        status: str,
+        status: RunPhase,
         *,
         message: str | None = None,
         intent_at: float | None = None,
@@ -295,12 +301,22 @@ class SqliteLedger:
         key, platform, service, region = run.key, run.platform, run.service, run.region
         self._db.execute(
             "INSERT INTO runs (apply_id, key, platform, service, region, status, intent_at, "
-            "attempt_id, answer_by) VALUES (?, ?, ?, ?, ?, 'Submitting', ?, ?, ?) "
-            "ON CONFLICT (apply_id, key) DO UPDATE SET status = 'Submitting', run_id = NULL, "
+            "attempt_id, answer_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (apply_id, key) DO UPDATE SET status = excluded.status, run_id = NULL, "
             "message = NULL, intent_at = excluded.intent_at, submitted_at = NULL, "
             "finished_at = NULL, started_at = NULL, attempt_id = excluded.attempt_id, "
             "answer_by = excluded.answer_by",
-            (apply_id, key, platform, service, region, at, attempt_id, answer_by),
+            (
+                apply_id,
+                key,
+                platform,
+                service,
+                region,
+                RunPhase.SUBMITTING,
+                at,
+                attempt_id,
+                answer_by,
+            ),
         )
 
     def answer_due(self, apply_id: str, key: str, answer_by: float) -> None:
@@ -313,12 +329,12 @@ class SqliteLedger:
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         self._db.execute(
-            "UPDATE runs SET run_id = ?, status = 'Submitted', submitted_at = ? WHERE apply_id = ? AND key = ?",
-            (run_id, time.time(), apply_id, key),
+            "UPDATE runs SET run_id = ?, status = ?, submitted_at = ? WHERE apply_id = ? AND key = ?",
+            (run_id, RunPhase.SUBMITTED, time.time(), apply_id, key),
         )
 
     def status(
-        self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
+        self, apply_id: str, key: str, status: RunPhase, message: str | None, terminal: bool
     ) -> None:
         self._db.execute(
             "UPDATE runs SET status = ?, message = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END "
@@ -336,10 +352,19 @@ class SqliteLedger:
         key, platform, service, region = run.key, run.platform, run.service, run.region
         self._db.execute(
             "INSERT INTO runs (apply_id, key, platform, service, region, status, message, finished_at) "
-            "VALUES (?, ?, ?, ?, ?, 'Skipped', ?, ?) "
-            "ON CONFLICT (apply_id, key) DO UPDATE SET status = 'Skipped', message = excluded.message, "
-            "finished_at = excluded.finished_at",
-            (apply_id, key, platform, service, region, redact.mask(reason), time.time()),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (apply_id, key) DO UPDATE SET status = excluded.status, "
+            "message = excluded.message, finished_at = excluded.finished_at",
+            (
+                apply_id,
+                key,
+                platform,
+                service,
+                region,
+                RunPhase.SKIPPED,
+                redact.mask(reason),
+                time.time(),
+            ),
         )
 
     def forget(self, apply_id: str, keys: list[str]) -> None:
@@ -354,7 +379,7 @@ class SqliteLedger:
             "finished_at, started_at, attempt_id, answer_by FROM runs WHERE apply_id = ?",
             (apply_id,),
         ).fetchall()
-        return {row[0]: RunRecord(*row) for row in rows}
+        return {row[0]: self._record(row) for row in rows}
 
     def plan(self, apply_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT plan FROM applies WHERE id = ?", (apply_id,)).fetchone()
@@ -383,7 +408,13 @@ class SqliteLedger:
             "submitted_at, finished_at, started_at, attempt_id, answer_by FROM runs WHERE run_id = ?",
             (run_id,),
         ).fetchone()
-        return (row[0], RunRecord(*row[1:])) if row else None
+        return (row[0], self._record(row[1:])) if row else None
+
+    def _record(self, row: Any) -> RunRecord:
+        try:
+            return RunRecord(*row)
+        except ValueError as exc:
+            raise _ledger_error(self.path, ValueError(f"a run row is damaged: {exc}")) from None
 
 
 class Ledger(Protocol):
@@ -403,7 +434,7 @@ class Ledger(Protocol):
     def answer_due(self, apply_id: str, key: str, answer_by: float) -> None: ...
     def submitted(self, apply_id: str, key: str, run_id: str) -> None: ...
     def status(
-        self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
+        self, apply_id: str, key: str, status: RunPhase, message: str | None, terminal: bool
     ) -> None: ...
     def started(self, apply_id: str, key: str) -> None: ...
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None: ...
@@ -584,7 +615,7 @@ class S3Ledger:
         answer_by: float | None = None,
     ) -> None:
         record = RunRecord.new(
-            run, "Submitting", intent_at=at, attempt_id=attempt_id, answer_by=answer_by
+            run, RunPhase.SUBMITTING, intent_at=at, attempt_id=attempt_id, answer_by=answer_by
         )
         self._write(apply_id, record)
 
@@ -599,12 +630,16 @@ class S3Ledger:
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
         record = self._read(apply_id, key)
         if record is not None:
-            record.run_id, record.status, record.submitted_at = run_id, "Submitted", time.time()
+            record.run_id, record.status, record.submitted_at = (
+                run_id,
+                RunPhase.SUBMITTED,
+                time.time(),
+            )
             self._write(apply_id, record)
 
     @_guarded
     def status(
-        self, apply_id: str, key: str, status: str, message: str | None, terminal: bool
+        self, apply_id: str, key: str, status: RunPhase, message: str | None, terminal: bool
     ) -> None:
         record = self._read(apply_id, key)
         if record is not None:
@@ -623,7 +658,7 @@ class S3Ledger:
     @_guarded
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         self._write(
-            apply_id, RunRecord.new(run, "Skipped", message=reason, finished_at=time.time())
+            apply_id, RunRecord.new(run, RunPhase.SKIPPED, message=reason, finished_at=time.time())
         )
 
     @_guarded

@@ -32,21 +32,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from polysync_spec.engine.ledger import Ledger
 from polysync_spec.engine.model import PlannedRun
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.providers.base import LogTail, Refusal, RunRequest, RunStatus, StatusReport
 
 T = TypeVar("T")
 
-PENDING = "Pending"
-SUBMITTED = "Submitted"
-SKIPPED = "Skipped"
-# The ledger status of a submission whose outcome is not known yet: an intent with an
-# identity and no run id. The next apply looks it up by that identity.
-SUBMITTING = "Submitting"
-FINAL = frozenset(
-    {RunStatus.SUCCESS.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED}
-)
-# What counts against an apply: the exit code 3 of every command that follows runs.
-BAD = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.UNKNOWN.value})
 THROTTLING = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
 )
@@ -152,7 +142,7 @@ class RunState:
     """One run as the engine follows it."""
 
     planned: PlannedRun
-    status: str = PENDING
+    status: RunPhase = RunPhase.PENDING
     run_id: str | None = None
     message: str | None = None
     url: str | None = None
@@ -169,7 +159,7 @@ class RunState:
 
     @property
     def final(self) -> bool:
-        return self.status in FINAL
+        return self.status.final
 
     @property
     def in_flight(self) -> bool:
@@ -250,7 +240,7 @@ class Monitor:
         self.timeout = timeout
         self.started = time.time()
         self.stop = stop
-        self.settle: Callable[[RunState, str, str | None], None] = self.record
+        self.settle: Callable[[RunState, RunPhase, str | None], None] = self.record
 
     # ------------------------------------------------------------ reading
 
@@ -284,10 +274,10 @@ class Monitor:
         if report.status is RunStatus.UNKNOWN and report.state is None:
             return self._unseen(state, report.message)
         state.unseen_since = None
-        status: str = report.status.value
+        status = RunPhase.of(report.status)
         message = report.message
-        if status == RunStatus.FAILED.value and message == DEPENDENCY_FAILED and state.native_after:
-            status = SKIPPED
+        if status is RunPhase.FAILED and message == DEPENDENCY_FAILED and state.native_after:
+            status = RunPhase.SKIPPED
             message = f"{', '.join(state.native_after)} did not succeed (Batch dependsOn)"
         children = dict(report.children) if report.children else None
         if (
@@ -304,10 +294,10 @@ class Monitor:
         elif not waiting:
             state.waiting_since = None
         state.state, state.children = report.state, children
-        if status in FINAL:
+        if status.final:
             self.settle(state, status, message)
             return True
-        running = status in (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+        running = status in (RunPhase.STARTING, RunPhase.RUNNING)
         if running and not waiting and state.started_at is None:
             state.started_at = now
             self.ledger.started(self.apply_id, state.planned.key)
@@ -395,12 +385,12 @@ class Monitor:
 
     def give_up(self, state: RunState, reason: str) -> None:
         state.gave_up = True
-        self.settle(state, RunStatus.UNKNOWN.value, f"{reason}; it was not cancelled")
+        self.settle(state, RunPhase.UNKNOWN, f"{reason}; it was not cancelled")
 
-    def record(self, state: RunState, status: str, message: str | None) -> None:
+    def record(self, state: RunState, status: RunPhase, message: str | None) -> None:
         """The default end of a run: its state, the ledger, one line."""
         state.status, state.message, state.finished_at = status, message, time.time()
-        self.ledger.status(self.apply_id, state.planned.key, status, message, status in FINAL)
+        self.ledger.status(self.apply_id, state.planned.key, status, message, status.final)
         suffix = f": {message}" if message else ""
         self.emit(f"{state.planned.key}: {status}{suffix}")
 

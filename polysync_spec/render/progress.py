@@ -8,13 +8,14 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from polysync_spec.engine.monitor import RunState, children_text
+from polysync_spec.engine.phase import RunPhase
 
 _COLOURS = {
-    "Success": "green",
-    "Failed": "red",
-    "Cancelled": "yellow",
-    "Unknown": "magenta",
-    "Skipped": "bright_black",
+    RunPhase.SUCCESS: "green",
+    RunPhase.FAILED: "red",
+    RunPhase.CANCELLED: "yellow",
+    RunPhase.UNKNOWN: "magenta",
+    RunPhase.SKIPPED: "bright_black",
 }
 
 
