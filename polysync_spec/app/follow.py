@@ -11,17 +11,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from polysync_spec.engine.events import (
+    AllEnded,
+    CancelCause,
+    CancelReason,
+    LookupFailed,
+    Lost,
+    NotFollowed,
+    NothingInFlight,
+    Sink,
+    SubmissionFound,
+)
 from polysync_spec.engine.ledger import Ledger, RunRecord
 from polysync_spec.engine.model import Plan, PlannedRun, native_edge
-from polysync_spec.engine.monitor import (
-    Emit,
-    Limits,
-    Monitor,
-    PollPolicy,
-    Provider,
-    RunState,
-)
+from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
 from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.runstate import RunState
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.base import RunRequest
 
@@ -102,7 +107,7 @@ def open_apply(ledger: Ledger, apply_id: str) -> Followed:
     return followed
 
 
-def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dict[str, Provider]:
+def _providers(followed: Followed, provider_for: ProviderFor, sink: Sink) -> dict[str, Provider]:
     """A provider per platform of the apply's runs. A platform that cannot be had (gone
     from the manifests, bad credentials) never keeps the others' runs from being
     followed: its runs in flight are given up, saying why."""
@@ -117,7 +122,7 @@ def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dic
                 if state.planned.platform == name and state.in_flight:
                     state.gave_up, state.status = True, RunPhase.UNKNOWN
                     state.message = f"cannot be followed: {exc}"
-                    emit(f"{state.planned.key}: {state.message}")
+                    sink(NotFollowed(state.planned.key, state.message))
     return providers
 
 
@@ -126,7 +131,7 @@ def watch(
     apply_id: str,
     provider_for: ProviderFor,
     *,
-    emit: Emit,
+    sink: Sink,
     interval: float = 5.0,
     timeout: float | None = None,
     limits: Limits | None = None,
@@ -137,13 +142,13 @@ def watch(
     its identity first. Returns the exit code of the whole apply: 3 when a run failed,
     was cancelled, ended Unknown, or may still have to be submitted."""
     followed = open_apply(ledger, apply_id)
-    providers = _providers(followed, provider_for, emit)
-    _unrecorded(ledger, followed, providers, emit)
+    providers = _providers(followed, provider_for, sink)
+    _unrecorded(ledger, followed, providers, sink)
     monitor = Monitor(
-        followed.states, providers, ledger, apply_id, emit=emit, limits=limits, timeout=timeout
+        followed.states, providers, ledger, apply_id, sink=sink, limits=limits, timeout=timeout
     )
     if not followed.in_flight:
-        emit("nothing in flight")
+        sink(NothingInFlight())
         return followed.exit_code()
     policy = PollPolicy(minimum=interval, maximum=max(interval * 6, 30.0))
     wait = policy.minimum
@@ -154,8 +159,7 @@ def watch(
             break
         time.sleep(monitor.bounded(wait))
         wait = policy.next(wait, changed)
-    ended = ", ".join(f"{k} {s.status}" for k, s in followed.states.items())
-    emit(f"every run has ended: {ended}")
+    sink(AllEnded({key: state.status for key, state in followed.states.items()}))
     return followed.exit_code()
 
 
@@ -174,7 +178,7 @@ def cancel(
     targets: Mapping[str, list[str] | None],
     provider_for: Callable[[str, str], Provider],
     *,
-    emit: Emit,
+    sink: Sink,
     wait: float = 300.0,
 ) -> list[CancelOutcome]:
     """Cancel runs of applies in the ledger: `targets` maps an apply id to run ids, or
@@ -186,10 +190,10 @@ def cancel(
     outcomes: list[CancelOutcome] = []
     for apply_id, wanted in targets.items():
         followed = open_apply(ledger, apply_id)
-        providers = _providers(followed, functools.partial(provider_for, apply_id), emit)
-        monitor = Monitor(followed.states, providers, ledger, apply_id, emit=emit)
+        providers = _providers(followed, functools.partial(provider_for, apply_id), sink)
+        monitor = Monitor(followed.states, providers, ledger, apply_id, sink=sink)
         if wanted is None:
-            _unrecorded(ledger, followed, providers, emit)
+            _unrecorded(ledger, followed, providers, sink)
         chosen = [
             s
             for s in followed.states.values()
@@ -197,7 +201,8 @@ def cancel(
             or (s.gave_up and s.status == RunPhase.UNKNOWN and s.run_id)
         ]
         reachable = [s for s in chosen if s.planned.platform in providers and s.in_flight]
-        refused = monitor.cancel(reachable, "cancel requested") if reachable else {}
+        requested = CancelReason(CancelCause.REQUESTED)
+        refused = monitor.cancel(reachable, requested) if reachable else {}
         # Read every chosen run to its end (or the wait's): a refusal may only mean that
         # the run had already ended.
         monitor.await_end(reachable, time.monotonic() + wait)
@@ -223,7 +228,7 @@ def cancel(
 
 
 def _unrecorded(
-    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], emit: Emit
+    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], sink: Sink
 ) -> list[RunState]:
     """Runs of submissions whose run id never reached the ledger (a SIGKILL between the
     call and the record), found in AWS by their attempt identity."""
@@ -246,10 +251,10 @@ def _unrecorded(
         try:
             run_ids = provider.find_submitted(request, record.intent_at or 0.0)
         except Exception as exc:
-            emit(f"{key}: could not look up its unrecorded submission ({exc.__class__.__name__})")
+            sink(LookupFailed(key, exc.__class__.__name__))
             continue
         for index, run_id in enumerate(run_ids):
-            emit(f"{key}: found {run_id}, submitted but never recorded")
+            sink(SubmissionFound(key, run_id, Lost.UNRECORDED))
             state = RunState(planned, status=RunPhase.SUBMITTED, run_id=run_id)
             # Followed with the others, so that the monitor sees its cancellation end.
             followed.states[key if index == 0 else f"{key}#{index}"] = state
@@ -264,5 +269,5 @@ def _unrecorded(
                 "its submission is not visible in AWS (yet); apply again to find it by its "
                 "identity, or to send it once it provably never reached AWS"
             )
-            emit(f"{key}: {state.message}")
+            sink(NotFollowed(key, state.message))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ from polysync_spec.render import diagnostics as render
     help="Give up on a run still waiting to start (RUNNABLE, WAITING, a free Glue slot) "
     "after this many seconds, reporting the reason AWS gives.",
 )
-@output_option("text", "json", "markdown")
+@output_option("text", "json", "jsonl", "markdown")
 @click.option(
     "--log-lines",
     type=click.IntRange(min=0),
@@ -116,12 +117,10 @@ def apply(
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
     SOURCE is a plan file from `plan --out`, or manifests (default: $POLYSYNC_PATH or .).
+    With --output jsonl, stdout carries one JSON object per event, then the result.
     """
-    import json
-
-    from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
-    from polysync_spec.engine.monitor import Limits
-    from polysync_spec.render.progress import LiveProgress, plain
+    from polysync_spec.app import apply as use_case
+    from polysync_spec.engine.monitor import PollPolicy
 
     saved = _read_plan_file(source)
     with aws_sessions(use_sandbox, submit_read_timeout=submit_timeout) as sessions:
@@ -133,76 +132,90 @@ def apply(
                     f"the plan in {source} has errors ({', '.join(codes)}); nothing was submitted"
                 )
             project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
-            _require_fresh(project, saved, sessions)
+            if not project.ok:
+                click.echo(render.text(project.diagnostics), nl=False, err=True)
+                raise PolysyncError(
+                    f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
+                )
+            use_case.require_fresh(project, saved, sessions)
             the_plan = saved
         else:
             project, the_plan = make_plan_for(source, run_plan, target, variables, sessions)
             # What the ledger holds, as `plan` shows it: the plan shown before the
             # confirmation says what this apply will do with each run.
             read_ledger_into(the_plan, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
-            # With --output json, stdout carries the JSON result alone.
+            # With --output json or jsonl, stdout carries the JSON alone.
             click.echo(render_plan_text(the_plan), nl=False, err=output != "text")
             if the_plan.has_errors:
                 raise PolysyncError("the plan has errors; nothing was submitted")
             _confirm(the_plan, auto_approve)
+        settings = use_case.ApplySettings(
+            poll=PollPolicy(minimum=poll_interval, maximum=max(poll_interval * 15, 30.0)),
+            on_interrupt=on_interrupt,
+            detach=detach,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            stall_timeout=stall_timeout,
+            log_lines=log_lines,
+            settle_seconds=settle_seconds,
+            rerun=rerun,
+            retry_failed=retry_failed,
+        )
         ledger = state_ledger(state_path, sessions)
         try:
-            platforms = {run.platform for run in the_plan.runs}
-            providers = {
-                name: provider_for(name, project.platforms[name], sessions) for name in platforms
-            }
-            applier = Applier(
-                the_plan,
-                providers,
-                ledger,
-                env=os.environ,
-                poll=PollPolicy(minimum=poll_interval, maximum=max(poll_interval * 15, 30.0)),
-                on_interrupt=on_interrupt,
-                detach=detach,
-                max_concurrency=max_concurrency,
-                timeout=timeout,
-                limits=Limits(stall=stall_timeout),
-                log_lines=log_lines,
-                settle_seconds=settle_seconds,
-                answer_window=sessions.answer_window,
-                clock=sessions.clock,
-                rerun=rerun,
-                retry_failed=retry_failed,
+            executor = use_case.executor_for(
+                the_plan, project, sessions, ledger, env=os.environ, settings=settings
             )
-            live = None
-            if output in ("json", "markdown"):
-                applier.emit = plain(sys.stderr)  # stdout carries the document only
-            elif sys.stdout.isatty():
-                live = LiveProgress(applier.runs, sys.stdout, click.style)
-                applier.emit = live
-            else:
-                applier.emit = plain(sys.stdout)
-            with _interrupts(applier):
-                result = applier.run()
-            if live is not None:
-                live.finish()
+            with _progress(executor, output):
+                result = use_case.run(executor)
             records = _in_plan_order(ledger, result.apply_id, ledger.runs(result.apply_id))
         finally:
             ledger.close()
-    if output == "markdown":
-        import time
+    _show_result(result, records, output)
+    return result.exit_code
 
+
+@contextlib.contextmanager
+def _progress(executor: Any, output: str) -> Iterator[None]:
+    """Where the apply's events go: JSON lines on stdout (jsonl); text lines on stderr
+    when stdout carries a document (json, markdown); a live table on a terminal; else
+    timestamped lines on stdout."""
+    from polysync_spec.render.events import json_sink, text_sink
+    from polysync_spec.render.progress import LiveProgress, plain
+
+    live = None
+    if output == "jsonl":
+        executor.sink = json_sink(click.echo)
+    elif output in ("json", "markdown"):
+        executor.sink = text_sink(plain(sys.stderr))
+    elif sys.stdout.isatty():
+        live = LiveProgress(executor.runs, sys.stdout, click.style)
+        executor.sink = text_sink(live)
+    else:
+        executor.sink = text_sink(plain(sys.stdout))
+    yield
+    if live is not None:
+        live.finish()
+
+
+def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
+    import time
+
+    from polysync_spec.render.runs import result_document, summary_table
+
+    if output == "markdown":
         from polysync_spec.render.timeline import markdown
 
         click.echo(markdown(result.apply_id, records, time.time()), nl=False)
     elif output == "json":
-        document = {
-            "version": 1,
-            "apply_id": result.apply_id,
-            "exit_code": int(result.exit_code),
-            "interrupted": result.interrupted,
-            "runs": [state.to_dict() for state in result.runs.values()],
-        }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(result_document(result), indent=2))
+    elif output == "jsonl":
+        from polysync_spec.render.events import result_line
+
+        click.echo(result_line(result_document(result)))
     else:
         click.echo("")
         click.echo(summary_table(result.runs))
-    return result.exit_code
 
 
 def state_ledger(state: str, sessions: Any = None) -> Any:
@@ -221,24 +234,6 @@ def state_ledger(state: str, sessions: Any = None) -> Any:
     return open_ledger(state, client)
 
 
-@contextlib.contextmanager
-def _interrupts(applier: Any) -> Iterator[None]:
-    """SIGINT / SIGTERM (a cancelled CI job) / SIGHUP (a closed terminal) interrupt the
-    apply; a second one detaches."""
-    import signal
-
-    def handler(signum: int, _frame: Any) -> None:
-        applier.interrupt()
-
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, handler) for sig in signals}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def _read_plan_file(source: str) -> Any:
     """The plan in `source` if it is a plan file, None if it is a manifest path. The file
     is checked against the plan schema here, before any AWS call."""
@@ -247,36 +242,6 @@ def _read_plan_file(source: str) -> Any:
     if not source.endswith(".json") or not os.path.isfile(source):
         return None
     return read_plan_file(source)
-
-
-def _require_fresh(project: Any, saved: Any, sessions: Any) -> None:
-    """Refuse a plan file whose live objects changed since it was made, or that does not
-    fit its manifests (run plan, platforms, and each secret's `$env` reference)."""
-    from polysync_spec.engine.discovery import discover_live
-    from polysync_spec.engine.plan import make_plan
-    from polysync_spec.engine.planfile import check_against_manifests, check_secret_references
-
-    if not project.ok:
-        click.echo(render.text(project.diagnostics), nl=False, err=True)
-        raise PolysyncError(
-            f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
-        )
-    check_against_manifests(saved, project)
-    live = discover_live(project, saved.run_plan, sessions)
-    replanned = make_plan(project, saved.run_plan, live, manifest_path=saved.manifest_path)
-    check_secret_references(saved, replanned)
-    now = replanned.fingerprints
-    changed = [
-        f"{key}: was {saved.fingerprints.get(key, 'absent')}, now {now.get(key, 'absent')}"
-        for key in sorted(set(now) | set(saved.fingerprints))
-        if now.get(key) != saved.fingerprints.get(key)
-    ]
-    if changed:
-        raise PolysyncError(
-            "stale plan: live objects changed since it was made:\n  "
-            + "\n  ".join(changed)
-            + "\nrun polysync plan again"
-        )
 
 
 def _confirm(the_plan: Any, auto_approve: bool) -> None:
@@ -389,8 +354,9 @@ def _watch(
     import time
 
     from polysync_spec.app.follow import watch
+    from polysync_spec.render.events import text_sink
 
-    def emit(line: str) -> None:
+    def write(line: str) -> None:
         click.echo(f"{time.strftime('%H:%M:%S')} {line}")
 
     with aws_sessions(use_sandbox) as sessions:
@@ -399,7 +365,7 @@ def _watch(
             ledger,
             apply_id,
             lambda platform: providers(apply_id, platform),
-            emit=emit,
+            sink=text_sink(write),
             interval=interval,
             timeout=timeout,
         )
@@ -424,6 +390,7 @@ def cancel(
     run; --apply also finds runs whose id was never recorded, by their attempt identity.
     Exits 0 when every cancellation was confirmed, 1 otherwise."""
     from polysync_spec.app.follow import cancel as cancel_runs
+    from polysync_spec.render.events import text_sink
 
     if not run_ids and not apply_id:
         raise click.UsageError("name run ids or --apply APPLY_ID")
@@ -443,7 +410,11 @@ def cancel(
                 chosen.append(run_id)
         with aws_sessions(use_sandbox) as sessions:
             outcomes = cancel_runs(
-                ledger, targets, _providers_of(ledger, sessions), emit=click.echo, wait=wait
+                ledger,
+                targets,
+                _providers_of(ledger, sessions),
+                sink=text_sink(click.echo),
+                wait=wait,
             )
         if not outcomes:
             click.echo("nothing in flight to cancel")

@@ -47,6 +47,7 @@ def logs(
     from polysync_spec.app.follow import open_apply
     from polysync_spec.engine.monitor import Monitor
     from polysync_spec.providers.base import LogTail
+    from polysync_spec.render.events import text_sink
 
     ledger = state_ledger(state_path)
     try:
@@ -71,7 +72,7 @@ def logs(
                 {record.platform: provider},
                 ledger,
                 apply_id,
-                emit=lambda line: click.echo(line, err=True),
+                sink=text_sink(lambda line: click.echo(line, err=True)),
                 timeout=timeout,
             )
             # Lines printed, by stream: a tail may move to another stream (Glue's error

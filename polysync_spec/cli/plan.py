@@ -85,7 +85,7 @@ def read_ledger_into(
     import os
 
     from polysync_spec.cli.apply import state_ledger
-    from polysync_spec.engine.apply import read_ledger
+    from polysync_spec.engine.resume import read_ledger
 
     if not state_path.startswith("s3://") and not os.path.exists(state_path):
         return

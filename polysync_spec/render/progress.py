@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from polysync_spec.engine.monitor import RunState, children_text
 from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.runstate import RunState
+from polysync_spec.render.runs import children_text
 
 _COLOURS = {
     RunPhase.SUCCESS: "green",
