@@ -376,7 +376,7 @@ def test_a_ledger_that_fails_after_a_submission_names_the_run(
         def submitted(self, apply_id: str, key: str, run_id: str) -> None:
             import sqlite3
 
-            from polysync_spec.engine.ledger import _ledger_error
+            from polysync_spec.engine.ledger.base import _ledger_error
 
             raise _ledger_error(self.path, sqlite3.OperationalError("disk I/O error"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from polysync_spec.cli.apply import state_ledger
 from polysync_spec.cli.common import (
     Seconds,
     aws_sessions,
@@ -12,6 +11,7 @@ from polysync_spec.cli.common import (
     plan_vars,
     provider_for,
     sandbox_option,
+    state_ledger,
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError

@@ -20,23 +20,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from polysync_spec.engine import events as ev
 from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
-from polysync_spec.engine.events import (
-    CancelCause,
-    CancelReason,
-    Detached,
-    DetachedOnInterrupt,
-    EndedEarlier,
-    Event,
-    LateSubmissionFailed,
-    LogTailRead,
-    Reattached,
-    RunSkipped,
-    Sink,
-    StoppedWaitingForCancels,
-    SubmissionUnanswered,
-    discard,
-)
 from polysync_spec.engine.ledger import Ledger, LedgerError
 from polysync_spec.engine.model import Plan, RunAction, native_edge
 from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
@@ -85,6 +70,10 @@ def nodes_of(plan: Plan) -> list[Node]:
 
 
 class Executor:
+    """Applies one plan: `run()` under the ledger's lock, `interrupt()` from a signal.
+    `sink` receives every event; it may be set after construction (a live display
+    needs `runs`, which the executor makes)."""
+
     def __init__(
         self,
         plan: Plan,
@@ -96,7 +85,7 @@ class Executor:
         on_interrupt: str = "cancel",
         detach: bool = False,
         max_concurrency: int | None = None,
-        sink: Sink = discard,
+        sink: ev.Sink = ev.discard,
         cancel_timeout: float = 300.0,
         settle_seconds: float = 60.0,
         timeout: float | None = None,
@@ -116,7 +105,8 @@ class Executor:
         self.on_interrupt = on_interrupt
         self.detach = detach
         self.max_concurrency = max_concurrency or plan.max_concurrency
-        self.sink = sink  # late-bound: a renderer may need `runs` before it exists
+        self.sink = sink
+        self.on_failure = OnFailure(plan.on_failure)
         self.cancel_timeout = cancel_timeout
         self.rerun, self.retry_failed = rerun, retry_failed
         self.timeout = timeout
@@ -140,13 +130,10 @@ class Executor:
             providers,
             ledger,
             env=env,
-            # AWS's clock (the sessions' that discovered and submit), for recovery windows.
-            clock=clock or AwsClock(),
+            clock=clock or AwsClock(),  # the sessions' that discovered and submit
             answer_window=answer_window,
-            # How long after a failed submission ended it must show in AWS's listings:
-            # the listings' lag, plus the time AWS may still act on a request whose
-            # answer was lost, which is at least the submission's own answer window (its
-            # connect and read timeouts) and a margin.
+            # The listings' lag, plus the time AWS may still act on a request whose answer
+            # was lost: at least its own answer window (connect and read timeouts).
             settle_seconds=max(settle_seconds, answer_window + consistency_delay),
             consistency_delay=consistency_delay,
             interrupts=self.interrupts,
@@ -156,21 +143,17 @@ class Executor:
         )
         self.scheduler = self._scheduler()  # built again once the ledger is read
 
-    @property
-    def _on_failure(self) -> OnFailure:
-        return OnFailure(self.plan.on_failure)
-
     def _scheduler(self) -> Scheduler:
         """A scheduler starting from the runs' states: what ended in an earlier apply is
         where it starts, not news (a run Failed then does not trigger on_failure)."""
         return Scheduler(
             nodes_of(self.plan),
             max_concurrency=self.max_concurrency,
-            on_failure=self._on_failure,
+            on_failure=self.on_failure,
             phases={key: state.status for key, state in self.runs.items()},
         )
 
-    def _emit(self, event: Event) -> None:
+    def _emit(self, event: ev.Event) -> None:
         self.sink(event)
 
     # ------------------------------------------------------------ control from signals
@@ -187,10 +170,9 @@ class Executor:
         self.ledger.acquire(self.apply_id)
         try:
             self.ledger.begin(self.apply_id, self.plan.to_dict())
-            # Only under the lock: a refused apply changes nothing.
-            records = self.ledger.runs(self.apply_id)
-            again = forgotten(records, rerun=self.rerun, retry_failed=self.retry_failed)
-            if again:
+            if self.rerun or self.retry_failed:  # under the lock: a refused apply changes nothing
+                records = self.ledger.runs(self.apply_id)
+                again = forgotten(records, rerun=self.rerun, retry_failed=self.retry_failed)
                 self.ledger.forget(self.apply_id, again)
             self._restore()
             self.scheduler = self._scheduler()
@@ -218,7 +200,7 @@ class Executor:
             if self.interrupts.count:  # during the submissions, the last one included
                 return self._stop_for_interrupt()
             if self.detach and not self.scheduler.pending:
-                self._emit(Detached(sum(s.in_flight for s in self.runs.values())))
+                self._emit(ev.Detached(sum(s.in_flight for s in self.runs.values())))
                 return self._result(ExitCode.OK)
             busy = self.scheduler.pending or any(s.in_flight for s in self.runs.values())
             if not busy:
@@ -251,7 +233,7 @@ class Executor:
                 state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
             if action is RunAction.SKIP:
                 state.status = record.status
-                self._emit(EndedEarlier(key, state.status))
+                self._emit(ev.EndedEarlier(key, state.status))
                 continue
             # In flight, found, or Unknown with a run id: AWS is asked again.
             state.status = (
@@ -259,7 +241,7 @@ class Executor:
                 if record.status in (RunPhase.SUBMITTING, RunPhase.UNKNOWN)
                 else record.status
             )
-            self._emit(Reattached(key, state.run_id, record.status))
+            self._emit(ev.Reattached(key, state.run_id, record.status))
 
     # ------------------------------------------------------------ scheduling
 
@@ -301,15 +283,15 @@ class Executor:
         )
         self.ledger.skipped(self.apply_id, run, reason.message)
         self._sync(state)
-        self._emit(RunSkipped(run.key, reason))
+        self._emit(ev.RunSkipped(run.key, reason))
 
     def _settle(self, state: RunState, status: RunPhase, message: str | None) -> None:
         self.monitor.record(state, status, message)
         first_failure = self.scheduler.failed_first is None
         self._sync(state)
         failed = self.scheduler.failed_first
-        if first_failure and failed is not None and self._on_failure is OnFailure.CANCEL:
-            self._cancel_in_flight(CancelReason(CancelCause.ON_FAILURE, failed))
+        if first_failure and failed is not None and self.on_failure is OnFailure.CANCEL:
+            self._cancel_in_flight(ev.CancelReason(ev.CancelCause.ON_FAILURE, failed))
         if status is RunPhase.FAILED and state.run_id and self.log_lines > 0:
             self._show_logs(state)
 
@@ -325,7 +307,7 @@ class Executor:
         except Exception as exc:
             tail = LogTail(note=f"cannot read its logs ({exc.__class__.__name__})")
         if tail.lines or tail.note:
-            self._emit(LogTailRead(state.planned.key, tail.lines, tail.source, tail.note))
+            self._emit(ev.LogTailRead(state.planned.key, tail.lines, tail.source, tail.note))
 
     # ------------------------------------------------------------ polling
 
@@ -350,7 +332,7 @@ class Executor:
 
     # ------------------------------------------------------------ interrupts and the end
 
-    def _cancel_in_flight(self, reason: CancelReason) -> None:
+    def _cancel_in_flight(self, reason: ev.CancelReason) -> None:
         """Cancel every run in flight, best effort per run (the monitor's cancel): a
         failing or hung cancel is reported and every other run still gets its call."""
         in_flight = [state for state in self.runs.values() if state.in_flight]
@@ -363,10 +345,10 @@ class Executor:
         for skip in self.scheduler.interrupt():
             self._skip(self.runs[skip.key], skip.reason)
         if self.on_interrupt == "detach" or self.interrupts.count > 1:
-            self._emit(DetachedOnInterrupt())
+            self._emit(ev.DetachedOnInterrupt())
             self._collect_abandoned(cancel=False)
             return self._result(ExitCode.INTERRUPTED, interrupted=True)
-        self._cancel_in_flight(CancelReason(CancelCause.INTERRUPTED))
+        self._cancel_in_flight(ev.CancelReason(ev.CancelCause.INTERRUPTED))
         deadline = time.monotonic() + self.cancel_timeout
         interval = self.poll_policy.minimum
 
@@ -378,13 +360,13 @@ class Executor:
             if not any(s.in_flight for s in self.runs.values()) and not self.submitter.abandoned:
                 break
             if self.interrupts.count > 1:
-                self._emit(StoppedWaitingForCancels())
+                self._emit(ev.StoppedWaitingForCancels())
                 break
             self.interrupts.sleep(interval)
             self.monitor.poll(stop=stop_waiting)
             interval = min(interval * 1.5, 5.0)
         for state, _call in self.submitter.abandoned:  # no answer: the next apply looks
-            self._emit(SubmissionUnanswered(state.planned.key))
+            self._emit(ev.SubmissionUnanswered(state.planned.key))
         return self._result(ExitCode.INTERRUPTED, interrupted=True)
 
     def _collect_abandoned(self, *, cancel: bool) -> None:
@@ -402,11 +384,11 @@ class Executor:
                 if cancel:
                     self.monitor.cancel(
                         [state],
-                        CancelReason(CancelCause.INTERRUPTED),
+                        ev.CancelReason(ev.CancelCause.INTERRUPTED),
                         stop=lambda: self.interrupts.count > 1,
                     )
             else:  # the ledger keeps the intent: the next apply looks it up
-                self._emit(LateSubmissionFailed(state.planned.key, str(pending.error)))
+                self._emit(ev.LateSubmissionFailed(state.planned.key, str(pending.error)))
         self.submitter.abandoned = still
 
     def _finish(self) -> ApplyResult:
