@@ -74,9 +74,6 @@ class Interrupts:
         self.count += 1
         self._wake.set()
 
-    def __bool__(self) -> bool:
-        return self.count > 0
-
     def pause(self, seconds: float) -> bool:
         """Wait `seconds`, or less when interrupted; True when an interrupt came."""
         if seconds > 0 and not self.count:
