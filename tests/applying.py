@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from polysync_spec import load_project
-from polysync_spec.engine.apply import Applier, PollPolicy
+from polysync_spec.engine.execute import Executor
 from polysync_spec.engine.ledger import SqliteLedger
 from polysync_spec.engine.model import Plan
+from polysync_spec.engine.monitor import PollPolicy
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import RunRequest
 from polysync_spec.providers.clients import client_for
+from polysync_spec.render.events import text_sink
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, plan_against, write
@@ -56,7 +58,7 @@ def applier_for(
     submit_read_timeout: float = 20.0,
     sessions: Sessions | None = None,
     **kwargs: Any,
-) -> tuple[Applier, SqliteLedger, list[str]]:
+) -> tuple[Executor, SqliteLedger, list[str]]:
     """An applier of `plan` against the sandbox, its ledger (to close) and its lines."""
     project = load_project(plan.manifest_path, env={"ORDERS_API_TOKEN": "t"})
     sessions = sessions or Sessions(
@@ -72,9 +74,9 @@ def applier_for(
         "clock": sessions.clock,
         "answer_window": sessions.answer_window,
     }
-    applier = Applier(
+    applier = Executor(
         plan, providers, ledger, env={"ORDERS_API_TOKEN": "t"},
-        emit=lines.append, **{**defaults, **kwargs},
+        sink=text_sink(lines.append), **{**defaults, **kwargs},
     )  # fmt: skip
     return applier, ledger, lines
 

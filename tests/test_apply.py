@@ -16,12 +16,13 @@ import pytest
 
 from polysync_spec import load_project
 from polysync_spec.cli import run
-from polysync_spec.engine.apply import Applier, PollPolicy
+from polysync_spec.engine.execute import Executor
 from polysync_spec.engine.ledger import LockHeld, SqliteLedger
-from polysync_spec.engine.monitor import Limits
+from polysync_spec.engine.monitor import Limits, PollPolicy
 from polysync_spec.errors import ExitCode
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.clients import client_for
+from polysync_spec.render.events import text_sink
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (
@@ -265,7 +266,7 @@ def test_an_apply_stopped_while_waiting_for_the_listings_leaves_the_run_unknown(
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
     providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
     ledger = SqliteLedger(tmp_path / "state.db")
-    applier = Applier(plan, providers, ledger, env={}, emit=lambda _line: None)
+    applier = Executor(plan, providers, ledger, env={})
     threading.Timer(0.3, applier.interrupt).start()  # Ctrl-C during the 60 s wait
     try:
         result = applier.run()
@@ -472,13 +473,13 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
     project = load_project(path, env={})
     sessions = Sessions(sandbox_url=sandbox.endpoint_url)
     providers = {name: client_for(name, p, sessions) for name, p in project.platforms.items()}
-    applier = Applier(
+    applier = Executor(
         plan,
         providers,
         ledger,
         env={},
         poll=PollPolicy(minimum=0.05, maximum=0.2),
-        emit=lines.append,
+        sink=text_sink(lines.append),
     )
     try:
         result = applier.run()
@@ -493,7 +494,7 @@ def test_apply_resumes_after_sigkill_and_submits_each_run_once(
 def test_runs_in_flight_are_polled_between_slices_of_a_long_submission_phase(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import polysync_spec.engine.apply as engine
+    import polysync_spec.engine.execute as engine
 
     monkeypatch.setattr(engine, "SUBMIT_SLICE", 0.0)  # one submission a slice
     fast(sandbox)

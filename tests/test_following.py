@@ -20,6 +20,7 @@ from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.batch.spec import map_status
 from polysync_spec.providers.clients import client_for
 from polysync_spec.providers.glue.spec import map_status as glue_status
+from polysync_spec.render.events import text_sink
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Fault, Sandbox
 from tests.applying import (
@@ -66,7 +67,7 @@ def _watch(
             ledger,
             apply_id,
             lambda name: client_for(name, project.platforms[name], sessions),
-            emit=lines.append,
+            sink=text_sink(lines.append),
             interval=0.05,
             **kwargs,
         )
@@ -375,11 +376,11 @@ def test_a_ledger_that_fails_after_a_submission_names_the_run(
         def submitted(self, apply_id: str, key: str, run_id: str) -> None:
             import sqlite3
 
-            from polysync_spec.engine.ledger import _ledger_error
+            from polysync_spec.engine.ledger.base import _ledger_error
 
             raise _ledger_error(self.path, sqlite3.OperationalError("disk I/O error"))
 
-    from polysync_spec.engine.apply import Applier
+    from polysync_spec.engine.execute import Executor
     from polysync_spec.engine.ledger import LedgerError
 
     project = load_project(plan.manifest_path, env={})
@@ -388,7 +389,7 @@ def test_a_ledger_that_fails_after_a_submission_names_the_run(
     ledger = Failing(tmp_path / "state.db")
     try:
         with pytest.raises(LedgerError) as raised:
-            Applier(plan, providers, ledger, env={}, emit=lambda _l: None).run()
+            Executor(plan, providers, ledger, env={}).run()
     finally:
         ledger.close()
     [job] = boto3.client("batch", region_name="us-east-1").list_jobs(

@@ -13,6 +13,7 @@ import pytest
 from polysync_spec.cli import run
 from polysync_spec.engine.ledger import Ledger, LockHeld, S3Ledger, SqliteLedger
 from polysync_spec.engine.model import PlannedRun
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import write
@@ -47,7 +48,7 @@ def test_ledger_contract(ledger: Ledger) -> None:
     assert (recorded.status, recorded.run_id) == ("Submitting", None)
     assert (recorded.attempt_id, recorded.intent_at) == ("0b6e…attempt", 1700000000.5)
     ledger.submitted("a1", "load", "x/jr_1")
-    ledger.status("a1", "load", "Success", None, True)
+    ledger.status("a1", "load", RunPhase.SUCCESS, None, True)
     ledger.skipped("a1", OTHER, "because")
     runs = ledger.runs("a1")
     assert (runs["load"].status, runs["load"].run_id) == ("Success", "x/jr_1")

@@ -20,6 +20,7 @@ from polysync_spec import load_project, redact
 from polysync_spec.cli import run
 from polysync_spec.engine.ledger import S3Ledger, SqliteLedger
 from polysync_spec.engine.model import PlannedRun
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import PolysyncError
 from polysync_spec.sandbox.server import SANDBOX_KEY, Sandbox
 from tests.helpers import write
@@ -298,7 +299,7 @@ def test_sqlite_ledger_writes_are_masked(tmp_path: Path) -> None:
     try:
         ledger.begin("a1", {"run_plan": "p", "runs": [{"key": "etl", "note": SECRET}]})
         ledger.intent("a1", planned, "attempt-1", 0.0)
-        ledger.status("a1", "etl", "Failed", f"ErrorMessage: {SECRET}", True)
+        ledger.status("a1", "etl", RunPhase.FAILED, f"ErrorMessage: {SECRET}", True)
         ledger.skipped("a1", PlannedRun("b", "b", "g", "glue", "us-east-1", "x", {}, None), SECRET)
         assert ledger.runs("a1")["etl"].message == "ErrorMessage: ***"
     finally:
@@ -315,7 +316,7 @@ def test_s3_ledger_objects_are_masked(sandbox: Sandbox) -> None:
     planned = PlannedRun("etl", "etl", "g", "glue", "us-east-1", "StartJobRun", {}, None)
     ledger.begin("a1", {"run_plan": "p", "note": SECRET})
     ledger.intent("a1", planned, "attempt-1", 0.0)
-    ledger.status("a1", "etl", "Failed", f"statusReason: {SECRET}", True)
+    ledger.status("a1", "etl", RunPhase.FAILED, f"statusReason: {SECRET}", True)
     bodies = [
         s3.get_object(Bucket="polysync-state", Key=item["Key"])["Body"].read()
         for item in s3.list_objects_v2(Bucket="polysync-state")["Contents"]

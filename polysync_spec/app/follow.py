@@ -11,21 +11,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from polysync_spec.engine.events import (
+    AllEnded,
+    CancelCause,
+    CancelReason,
+    LookupFailed,
+    Lost,
+    NotFollowed,
+    NothingInFlight,
+    Sink,
+    SubmissionFound,
+)
 from polysync_spec.engine.ledger import Ledger, RunRecord
 from polysync_spec.engine.model import Plan, PlannedRun, native_edge
-from polysync_spec.engine.monitor import (
-    BAD,
-    SUBMITTED,
-    SUBMITTING,
-    Emit,
-    Limits,
-    Monitor,
-    PollPolicy,
-    Provider,
-    RunState,
-)
+from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
+from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.runstate import RunState
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import RunRequest, RunStatus
+from polysync_spec.providers.base import RunRequest
 
 # Builds the provider of a platform of the apply's manifests (raises PolysyncError when
 # the manifests no longer have it).
@@ -36,8 +39,12 @@ def restored(planned: PlannedRun, record: RunRecord, plan: Plan) -> RunState:
     """A run as the ledger recorded it, ready to be followed: an Unknown run with a run
     id is asked about again; a Batch run that waited on its dependencies through a native
     `dependsOn` keeps them, so that "Dependent Job failed" reads as Skipped."""
-    status = SUBMITTED if record.status in (SUBMITTING, RunStatus.UNKNOWN.value) else record.status
-    if record.run_id is None and record.status == RunStatus.UNKNOWN.value:
+    status: RunPhase = (
+        RunPhase.SUBMITTED
+        if record.status in (RunPhase.SUBMITTING, RunPhase.UNKNOWN)
+        else record.status
+    )
+    if record.run_id is None and record.status is RunPhase.UNKNOWN:
         status = record.status
     by_key = {run.key: run for run in plan.runs}
     native = [
@@ -79,9 +86,9 @@ class Followed:
 
     def exit_code(self) -> ExitCode:
         """3 when a run failed, was cancelled or ended Unknown (the README's table)."""
-        statuses = {s.status for s in self.states.values()}
-        statuses |= {r.status for k, r in self.records.items() if k not in self.states}
-        return ExitCode.RUNS_FAILED if statuses & BAD else ExitCode.OK
+        phases = [s.status for s in self.states.values()]
+        phases += [r.status for k, r in self.records.items() if k not in self.states]
+        return ExitCode.RUNS_FAILED if any(phase.bad for phase in phases) else ExitCode.OK
 
 
 def open_apply(ledger: Ledger, apply_id: str) -> Followed:
@@ -100,7 +107,7 @@ def open_apply(ledger: Ledger, apply_id: str) -> Followed:
     return followed
 
 
-def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dict[str, Provider]:
+def _providers(followed: Followed, provider_for: ProviderFor, sink: Sink) -> dict[str, Provider]:
     """A provider per platform of the apply's runs. A platform that cannot be had (gone
     from the manifests, bad credentials) never keeps the others' runs from being
     followed: its runs in flight are given up, saying why."""
@@ -113,9 +120,9 @@ def _providers(followed: Followed, provider_for: ProviderFor, emit: Emit) -> dic
         except PolysyncError as exc:
             for state in followed.states.values():
                 if state.planned.platform == name and state.in_flight:
-                    state.gave_up, state.status = True, RunStatus.UNKNOWN.value
+                    state.gave_up, state.status = True, RunPhase.UNKNOWN
                     state.message = f"cannot be followed: {exc}"
-                    emit(f"{state.planned.key}: {state.message}")
+                    sink(NotFollowed(state.planned.key, state.message))
     return providers
 
 
@@ -124,7 +131,7 @@ def watch(
     apply_id: str,
     provider_for: ProviderFor,
     *,
-    emit: Emit,
+    sink: Sink,
     interval: float = 5.0,
     timeout: float | None = None,
     limits: Limits | None = None,
@@ -135,13 +142,13 @@ def watch(
     its identity first. Returns the exit code of the whole apply: 3 when a run failed,
     was cancelled, ended Unknown, or may still have to be submitted."""
     followed = open_apply(ledger, apply_id)
-    providers = _providers(followed, provider_for, emit)
-    _unrecorded(ledger, followed, providers, emit)
+    providers = _providers(followed, provider_for, sink)
+    _unrecorded(ledger, followed, providers, sink)
     monitor = Monitor(
-        followed.states, providers, ledger, apply_id, emit=emit, limits=limits, timeout=timeout
+        followed.states, providers, ledger, apply_id, sink=sink, limits=limits, timeout=timeout
     )
     if not followed.in_flight:
-        emit("nothing in flight")
+        sink(NothingInFlight())
         return followed.exit_code()
     policy = PollPolicy(minimum=interval, maximum=max(interval * 6, 30.0))
     wait = policy.minimum
@@ -152,8 +159,7 @@ def watch(
             break
         time.sleep(monitor.bounded(wait))
         wait = policy.next(wait, changed)
-    ended = ", ".join(f"{k} {s.status}" for k, s in followed.states.items())
-    emit(f"every run has ended: {ended}")
+    sink(AllEnded({key: state.status for key, state in followed.states.items()}))
     return followed.exit_code()
 
 
@@ -172,7 +178,7 @@ def cancel(
     targets: Mapping[str, list[str] | None],
     provider_for: Callable[[str, str], Provider],
     *,
-    emit: Emit,
+    sink: Sink,
     wait: float = 300.0,
 ) -> list[CancelOutcome]:
     """Cancel runs of applies in the ledger: `targets` maps an apply id to run ids, or
@@ -184,18 +190,19 @@ def cancel(
     outcomes: list[CancelOutcome] = []
     for apply_id, wanted in targets.items():
         followed = open_apply(ledger, apply_id)
-        providers = _providers(followed, functools.partial(provider_for, apply_id), emit)
-        monitor = Monitor(followed.states, providers, ledger, apply_id, emit=emit)
+        providers = _providers(followed, functools.partial(provider_for, apply_id), sink)
+        monitor = Monitor(followed.states, providers, ledger, apply_id, sink=sink)
         if wanted is None:
-            _unrecorded(ledger, followed, providers, emit)
+            _unrecorded(ledger, followed, providers, sink)
         chosen = [
             s
             for s in followed.states.values()
             if (s.in_flight and (wanted is None or s.run_id in wanted))
-            or (s.gave_up and s.status == RunStatus.UNKNOWN.value and s.run_id)
+            or (s.gave_up and s.status == RunPhase.UNKNOWN and s.run_id)
         ]
         reachable = [s for s in chosen if s.planned.platform in providers and s.in_flight]
-        refused = monitor.cancel(reachable, "cancel requested") if reachable else {}
+        requested = CancelReason(CancelCause.REQUESTED)
+        refused = monitor.cancel(reachable, requested) if reachable else {}
         # Read every chosen run to its end (or the wait's): a refusal may only mean that
         # the run had already ended.
         monitor.await_end(reachable, time.monotonic() + wait)
@@ -221,14 +228,18 @@ def cancel(
 
 
 def _unrecorded(
-    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], emit: Emit
+    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], sink: Sink
 ) -> list[RunState]:
     """Runs of submissions whose run id never reached the ledger (a SIGKILL between the
     call and the record), found in AWS by their attempt identity."""
     found: list[RunState] = []
     by_key = {run.key: run for run in followed.plan.runs}
     for key, record in followed.records.items():
-        if record.run_id is not None or record.status != SUBMITTING or not record.attempt_id:
+        if (
+            record.run_id is not None
+            or record.status is not RunPhase.SUBMITTING
+            or not record.attempt_id
+        ):
             continue
         planned = by_key.get(key)
         if planned is None:
@@ -240,11 +251,11 @@ def _unrecorded(
         try:
             run_ids = provider.find_submitted(request, record.intent_at or 0.0)
         except Exception as exc:
-            emit(f"{key}: could not look up its unrecorded submission ({exc.__class__.__name__})")
+            sink(LookupFailed(key, exc.__class__.__name__))
             continue
         for index, run_id in enumerate(run_ids):
-            emit(f"{key}: found {run_id}, submitted but never recorded")
-            state = RunState(planned, status=SUBMITTED, run_id=run_id)
+            sink(SubmissionFound(key, run_id, Lost.UNRECORDED))
+            state = RunState(planned, status=RunPhase.SUBMITTED, run_id=run_id)
             # Followed with the others, so that the monitor sees its cancellation end.
             followed.states[key if index == 0 else f"{key}#{index}"] = state
             found.append(state)
@@ -253,10 +264,10 @@ def _unrecorded(
         elif not run_ids and key in followed.states:
             # Honest about what is not known: it may yet appear, or never have been sent.
             state = followed.states[key]
-            state.status = RunStatus.UNKNOWN.value
+            state.status = RunPhase.UNKNOWN
             state.message = (
                 "its submission is not visible in AWS (yet); apply again to find it by its "
                 "identity, or to send it once it provably never reached AWS"
             )
-            emit(f"{key}: {state.message}")
+            sink(NotFollowed(key, state.message))
     return found

@@ -2,7 +2,7 @@
 
 Every command returns an `ExitCode`; `run` is the only place that turns outcomes into exit
 codes. Usage errors exit 64 (not click's 2, which `plan --detailed-exitcode` uses for
-"runs pending"). Commands live by family: `manifests`, `aws`, `plan`, `apply`.
+"runs pending"). Commands live by family: `manifests`, `aws`, `plan`, `apply`, `runs`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from polysync_spec import redact
-from polysync_spec.cli import apply, aws, demo, logs, manifests, plan  # noqa: F401  (registers the commands)
+from polysync_spec.cli import apply, aws, demo, logs, manifests, plan, runs  # noqa: F401  (registers the commands)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 

@@ -1,4 +1,4 @@
-"""What the commands share: options, variables, manifests, AWS sessions."""
+"""What the commands share: options, variables, manifests, AWS sessions, the ledger."""
 
 from __future__ import annotations
 
@@ -134,3 +134,26 @@ def usable_platform(project: Any, name: str, path: str) -> Any:
 
 def plan_vars(saved: Any) -> tuple[str, ...]:
     return tuple(f"{k}={v}" for k, v in saved.variables.items() if v != "***")
+
+
+def state_ledger(state: str, sessions: Any = None) -> Any:
+    """The ledger named by --state: a SQLite file, or s3://bucket/prefix."""
+    from polysync_spec.engine.ledger import open_ledger
+
+    if not state.startswith("s3://"):
+        return open_ledger(state)
+    import boto3
+
+    sandbox_url = getattr(sessions, "sandbox_url", None)
+    keys = (
+        {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"} if sandbox_url else {}
+    )
+    client = boto3.client("s3", endpoint_url=sandbox_url, **keys)  # type: ignore[call-overload]
+    return open_ledger(state, client)
+
+
+def in_plan_order(ledger: Any, apply_id: str, runs: dict[str, Any]) -> dict[str, Any]:
+    """The apply's runs in its plan's order (then any the plan no longer has)."""
+    stored = ledger.plan(apply_id) or {}
+    order = [run["key"] for run in stored.get("runs", [])]
+    return {key: runs[key] for key in order if key in runs} | runs

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from polysync_spec.cli.common import provider_for
 from polysync_spec.cli.group import cli
+from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import ExitCode, PolysyncError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -42,15 +42,15 @@ def _heading(text: str) -> None:
 def demo(examples_path: str, poll_interval: float) -> ExitCode:
     """Validate, plan and apply the example project on a local AWS sandbox."""
     from polysync_spec import load_project, validate
-    from polysync_spec.engine.apply import Applier, PollPolicy, summary_table
-    from polysync_spec.engine.discovery import discover_live
+    from polysync_spec.app import apply as use_case
     from polysync_spec.engine.ledger import SqliteLedger
-    from polysync_spec.engine.plan import make_plan
+    from polysync_spec.engine.monitor import PollPolicy
     from polysync_spec.providers.aws import Sessions
-    from polysync_spec.providers.clients import clients_of
     from polysync_spec.render import diagnostics
     from polysync_spec.render import plan as render_plan
+    from polysync_spec.render.events import text_sink
     from polysync_spec.render.progress import LiveProgress, plain
+    from polysync_spec.render.runs import summary_table
     from polysync_spec.sandbox.lifecycle import Outcome
     from polysync_spec.sandbox.seed import apply_seed, load_seed
     from polysync_spec.sandbox.server import Sandbox
@@ -74,37 +74,27 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
 
         def applied(run_plan: str, interrupt_when: str | None = None) -> Any:
             project = load_project(examples_path, env=env)
-            the_plan = make_plan(
-                project,
-                run_plan,
-                discover_live(project, run_plan, clients_of(project, sessions)),
-                manifest_path=examples_path,
-            )
+            the_plan = use_case.planned(project, run_plan, sessions, examples_path)
             _heading(f"polysync plan --run-plan {run_plan}")
             click.echo(render_plan.text(the_plan, color=sys.stdout.isatty()), nl=False)
             _heading(f"polysync apply --run-plan {run_plan}")
-            providers = {
-                n: provider_for(n, project.platforms[n], sessions)
-                for n in {r.platform for r in the_plan.runs}
-            }
             ledger = SqliteLedger(Path(state_dir) / "state.db")
-            applier = Applier(
-                the_plan,
-                providers,
-                ledger,
-                env=env,
-                poll=PollPolicy(minimum=poll_interval, maximum=poll_interval * 4),
-                clock=sessions.clock,
-                answer_window=sessions.answer_window,
+            settings = use_case.ApplySettings(
+                poll=PollPolicy(minimum=poll_interval, maximum=poll_interval * 4)
+            )
+            executor = use_case.executor_for(
+                the_plan, project, sessions, ledger, env=env, settings=settings
             )
             live = (
-                LiveProgress(applier.runs, sys.stdout, click.style) if sys.stdout.isatty() else None
+                LiveProgress(executor.runs, sys.stdout, click.style)
+                if sys.stdout.isatty()
+                else None
             )
-            applier.emit = live or plain(sys.stdout)
+            executor.sink = text_sink(live or plain(sys.stdout))
             if interrupt_when:
-                _interrupt_once_running(applier, interrupt_when)
+                _interrupt_once_running(executor, interrupt_when)
             try:
-                result = applier.run()
+                result = use_case.run(executor, signals=False)
             finally:
                 ledger.close()
             if live:
@@ -121,13 +111,13 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
 
     statuses = {k: s.status for k, s in nightly.runs.items()}
     expected = {
-        "orders_etl": "Success",
-        "customers_etl": "Success",
-        "orders_quality": "Failed",
-        "nightly_export": "Skipped",
-        "cleanup": "Skipped",
+        "orders_etl": RunPhase.SUCCESS,
+        "customers_etl": RunPhase.SUCCESS,
+        "orders_quality": RunPhase.FAILED,
+        "nightly_export": RunPhase.SKIPPED,
+        "cleanup": RunPhase.SKIPPED,
     }
-    cancelled = backfill.runs["thumbnails"].status == "Cancelled" and backfill.interrupted
+    cancelled = backfill.runs["thumbnails"].status is RunPhase.CANCELLED and backfill.interrupted
     _heading("What you saw")
     click.echo("- Glue runs went STARTING -> RUNNING -> SUCCEEDED, each with its console link.")
     click.echo(
@@ -146,15 +136,15 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
     return ExitCode.OK
 
 
-def _interrupt_once_running(applier: Any, key: str) -> None:
+def _interrupt_once_running(executor: Any, key: str) -> None:
     """Interrupt the apply as Ctrl-C would, once run `key` is running in AWS."""
 
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if applier.runs[key].status == "Running":
+            if executor.runs[key].status is RunPhase.RUNNING:
                 time.sleep(1.0)
-                applier.interrupt()
+                executor.interrupt()
                 return
             time.sleep(0.1)
 

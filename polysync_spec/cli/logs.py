@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from polysync_spec.cli.apply import state_ledger
 from polysync_spec.cli.common import (
     Seconds,
     aws_sessions,
@@ -12,6 +11,7 @@ from polysync_spec.cli.common import (
     plan_vars,
     provider_for,
     sandbox_option,
+    state_ledger,
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
@@ -49,6 +49,7 @@ def logs(
     from polysync_spec.app.follow import open_apply
     from polysync_spec.engine.monitor import Monitor
     from polysync_spec.providers.base import LogTail
+    from polysync_spec.render.events import text_sink
 
     ledger = state_ledger(state_path)
     try:
@@ -78,7 +79,7 @@ def logs(
                 {record.platform: provider},
                 ledger,
                 apply_id,
-                emit=lambda line: click.echo(line, err=True),
+                sink=text_sink(lambda line: click.echo(line, err=True)),
                 timeout=timeout,
             )
             # Lines printed, by stream: a tail may move to another stream (Glue's error

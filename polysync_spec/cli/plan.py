@@ -84,8 +84,8 @@ def read_ledger_into(
     exist yet holds nothing (and is not created by a plan)."""
     import os
 
-    from polysync_spec.cli.apply import state_ledger
-    from polysync_spec.engine.apply import read_ledger
+    from polysync_spec.cli.common import state_ledger
+    from polysync_spec.engine.resume import read_ledger
 
     if not state_path.startswith("s3://") and not os.path.exists(state_path):
         return

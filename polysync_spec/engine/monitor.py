@@ -16,45 +16,38 @@ A run given up is reported Unknown with what was last seen, and is not cancelled
 Cancellation is best effort per run: each gets its call (retried on throttling and server
 errors), failures are reported per run, and the caller learns which were confirmed.
 
-Every AWS call runs on a thread of its own (`call`), so that an interrupt is acted on at
-once whatever the network does.
+What it learns goes to the ledger, and to the sink it is given as typed events
+(`engine/events.py`); it writes no text. Every AWS call runs on a thread of its own
+(`engine/calls.py`), so that an interrupt is acted on at once whatever the network does.
 """
 
 from __future__ import annotations
 
 import functools
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol
 
+from polysync_spec.engine.calls import THROTTLING, Abandoned, call, error_code
+from polysync_spec.engine.events import (
+    CancelReason,
+    CancelRequested,
+    ChildrenProgress,
+    PollFailed,
+    RunSettled,
+    Sink,
+    StatusChanged,
+)
 from polysync_spec.engine.ledger import Ledger
-from polysync_spec.engine.model import PlannedRun
+from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.runstate import RunState
 from polysync_spec.providers.base import LogTail, Refusal, RunRequest, RunStatus, StatusReport
 
-T = TypeVar("T")
-
-PENDING = "Pending"
-SUBMITTED = "Submitted"
-SKIPPED = "Skipped"
-# The ledger status of a submission whose outcome is not known yet: an intent with an
-# identity and no run id. The next apply looks it up by that identity.
-SUBMITTING = "Submitting"
-FINAL = frozenset(
-    {RunStatus.SUCCESS.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, SKIPPED}
-)
-# What counts against an apply: the exit code 3 of every command that follows runs.
-BAD = frozenset({RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.UNKNOWN.value})
-THROTTLING = frozenset(
-    {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
-)
 DEPENDENCY_FAILED = "Dependent Job failed"
 # The services' states of a run that has not started yet.
 WAITING_STATES = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "WAITING"})
-# Seconds between two checks of a call in flight for an interrupt.
-CALL_CHECK = 0.05
 CANCEL_ATTEMPTS = 3
 
 
@@ -67,51 +60,6 @@ class Provider(Protocol):
     def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]: ...
     def monitor_url(self, run_id: str) -> str: ...
     def log_tail(self, run_id: str, lines: int) -> LogTail: ...
-
-
-class Abandoned(Exception):
-    """An AWS call was left running on its thread: an interrupt (or a deadline) came
-    first. `call` still receives its answer."""
-
-    def __init__(self, call: PendingCall[Any]) -> None:
-        super().__init__("abandoned")
-        self.call = call
-
-
-class PendingCall(Generic[T]):
-    """One AWS call on a daemon thread of its own (a hung call never blocks the process's
-    exit), with its result or exception once it has answered."""
-
-    def __init__(self, fn: Callable[[], T]) -> None:
-        self._fn = fn
-        self.done = threading.Event()
-        self.value: T | None = None
-        self.error: BaseException | None = None
-        threading.Thread(target=self._run, name="polysync-aws-call", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self.value = self._fn()
-        except BaseException as exc:  # handed to the waiting thread, which decides
-            self.error = exc
-        finally:
-            self.done.set()
-
-    def result(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
-
-
-def call(fn: Callable[[], T], stop: Callable[[], bool]) -> T:
-    """Run one AWS call on its own thread and wait for it; raise Abandoned when `stop()`
-    turns true first. Signals reach the waiting thread at once: it never blocks in a
-    socket."""
-    pending = PendingCall(fn)
-    while not pending.done.wait(CALL_CHECK):
-        if stop():
-            raise Abandoned(pending)
-    return pending.result()
 
 
 @dataclass
@@ -141,87 +89,6 @@ class Limits:
     unbounded: float = 24 * 3600.0
 
 
-# Glue's own default timeout when the job sets none: 2,880 minutes up to Glue 4.0, 480
-# from 5.0 (StartJobRun's Timeout documentation).
-GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
-GLUE_5_DEFAULT_TIMEOUT_MINUTES = 480
-
-
-@dataclass
-class RunState:
-    """One run as the engine follows it."""
-
-    planned: PlannedRun
-    status: str = PENDING
-    run_id: str | None = None
-    message: str | None = None
-    url: str | None = None
-    state: str | None = None  # the service's own state (RUNNABLE, STOPPING, ...)
-    submitted_at: float | None = None
-    started_at: float | None = None  # first seen Starting or Running
-    finished_at: float | None = None
-    native_after: list[str] = field(default_factory=list)
-    gave_up: bool = False  # past a limit (or the --timeout): no longer waited on
-    unseen_since: float | None = None  # AWS's reads have not returned it since then
-    waiting_since: float | None = None  # waiting to start (or for a free slot) since
-    retry_at: float | None = None  # a refused submission (no free slot) goes again then
-    children: dict[str, int] | None = None  # array jobs: child counts by state
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL
-
-    @property
-    def in_flight(self) -> bool:
-        return self.run_id is not None and not self.final and not self.gave_up
-
-    def limit_seconds(self) -> float | None:
-        """How long the run may take by its own settings, in seconds: the Glue timeout
-        (Glue's default when the job sets none), or the Batch attempt duration (from the
-        manifest or the definition) times the attempts. None when Batch knows none."""
-        compute = self.planned.compute
-
-        def value(key: str) -> Any:
-            return (compute.get(key) or {}).get("value")
-
-        if self.planned.service == "glue":
-            minutes = value("timeout_minutes")
-            if not minutes:
-                version = str(value("glue_version") or "")
-                five = version[:1].isdigit() and int(version.split(".", maxsplit=1)[0]) >= 5
-                minutes = GLUE_5_DEFAULT_TIMEOUT_MINUTES if five else GLUE_DEFAULT_TIMEOUT_MINUTES
-            return float(minutes) * 60
-        duration = value("attempt_duration_seconds")
-        attempts = value("retry_attempts") or 1
-        return float(duration) * int(attempts) if duration else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.planned.key,
-            "status": self.status,
-            "state": self.state,
-            "run_id": self.run_id,
-            "url": self.url,
-            "message": self.message,
-            "submitted_at": self.submitted_at,
-            "finished_at": self.finished_at,
-        }
-
-
-Emit = Callable[[str], None]
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a polysync or botocore exception, if it has one."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, str):
-        return code
-    response: Any = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code")) or None
-    return None
-
-
 class Monitor:
     """Follows `runs` in AWS and writes what it learns to the ledger.
 
@@ -236,7 +103,7 @@ class Monitor:
         ledger: Ledger,
         apply_id: str,
         *,
-        emit: Emit,
+        sink: Sink,
         limits: Limits | None = None,
         timeout: float | None = None,
         stop: Callable[[], bool] = lambda: False,
@@ -245,12 +112,12 @@ class Monitor:
         self.providers = providers
         self.ledger = ledger
         self.apply_id = apply_id
-        self.emit = emit
+        self.sink = sink
         self.limits = limits or Limits()
         self.timeout = timeout
         self.started = time.time()
         self.stop = stop
-        self.settle: Callable[[RunState, str, str | None], None] = self.record
+        self.settle: Callable[[RunState, RunPhase, str | None], None] = self.record
 
     # ------------------------------------------------------------ reading
 
@@ -270,8 +137,8 @@ class Monitor:
             except Abandoned:
                 return changed
             except Exception as exc:  # a failed read is not a failed run: try again later
-                kind = "throttled" if error_code(exc) in THROTTLING else "could not read statuses"
-                self.emit(f"{platform}: {kind} ({exc.__class__.__name__}); polling again later")
+                throttled = error_code(exc) in THROTTLING
+                self.sink(PollFailed(platform, throttled, exc.__class__.__name__))
                 continue
             for state in states:
                 report = reports.get(state.run_id or "")
@@ -284,10 +151,10 @@ class Monitor:
         if report.status is RunStatus.UNKNOWN and report.state is None:
             return self._unseen(state, report.message)
         state.unseen_since = None
-        status: str = report.status.value
+        status = RunPhase.of(report.status)
         message = report.message
-        if status == RunStatus.FAILED.value and message == DEPENDENCY_FAILED and state.native_after:
-            status = SKIPPED
+        if status is RunPhase.FAILED and message == DEPENDENCY_FAILED and state.native_after:
+            status = RunPhase.SKIPPED
             message = f"{', '.join(state.native_after)} did not succeed (Batch dependsOn)"
         children = dict(report.children) if report.children else None
         if (
@@ -304,20 +171,19 @@ class Monitor:
         elif not waiting:
             state.waiting_since = None
         state.state, state.children = report.state, children
-        if status in FINAL:
+        if status.final:
             self.settle(state, status, message)
             return True
-        running = status in (RunStatus.STARTING.value, RunStatus.RUNNING.value)
+        running = status in (RunPhase.STARTING, RunPhase.RUNNING)
         if running and not waiting and state.started_at is None:
             state.started_at = now
             self.ledger.started(self.apply_id, state.planned.key)
         if status != state.status or message != state.message:
             state.status, state.message = status, message
             self.ledger.status(self.apply_id, state.planned.key, status, message, False)
-            shown = f" ({report.state}{': ' + message if message else ''})" if report.state else ""
-            self.emit(f"{state.planned.key}: {status}{shown}")
+            self.sink(StatusChanged(state.planned.key, status, report.state, message))
         elif children is not None:
-            self.emit(f"{state.planned.key}: {children_text(children)}")
+            self.sink(ChildrenProgress(state.planned.key, children))
         return True
 
     def _unseen(self, state: RunState, message: str | None) -> bool:
@@ -395,19 +261,21 @@ class Monitor:
 
     def give_up(self, state: RunState, reason: str) -> None:
         state.gave_up = True
-        self.settle(state, RunStatus.UNKNOWN.value, f"{reason}; it was not cancelled")
+        self.settle(state, RunPhase.UNKNOWN, f"{reason}; it was not cancelled")
 
-    def record(self, state: RunState, status: str, message: str | None) -> None:
-        """The default end of a run: its state, the ledger, one line."""
+    def record(self, state: RunState, status: RunPhase, message: str | None) -> None:
+        """The default end of a run: its state, the ledger, an event."""
         state.status, state.message, state.finished_at = status, message, time.time()
-        self.ledger.status(self.apply_id, state.planned.key, status, message, status in FINAL)
-        suffix = f": {message}" if message else ""
-        self.emit(f"{state.planned.key}: {status}{suffix}")
+        self.ledger.status(self.apply_id, state.planned.key, status, message, status.final)
+        self.sink(RunSettled(state.planned.key, status, message))
 
     # ------------------------------------------------------------ cancelling
 
     def cancel(
-        self, states: Iterable[RunState], reason: str, stop: Callable[[], bool] | None = None
+        self,
+        states: Iterable[RunState],
+        reason: CancelReason,
+        stop: Callable[[], bool] | None = None,
     ) -> dict[str, Refusal | None]:
         """Cancel each run (BatchStopJobRun / TerminateJob), best effort: a throttled or
         failed call is tried again, a refusal is reported for its run, and one platform's
@@ -422,7 +290,7 @@ class Monitor:
         return results
 
     def _cancel_platform(
-        self, platform: str, run_ids: list[str], reason: str, stop: Callable[[], bool]
+        self, platform: str, run_ids: list[str], reason: CancelReason, stop: Callable[[], bool]
     ) -> dict[str, Refusal | None]:
         provider = self.providers[platform]
         results: dict[str, Refusal | None] = {}
@@ -443,9 +311,7 @@ class Monitor:
                 break
             time.sleep(min(0.2 * 2**attempt, 5.0) * (1 + random.random()))
         for run_id in run_ids:
-            refusal = results.get(run_id)
-            note = f" (refused: {refusal})" if refusal else ""
-            self.emit(f"cancel {run_id}: {reason}{note}")
+            self.sink(CancelRequested(run_id, reason, results.get(run_id)))
         return results
 
     def await_end(
@@ -468,18 +334,3 @@ class Monitor:
             time.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
             self.poll(stop=lambda: stop() or time.monotonic() >= deadline)
             interval = min(interval * 1.5, 5.0)
-
-
-def children_text(children: Mapping[str, int]) -> str:
-    """`37/50 succeeded, 2 failed, 11 running`: an array job's children at a glance."""
-    total = sum(children.values())
-    parts = [f"{children.get('SUCCEEDED', 0)}/{total} succeeded"]
-    if children.get("FAILED"):
-        parts.append(f"{children['FAILED']} failed")
-    active = sum(children.get(s, 0) for s in ("STARTING", "RUNNING"))
-    if active:
-        parts.append(f"{active} running")
-    waiting = sum(children.get(s, 0) for s in ("SUBMITTED", "PENDING", "RUNNABLE"))
-    if waiting:
-        parts.append(f"{waiting} waiting")
-    return ", ".join(parts)

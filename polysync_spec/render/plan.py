@@ -97,7 +97,7 @@ def ledger_note(plan: Plan, key: str) -> str:
     if view.reason:
         return f"{view.reason}: apply skips it"
     if view.action is RunAction.SKIP:
-        from polysync_spec.engine.apply import resubmit_flag
+        from polysync_spec.engine.resume import resubmit_flag
 
         flag = resubmit_flag(view.status or "")
         return (

@@ -7,14 +7,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from polysync_spec.engine.monitor import RunState, children_text
+from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.runstate import RunState
+from polysync_spec.render.runs import children_text
 
 _COLOURS = {
-    "Success": "green",
-    "Failed": "red",
-    "Cancelled": "yellow",
-    "Unknown": "magenta",
-    "Skipped": "bright_black",
+    RunPhase.SUCCESS: "green",
+    RunPhase.FAILED: "red",
+    RunPhase.CANCELLED: "yellow",
+    RunPhase.UNKNOWN: "magenta",
+    RunPhase.SKIPPED: "bright_black",
 }
 
 

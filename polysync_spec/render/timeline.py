@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from polysync_spec.engine.ledger import RunRecord
-
-_TAGS = {"Success": "done", "Failed": "crit", "Cancelled": "crit", "Unknown": "crit"}
+from polysync_spec.engine.phase import RunPhase
 
 
 def _id(index: int, part: str) -> str:
     return f"{part}{index}"
+
+
+def _tag(phase: RunPhase) -> str:
+    """Mermaid's bar style: done for a success, critical for what counts against the
+    apply, active for a run still going."""
+    if phase is RunPhase.SUCCESS:
+        return "done"
+    return "crit" if phase.bad else "active"
 
 
 def gantt(apply_id: str, runs: Mapping[str, RunRecord], now: float) -> str:
@@ -28,7 +35,7 @@ def gantt(apply_id: str, runs: Mapping[str, RunRecord], now: float) -> str:
             lines.append(
                 f"  queued :{_id(index, 'q')}, {int(record.submitted_at)}, {max(int(started), int(record.submitted_at) + 1)}"
             )
-        tag = _TAGS.get(record.status, "active")
+        tag = _tag(record.status)
         begin = int(started)
         lines.append(
             f"  {record.status} :{tag}, {_id(index, 'r')}, {begin}, {max(int(end), begin + 1)}"

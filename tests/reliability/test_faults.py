@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from polysync_spec import load_project
-from polysync_spec.engine.apply import Applier, PollPolicy
+from polysync_spec.engine.execute import Executor
 from polysync_spec.engine.ledger import SqliteLedger
+from polysync_spec.engine.monitor import PollPolicy
 from polysync_spec.errors import ExitCode
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.clients import client_for
+from polysync_spec.render.events import text_sink
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Chaos, Fault, Sandbox
 from tests.helpers import plan_against
@@ -71,9 +73,9 @@ def test_runs_under_throttling_and_server_errors_are_each_submitted_once(
         )
     ledger = SqliteLedger(tmp_path / "state.db")
     lines: list[str] = []
-    applier = Applier(
+    applier = Executor(
         plan, providers, ledger, env={}, poll=PollPolicy(minimum=0.05, maximum=0.3),
-        emit=lines.append, consistency_delay=0.0, log_lines=0,
+        sink=text_sink(lines.append), consistency_delay=0.0, log_lines=0,
         settle_seconds=3.0,  # longer than the 1.5 s a held request takes to act
         answer_window=sessions.answer_window, clock=sessions.clock,
     )  # fmt: skip

@@ -1,0 +1,399 @@
+"""Execute a plan: the scheduler's decisions, exactly-once submissions, one polling
+loop, interrupts, the ledger.
+
+The scheduler (`engine/schedule.py`) says which run may be submitted and which are
+skipped; the submitter (`engine/submission.py`) sends each exactly once; the monitor
+(`engine/monitor.py`) polls everything in flight in one loop (each provider batches its
+own reads). A Batch run that waits for another Batch run's success on the same platform
+is submitted at once with a native `dependsOn` on that run's job id, and Batch orders
+them. What happens is reported as events (`engine/events.py`) to the sink given.
+
+Every AWS call of the loop runs on a thread of its own, so an interrupt is acted on at
+once whatever the network does: a hung poll or submission is abandoned (its answer still
+recorded if it comes) and the cancellations go out on connections of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from polysync_spec.engine import events as ev
+from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
+from polysync_spec.engine.ledger import Ledger, LedgerError
+from polysync_spec.engine.model import Plan, RunAction, native_edge
+from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
+from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.resume import forgotten, view_of
+from polysync_spec.engine.runstate import RunState
+from polysync_spec.engine.schedule import Edge, Node, Scheduler, Skip, SkipReason
+from polysync_spec.engine.submission import Submitter
+from polysync_spec.errors import ExitCode
+from polysync_spec.manifest.models import Condition, OnFailure
+from polysync_spec.providers.base import LogTail
+from polysync_spec.providers.clock import AwsClock
+
+__all__ = ["ApplyResult", "Executor", "nodes_of"]
+
+# Seconds of submitting before the runs already in flight are polled again.
+SUBMIT_SLICE = 10.0
+# Batch takes at most this many dependsOn entries per job.
+BATCH_DEPENDS_ON_LIMIT = 20
+
+
+@dataclass
+class ApplyResult:
+    apply_id: str
+    runs: dict[str, RunState]
+    exit_code: ExitCode
+    interrupted: bool = False
+
+
+def nodes_of(plan: Plan) -> list[Node]:
+    """The plan's runs as the scheduler sees them. An edge is native (Batch holds the
+    wait) when the platform can take it and the run's dependsOn has room for one more."""
+    by_key = {run.key: run for run in plan.runs}
+    nodes = []
+    for run in plan.runs:
+        room = len(run.request.get("dependsOn", [])) + 1 <= BATCH_DEPENDS_ON_LIMIT
+        edges = []
+        for edge in run.after:
+            dep = by_key[edge["run"]]
+            native = room and native_edge(
+                run.service, run.platform, dep.service, dep.platform, edge["on"]
+            )
+            edges.append(Edge(edge["run"], Condition(edge["on"]), native))
+        nodes.append(Node(run.key, tuple(edges)))
+    return nodes
+
+
+class Executor:
+    """Applies one plan: `run()` under the ledger's lock, `interrupt()` from a signal.
+    `sink` receives every event; it may be set after construction (a live display
+    needs `runs`, which the executor makes)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        providers: Mapping[str, Provider],
+        ledger: Ledger,
+        *,
+        env: Mapping[str, str],
+        poll: PollPolicy | None = None,
+        on_interrupt: str = "cancel",
+        detach: bool = False,
+        max_concurrency: int | None = None,
+        sink: ev.Sink = ev.discard,
+        cancel_timeout: float = 300.0,
+        settle_seconds: float = 60.0,
+        timeout: float | None = None,
+        limits: Limits | None = None,
+        log_lines: int = 30,
+        consistency_delay: float = 2.0,
+        answer_window: float = 30.0,
+        rerun: bool = False,
+        retry_failed: bool = False,
+        clock: AwsClock | None = None,
+    ) -> None:
+        self.plan = plan
+        self.apply_id = plan.plan_id
+        self.providers = providers
+        self.ledger = ledger
+        self.poll_policy = poll or PollPolicy()
+        self.on_interrupt = on_interrupt
+        self.detach = detach
+        self.max_concurrency = max_concurrency or plan.max_concurrency
+        self.sink = sink
+        self.on_failure = OnFailure(plan.on_failure)
+        self.cancel_timeout = cancel_timeout
+        self.rerun, self.retry_failed = rerun, retry_failed
+        self.timeout = timeout
+        self.log_lines = log_lines
+        self.runs = {run.key: RunState(run) for run in plan.runs}
+        self.interrupts = Interrupts()
+        # Following runs in AWS: shared with status --watch, cancel and logs --follow.
+        self.monitor = Monitor(
+            self.runs,
+            providers,
+            ledger,
+            self.apply_id,
+            sink=self._emit,
+            limits=limits,
+            timeout=timeout,
+            stop=lambda: self.interrupts.count > 0,
+        )
+        self.monitor.settle = self._settle
+        self.submitter = Submitter(
+            self.apply_id,
+            providers,
+            ledger,
+            env=env,
+            clock=clock or AwsClock(),  # the sessions' that discovered and submit
+            answer_window=answer_window,
+            # The listings' lag, plus the time AWS may still act on a request whose answer
+            # was lost: at least its own answer window (connect and read timeouts).
+            settle_seconds=max(settle_seconds, answer_window + consistency_delay),
+            consistency_delay=consistency_delay,
+            interrupts=self.interrupts,
+            sink=self._emit,
+            settle=self._settle,
+            skip=self._skip,
+        )
+        self.scheduler = self._scheduler()  # built again once the ledger is read
+
+    def _scheduler(self) -> Scheduler:
+        """A scheduler starting from the runs' states: what ended in an earlier apply is
+        where it starts, not news (a run Failed then does not trigger on_failure)."""
+        return Scheduler(
+            nodes_of(self.plan),
+            max_concurrency=self.max_concurrency,
+            on_failure=self.on_failure,
+            phases={key: state.status for key, state in self.runs.items()},
+        )
+
+    def _emit(self, event: ev.Event) -> None:
+        self.sink(event)
+
+    # ------------------------------------------------------------ control from signals
+
+    def interrupt(self) -> None:
+        """First call: stop (cancel or detach per `on_interrupt`). Second: detach at once."""
+        self.interrupts.interrupt()
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> ApplyResult:
+        """Apply the plan under its ledger lock. Raises LockHeld (nothing changed) when
+        another apply of the same plan holds it."""
+        self.ledger.acquire(self.apply_id)
+        try:
+            self.ledger.begin(self.apply_id, self.plan.to_dict())
+            if self.rerun or self.retry_failed:  # under the lock: a refused apply changes nothing
+                records = self.ledger.runs(self.apply_id)
+                again = forgotten(records, rerun=self.rerun, retry_failed=self.retry_failed)
+                self.ledger.forget(self.apply_id, again)
+            self._restore()
+            self.scheduler = self._scheduler()
+            return self._loop()
+        except LedgerError as exc:
+            # Nothing more can be recorded, so nothing more is submitted; what is in AWS
+            # already is named, so that it can be followed or cancelled by hand.
+            going = [
+                f"{s.planned.key} ({s.run_id})"
+                for s in self.runs.values()
+                if s.run_id and not s.final
+            ]
+            tail = f"; runs in AWS the ledger may not hold: {', '.join(going)}" if going else ""
+            raise LedgerError(f"{exc}{tail}") from None
+        finally:
+            with contextlib.suppress(LedgerError):
+                self.ledger.release(self.apply_id)
+
+    def _loop(self) -> ApplyResult:
+        interval = self.poll_policy.minimum
+        while True:
+            if self.interrupts.count:
+                return self._stop_for_interrupt()
+            more = self._schedule(deadline=time.monotonic() + SUBMIT_SLICE)
+            if self.interrupts.count:  # during the submissions, the last one included
+                return self._stop_for_interrupt()
+            if self.detach and not self.scheduler.pending:
+                self._emit(ev.Detached(sum(s.in_flight for s in self.runs.values())))
+                return self._result(ExitCode.OK)
+            busy = self.scheduler.pending or any(s.in_flight for s in self.runs.values())
+            if not busy:
+                return self._finish()
+            if not more:  # else poll at once, between slices of a long submission phase
+                self.interrupts.sleep(self.monitor.bounded(interval))
+            if self.interrupts.count:
+                continue
+            changed = self.monitor.poll()
+            self._enforce_limits()
+            interval = self.poll_policy.next(interval, changed)
+
+    def _restore(self) -> None:
+        """Re-attach to runs the ledger knows for this apply identity; look up by their
+        identity the submissions whose outcome is not known."""
+        for key, record in self.ledger.runs(self.apply_id).items():
+            state = self.runs.get(key)
+            if state is None:
+                continue
+            state.run_id = record.run_id
+            state.message = record.message
+            state.submitted_at, state.started_at = record.submitted_at, record.started_at
+            action = view_of(record, rerun=False, retry_failed=False).action
+            if action is RunAction.LOOK_UP:
+                run_id = self.submitter.recover(state, record)
+                if run_id is None:
+                    continue
+                state.run_id, state.submitted_at = run_id, time.time()
+            if state.run_id:
+                state.url = self.providers[state.planned.platform].monitor_url(state.run_id)
+            if action is RunAction.SKIP:
+                state.status = record.status
+                self._emit(ev.EndedEarlier(key, state.status))
+                continue
+            # In flight, found, or Unknown with a run id: AWS is asked again.
+            state.status = (
+                RunPhase.SUBMITTED
+                if record.status in (RunPhase.SUBMITTING, RunPhase.UNKNOWN)
+                else record.status
+            )
+            self._emit(ev.Reattached(key, state.run_id, record.status))
+
+    # ------------------------------------------------------------ scheduling
+
+    def _schedule(self, deadline: float | None = None) -> bool:
+        """Submit what may start now. True when it stopped at `deadline` with runs still
+        to submit: a thousand submissions take a while, and the runs already in flight
+        must not go unwatched meanwhile."""
+        for state in self.runs.values():
+            self._sync(state)
+        submitted = 0
+        while (decision := self.scheduler.next()) is not None:
+            state = self.runs[decision.key]
+            if isinstance(decision, Skip):
+                self._skip(state, decision.reason)
+                continue
+            if self.interrupts.count:  # Ctrl-C mid-phase: submit nothing more
+                return True
+            if deadline is not None and submitted and time.monotonic() > deadline:
+                return True
+            self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
+            self._sync(state)
+            submitted += 1
+        return False
+
+    def _sync(self, state: RunState) -> None:
+        """Tell the scheduler where a run is. The run's state is the truth (the monitor
+        and the submitter write it); a run held back by the platform is deferred."""
+        key = state.planned.key
+        self.scheduler.update(key, state.status, in_flight=state.in_flight)
+        if state.status is RunPhase.PENDING and state.retry_at is not None:
+            self.scheduler.defer(key, state.retry_at)
+
+    def _skip(self, state: RunState, reason: SkipReason) -> None:
+        run = state.planned
+        state.status, state.message, state.finished_at = (
+            RunPhase.SKIPPED,
+            reason.message,
+            time.time(),
+        )
+        self.ledger.skipped(self.apply_id, run, reason.message)
+        self._sync(state)
+        self._emit(ev.RunSkipped(run.key, reason))
+
+    def _settle(self, state: RunState, status: RunPhase, message: str | None) -> None:
+        self.monitor.record(state, status, message)
+        first_failure = self.scheduler.failed_first is None
+        self._sync(state)
+        failed = self.scheduler.failed_first
+        if first_failure and failed is not None and self.on_failure is OnFailure.CANCEL:
+            self._cancel_in_flight(ev.CancelReason(ev.CancelCause.ON_FAILURE, failed))
+        if status is RunPhase.FAILED and state.run_id and self.log_lines > 0:
+            self._show_logs(state)
+
+    def _show_logs(self, state: RunState) -> None:
+        """The last lines of a failed run's logs, under its failure; never fails the apply."""
+        provider = self.providers[state.planned.platform]
+        try:
+            tail = self.interrupts.call(
+                lambda: provider.log_tail(state.run_id or "", self.log_lines)
+            )
+        except Abandoned:
+            return
+        except Exception as exc:
+            tail = LogTail(note=f"cannot read its logs ({exc.__class__.__name__})")
+        if tail.lines or tail.note:
+            self._emit(ev.LogTailRead(state.planned.key, tail.lines, tail.source, tail.note))
+
+    # ------------------------------------------------------------ polling
+
+    def _enforce_limits(self) -> None:
+        """No run is waited on forever (the monitor's bounds), and neither is a run that
+        could not be submitted for want of a free Glue slot: past the stall limit or the
+        --timeout it ends Failed, never having started, with the reason."""
+        self.monitor.enforce_limits()
+        now = time.time()
+        for state in self.runs.values():
+            if state.status is not RunPhase.PENDING or state.waiting_since is None:
+                continue
+            waited = now - state.waiting_since
+            if self.monitor.timed_out:
+                why = f"the --timeout of {self.timeout:.0f}s was reached"
+            elif waited > self.monitor.limits.stall:
+                why = f"the stall limit of {self.monitor.limits.stall:.0f}s was reached"
+            else:
+                continue
+            state.retry_at = None
+            self._settle(state, RunPhase.FAILED, f"never started: {state.message}; {why}")
+
+    # ------------------------------------------------------------ interrupts and the end
+
+    def _cancel_in_flight(self, reason: ev.CancelReason) -> None:
+        """Cancel every run in flight, best effort per run (the monitor's cancel): a
+        failing or hung cancel is reported and every other run still gets its call."""
+        in_flight = [state for state in self.runs.values() if state.in_flight]
+        if in_flight:
+            self.monitor.cancel(in_flight, reason, stop=lambda: self.interrupts.count > 1)
+
+    def _stop_for_interrupt(self) -> ApplyResult:
+        for state in self.runs.values():
+            self._sync(state)
+        for skip in self.scheduler.interrupt():
+            self._skip(self.runs[skip.key], skip.reason)
+        if self.on_interrupt == "detach" or self.interrupts.count > 1:
+            self._emit(ev.DetachedOnInterrupt())
+            self._collect_abandoned(cancel=False)
+            return self._result(ExitCode.INTERRUPTED, interrupted=True)
+        self._cancel_in_flight(ev.CancelReason(ev.CancelCause.INTERRUPTED))
+        deadline = time.monotonic() + self.cancel_timeout
+        interval = self.poll_policy.minimum
+
+        def stop_waiting() -> bool:
+            return self.interrupts.count > 1 or time.monotonic() > deadline
+
+        while time.monotonic() < deadline:
+            self._collect_abandoned(cancel=True)
+            if not any(s.in_flight for s in self.runs.values()) and not self.submitter.abandoned:
+                break
+            if self.interrupts.count > 1:
+                self._emit(ev.StoppedWaitingForCancels())
+                break
+            self.interrupts.sleep(interval)
+            self.monitor.poll(stop=stop_waiting)
+            interval = min(interval * 1.5, 5.0)
+        for state, _call in self.submitter.abandoned:  # no answer: the next apply looks
+            self._emit(ev.SubmissionUnanswered(state.planned.key))
+        return self._result(ExitCode.INTERRUPTED, interrupted=True)
+
+    def _collect_abandoned(self, *, cancel: bool) -> None:
+        """Submissions abandoned by the interrupt that have answered since: a run they
+        created is recorded (and cancelled); a failure leaves the ledger's intent, so the
+        next apply looks the attempt up by its identity."""
+        still: list[tuple[RunState, PendingCall[str]]] = []
+        for state, pending in self.submitter.abandoned:
+            if not pending.done.is_set():
+                still.append((state, pending))
+                continue
+            if pending.error is None and pending.value:
+                state.status = RunPhase.PENDING  # reported Unknown while unanswered
+                self.submitter.submitted(state, pending.value)
+                if cancel:
+                    self.monitor.cancel(
+                        [state],
+                        ev.CancelReason(ev.CancelCause.INTERRUPTED),
+                        stop=lambda: self.interrupts.count > 1,
+                    )
+            else:  # the ledger keeps the intent: the next apply looks it up
+                self._emit(ev.LateSubmissionFailed(state.planned.key, str(pending.error)))
+        self.submitter.abandoned = still
+
+    def _finish(self) -> ApplyResult:
+        bad = any(s.status.bad for s in self.runs.values())
+        return self._result(ExitCode.RUNS_FAILED if bad else ExitCode.OK)
+
+    def _result(self, code: ExitCode, *, interrupted: bool = False) -> ApplyResult:
+        return ApplyResult(self.apply_id, self.runs, code, interrupted)
