@@ -27,11 +27,18 @@ from polysync_spec.providers.registry import PLATFORM_RULES
 from polysync_spec.version import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from polysync_spec.app.apply import ApplySettings
+    from polysync_spec.app.follow import CancelOutcome
     from polysync_spec.app.importing import ImportResult
+    from polysync_spec.engine.events import Sink
+    from polysync_spec.engine.execute import ApplyResult
+    from polysync_spec.engine.ledger import Ledger
     from polysync_spec.engine.model import Plan
     from polysync_spec.providers.aws import Sessions
+    from polysync_spec.providers.base import RunClient
 
 
 __all__ = [
@@ -116,3 +123,61 @@ def import_jobs(
     from polysync_spec.app.importing import import_jobs as run
 
     return run(project, root, platform_name, sessions, into=into, pattern=pattern, write=write)
+
+
+def apply(
+    plan: Plan,
+    project: Project,
+    sessions: Sessions,
+    ledger: Ledger,
+    *,
+    env: Mapping[str, str],
+    settings: ApplySettings | None = None,
+    sink: Sink | None = None,
+    signals: bool = False,
+) -> ApplyResult:
+    """Apply `plan` (from `make_plan` or a plan file): each run submitted exactly once
+    (recorded in `ledger` before its call), followed to its end, its events given to
+    `sink` (`render.events.text_sink(print)` prints what the CLI prints). `env` holds
+    the secrets' variables. With `signals`, SIGINT/SIGTERM/SIGHUP interrupt it. Raises
+    `LockHeld` when another process applies the same plan."""
+    from polysync_spec.app import apply as use_case
+    from polysync_spec.engine.events import discard
+
+    executor = use_case.executor_for(
+        plan, project, sessions, ledger, env=env, settings=settings, sink=sink or discard
+    )
+    return use_case.run(executor, signals=signals)
+
+
+def status(
+    ledger: Ledger,
+    apply_id: str,
+    client_for: Callable[[str], RunClient],
+    *,
+    sink: Sink,
+    interval: float = 5.0,
+    timeout: float | None = None,
+) -> ExitCode:
+    """Follow an apply's runs in flight until each has ended or been given up, recording
+    what AWS says (`polysync status --watch`); `client_for` gives a platform's client
+    by name (`providers.clients.clients_of(project, sessions)`). The apply's exit code."""
+    from polysync_spec.app.follow import watch
+
+    return watch(ledger, apply_id, client_for, sink=sink, interval=interval, timeout=timeout)
+
+
+def cancel(
+    ledger: Ledger,
+    targets: Mapping[str, list[str] | None],
+    client_for: Callable[[str, str], RunClient],
+    *,
+    sink: Sink,
+    wait: float = 300.0,
+) -> list[CancelOutcome]:
+    """Cancel runs of applies in `ledger` (`targets`: apply id -> run ids, or None for
+    all in flight), best effort per run, then wait up to `wait` seconds for AWS to
+    confirm each end (`polysync cancel --wait`). `client_for(apply_id, platform)`."""
+    from polysync_spec.app.follow import cancel as run
+
+    return run(ledger, targets, client_for, sink=sink, wait=wait)

@@ -26,11 +26,13 @@ URL = "https://console.example/run/1"
 STREAM: list[tuple[ev.Event, str | None]] = [
     (ev.RunSubmitted("load", "jr_1", URL), f"load: submitted jr_1  {URL}"),
     (
-        ev.RunSubmitted("clean", "job-2", URL, ("export",)),
+        ev.RunSubmitted("clean", "job-2", URL, ("export",), "Batch"),
         f"clean: submitted job-2 (Batch waits for export)  {URL}",
     ),
-    (ev.SlotWait("load", 2), "load: waiting for a free slot (MaxConcurrentRuns 2)"),
-    (ev.SlotWait("load", None), "load: waiting for a free slot (MaxConcurrentRuns reached)"),
+    (
+        ev.SlotWait("load", "MaxConcurrentRuns 2"),
+        "load: waiting for a free slot (MaxConcurrentRuns 2)",
+    ),
     (
         ev.SettleWait("clean", ev.Lost.FAILED),
         "clean: the failed submission is not visible in AWS; waiting for the settle time "
@@ -198,6 +200,7 @@ def test_an_event_stream_renders_as_json_lines() -> None:
         "run_id": "job-2",
         "url": URL,
         "native_after": ["export"],
+        "holder": "Batch",
     }
     skipped = next(d for d in documents if d["event"] == "run_skipped")
     assert skipped["reason"] == {

@@ -18,8 +18,9 @@ from polysync_spec.engine.events import Sink, discard
 from polysync_spec.engine.execute import ApplyResult, Executor
 from polysync_spec.engine.ledger import Ledger
 from polysync_spec.engine.model import Plan
-from polysync_spec.engine.monitor import Limits, PollPolicy, Provider
+from polysync_spec.engine.monitor import Limits, PollPolicy
 from polysync_spec.errors import PolysyncError
+from polysync_spec.providers.base import RunClient
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def executor_for(
     from polysync_spec.providers.clients import client_for
 
     settings = settings or ApplySettings()
-    providers: dict[str, Provider] = {
+    providers: dict[str, RunClient] = {
         name: client_for(name, project.platforms[name], sessions)
         for name in sorted({run.platform for run in plan.runs})
     }

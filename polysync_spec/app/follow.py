@@ -24,15 +24,15 @@ from polysync_spec.engine.events import (
 )
 from polysync_spec.engine.ledger import Ledger, RunRecord
 from polysync_spec.engine.model import Plan, PlannedRun, native_edge
-from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
+from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.runstate import RunState
 from polysync_spec.errors import ExitCode, PolysyncError
-from polysync_spec.providers.base import RunRequest
+from polysync_spec.providers.base import RunClient, RunRequest
 
 # Builds the provider of a platform of the apply's manifests (raises PolysyncError when
 # the manifests no longer have it).
-ProviderFor = Callable[[str], Provider]
+ClientFor = Callable[[str], RunClient]
 
 
 def restored(planned: PlannedRun, record: RunRecord, plan: Plan) -> RunState:
@@ -107,11 +107,11 @@ def open_apply(ledger: Ledger, apply_id: str) -> Followed:
     return followed
 
 
-def _providers(followed: Followed, provider_for: ProviderFor, sink: Sink) -> dict[str, Provider]:
+def _providers(followed: Followed, provider_for: ClientFor, sink: Sink) -> dict[str, RunClient]:
     """A provider per platform of the apply's runs. A platform that cannot be had (gone
     from the manifests, bad credentials) never keeps the others' runs from being
     followed: its runs in flight are given up, saying why."""
-    providers: dict[str, Provider] = {}
+    providers: dict[str, RunClient] = {}
     platforms = {s.planned.platform for s in followed.states.values()}
     platforms |= {r.platform for r in followed.records.values()}
     for name in sorted(platforms):
@@ -129,7 +129,7 @@ def _providers(followed: Followed, provider_for: ProviderFor, sink: Sink) -> dic
 def watch(
     ledger: Ledger,
     apply_id: str,
-    provider_for: ProviderFor,
+    provider_for: ClientFor,
     *,
     sink: Sink,
     interval: float = 5.0,
@@ -176,7 +176,7 @@ class CancelOutcome:
 def cancel(
     ledger: Ledger,
     targets: Mapping[str, list[str] | None],
-    provider_for: Callable[[str, str], Provider],
+    provider_for: Callable[[str, str], RunClient],
     *,
     sink: Sink,
     wait: float = 300.0,
@@ -228,7 +228,7 @@ def cancel(
 
 
 def _unrecorded(
-    ledger: Ledger, followed: Followed, providers: Mapping[str, Provider], sink: Sink
+    ledger: Ledger, followed: Followed, providers: Mapping[str, RunClient], sink: Sink
 ) -> list[RunState]:
     """Runs of submissions whose run id never reached the ledger (a SIGKILL between the
     call and the record), found in AWS by their attempt identity."""

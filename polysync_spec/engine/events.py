@@ -43,20 +43,23 @@ class CancelReason:
 
 @dataclass(frozen=True)
 class RunSubmitted:
-    """AWS accepted the run. `native_after`: the runs Batch waits on (dependsOn)."""
+    """AWS accepted the run. `native_after`: the runs AWS holds it for
+    (`Platform.holds_dependency`); `holder`: who holds them (the platform's `title`)."""
 
     key: str
     run_id: str
     url: str
     native_after: tuple[str, ...] = ()
+    holder: str = ""
 
 
 @dataclass(frozen=True)
 class SlotWait:
-    """Glue refused the run for want of a free slot (MaxConcurrentRuns `limit`)."""
+    """AWS refused to start the run for want of capacity (`reason`, the platform's
+    `busy_reason`, e.g. "MaxConcurrentRuns 2"): it waits for a free slot."""
 
     key: str
-    limit: int | None
+    reason: str
 
 
 @dataclass(frozen=True)

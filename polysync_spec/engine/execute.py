@@ -4,9 +4,9 @@ loop, interrupts, the ledger.
 The scheduler (`engine/schedule.py`) says which run may be submitted and which are
 skipped; the submitter (`engine/submission.py`) sends each exactly once; the monitor
 (`engine/monitor.py`) polls everything in flight in one loop (each provider batches its
-own reads). A Batch run that waits for another Batch run's success on the same platform
-is submitted at once with a native `dependsOn` on that run's job id, and Batch orders
-them. What happens is reported as events (`engine/events.py`) to the sink given.
+own reads). A run that waits on another run of the same platform, when the platform can
+hold that wait itself (`Platform.holds_dependency`), is
+submitted at once with a dependency on that run's id, and AWS orders them. What happens is reported as events (`engine/events.py`) to the sink given.
 
 Every AWS call of the loop runs on a thread of its own, so an interrupt is acted on at
 once whatever the network does: a hung poll or submission is abandoned (its answer still
@@ -24,7 +24,7 @@ from polysync_spec.engine import events as ev
 from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
 from polysync_spec.engine.ledger import Ledger, LedgerError
 from polysync_spec.engine.model import Plan, RunAction, native_edge
-from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy, Provider
+from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.resume import forgotten, view_of
 from polysync_spec.engine.runstate import RunState
@@ -32,15 +32,14 @@ from polysync_spec.engine.schedule import Edge, Node, Scheduler, Skip, SkipReaso
 from polysync_spec.engine.submission import Submitter
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest.models import Condition, OnFailure
-from polysync_spec.providers.base import LogTail
+from polysync_spec.providers.base import LogTail, RunClient
 from polysync_spec.providers.clock import AwsClock
+from polysync_spec.providers.registry import by_service
 
 __all__ = ["ApplyResult", "Executor", "nodes_of"]
 
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
-# Batch takes at most this many dependsOn entries per job.
-BATCH_DEPENDS_ON_LIMIT = 20
 
 
 @dataclass
@@ -52,18 +51,23 @@ class ApplyResult:
 
 
 def nodes_of(plan: Plan) -> list[Node]:
-    """The plan's runs as the scheduler sees them. An edge is native (Batch holds the
-    wait) when the platform can take it and the run's dependsOn has room for one more."""
+    """The plan's runs as the scheduler sees them. An edge is native (AWS holds the
+    wait) when the platform can hold it and the request has room for it
+    (`Platform.with_dependencies`); the others wait client-side."""
     by_key = {run.key: run for run in plan.runs}
     nodes = []
     for run in plan.runs:
-        room = len(run.request.get("dependsOn", [])) + 1 <= BATCH_DEPENDS_ON_LIMIT
+        held: list[str] = []
         edges = []
         for edge in run.after:
             dep = by_key[edge["run"]]
-            native = room and native_edge(
+            native = native_edge(
                 run.service, run.platform, dep.service, dep.platform, edge["on"]
+            ) and (
+                by_service(run.service).with_dependencies(run.request, [*held, dep.key]) is not None
             )
+            if native:
+                held.append(dep.key)
             edges.append(Edge(edge["run"], Condition(edge["on"]), native))
         nodes.append(Node(run.key, tuple(edges)))
     return nodes
@@ -77,7 +81,7 @@ class Executor:
     def __init__(
         self,
         plan: Plan,
-        providers: Mapping[str, Provider],
+        providers: Mapping[str, RunClient],
         ledger: Ledger,
         *,
         env: Mapping[str, str],
@@ -313,7 +317,7 @@ class Executor:
 
     def _enforce_limits(self) -> None:
         """No run is waited on forever (the monitor's bounds), and neither is a run that
-        could not be submitted for want of a free Glue slot: past the stall limit or the
+        could not be submitted for want of a free slot: past the stall limit or the
         --timeout it ends Failed, never having started, with the reason."""
         self.monitor.enforce_limits()
         now = time.time()

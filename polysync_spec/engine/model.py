@@ -118,6 +118,10 @@ class PlannedRun:
     def blocked(self) -> bool:
         return any(f.is_error for f in self.findings)
 
+    def values(self) -> dict[str, Any]:
+        """The resolved compute values by key, without their tiers."""
+        return {key: entry.get("value") for key, entry in self.compute.items()}
+
     def resolved_request(self, env: Mapping[str, str] | None, attempt_id: str) -> dict[str, Any]:
         """The request one submission attempt sends: the attempt's identity in its slot
         (e.g. a job name or a marker argument) and each {"$env": NAME} replaced by

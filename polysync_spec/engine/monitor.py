@@ -6,10 +6,10 @@ and the ledger, and bounds every wait:
 
 - a run AWS's reads do not return is Unknown only after the vanish grace (reads may lag a
   submission);
-- a run still waiting to start (Batch SUBMITTED / PENDING / RUNNABLE, Glue WAITING, or a
-  free Glue slot) beyond the stall limit is given up, with the reason AWS gives;
-- a running run past its own limit (the Glue timeout; the Batch attempt duration, from
-  the manifest or the definition, times the attempts) plus a grace period is given up;
+- a run still waiting to start (queued in AWS, `StatusReport.waiting`, or waiting for a
+  free slot) beyond the stall limit is given up, with the reason AWS gives;
+- a running run past its own limit (`Platform.run_limit_seconds`: a timeout, from the
+  manifest or the definition) plus a grace period is given up;
 - `timeout` (apply --timeout, status --watch --timeout) bounds everything.
 
 A run given up is reported Unknown with what was last seen, and is not cancelled.
@@ -28,7 +28,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from polysync_spec.engine.calls import THROTTLING, Abandoned, call, error_code
 from polysync_spec.engine.events import (
@@ -43,23 +42,10 @@ from polysync_spec.engine.events import (
 from polysync_spec.engine.ledger import Ledger
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.runstate import RunState
-from polysync_spec.providers.base import LogTail, Refusal, RunRequest, RunStatus, StatusReport
+from polysync_spec.providers.base import Refusal, RunClient, RunStatus, StatusReport
+from polysync_spec.providers.registry import by_service
 
-DEPENDENCY_FAILED = "Dependent Job failed"
-# The services' states of a run that has not started yet.
-WAITING_STATES = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "WAITING"})
 CANCEL_ATTEMPTS = 3
-
-
-class Provider(Protocol):
-    """What the engine needs of a platform (providers/glue.py, providers/batch.py)."""
-
-    def submit(self, request: RunRequest) -> str: ...
-    def find_submitted(self, request: RunRequest, since: float) -> list[str]: ...
-    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
-    def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]: ...
-    def monitor_url(self, run_id: str) -> str: ...
-    def log_tail(self, run_id: str, lines: int) -> LogTail: ...
 
 
 @dataclass
@@ -85,7 +71,7 @@ class Limits:
     stall: float = 3600.0  # waiting to start (RUNNABLE, WAITING, a free slot)
     vanish: float = 120.0  # not returned by AWS's reads
     # The longest a run is waited on when neither the manifest nor AWS gives it a limit
-    # (a Batch job whose definition has no timeout).
+    # (e.g. a job whose definition has no timeout).
     unbounded: float = 24 * 3600.0
 
 
@@ -99,7 +85,7 @@ class Monitor:
     def __init__(
         self,
         runs: Mapping[str, RunState],
-        providers: Mapping[str, Provider],
+        providers: Mapping[str, RunClient],
         ledger: Ledger,
         apply_id: str,
         *,
@@ -153,9 +139,10 @@ class Monitor:
         state.unseen_since = None
         status = RunPhase.of(report.status)
         message = report.message
-        if status is RunPhase.FAILED and message == DEPENDENCY_FAILED and state.native_after:
+        if status is RunPhase.FAILED and report.dependency_failed and state.native_after:
             status = RunPhase.SKIPPED
-            message = f"{', '.join(state.native_after)} did not succeed (Batch dependsOn)"
+            held = by_service(state.planned.service).held_dependency
+            message = f"{', '.join(state.native_after)} did not succeed ({held})"
         children = dict(report.children) if report.children else None
         if (
             status == state.status
@@ -165,7 +152,7 @@ class Monitor:
         ):
             return False
         now = time.time()
-        waiting = report.state in WAITING_STATES
+        waiting = report.waiting
         if waiting and state.waiting_since is None:
             state.waiting_since = state.submitted_at or now
         elif not waiting:
@@ -277,7 +264,7 @@ class Monitor:
         reason: CancelReason,
         stop: Callable[[], bool] | None = None,
     ) -> dict[str, Refusal | None]:
-        """Cancel each run (BatchStopJobRun / TerminateJob), best effort: a throttled or
+        """Cancel each run (the platform's stop call), best effort: a throttled or
         failed call is tried again, a refusal is reported for its run, and one platform's
         failure never holds back another's. Returns run id -> None (accepted) or why not."""
         by_platform: dict[str, list[str]] = {}

@@ -47,7 +47,7 @@ class RunPhase(enum.StrEnum):
 
     @property
     def active(self) -> bool:
-        """Accepted by AWS and not ended: what a Batch `dependsOn` can wait on."""
+        """Accepted by AWS and not ended: what a dependency AWS holds can wait on."""
         return self in (RunPhase.SUBMITTED, RunPhase.STARTING, RunPhase.RUNNING)
 
     @property

@@ -8,11 +8,7 @@ from typing import Any
 
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.engine.phase import RunPhase
-
-# Glue's own default timeout when the job sets none: 2,880 minutes up to Glue 4.0, 480
-# from 5.0 (StartJobRun's Timeout documentation).
-GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
-GLUE_5_DEFAULT_TIMEOUT_MINUTES = 480
+from polysync_spec.providers.registry import by_service
 
 
 @dataclass
@@ -44,24 +40,9 @@ class RunState:
         return self.run_id is not None and not self.final and not self.gave_up
 
     def limit_seconds(self) -> float | None:
-        """How long the run may take by its own settings, in seconds: the Glue timeout
-        (Glue's default when the job sets none), or the Batch attempt duration (from the
-        manifest or the definition) times the attempts. None when Batch knows none."""
-        compute = self.planned.compute
-
-        def value(key: str) -> Any:
-            return (compute.get(key) or {}).get("value")
-
-        if self.planned.service == "glue":
-            minutes = value("timeout_minutes")
-            if not minutes:
-                version = str(value("glue_version") or "")
-                five = version[:1].isdigit() and int(version.split(".", maxsplit=1)[0]) >= 5
-                minutes = GLUE_5_DEFAULT_TIMEOUT_MINUTES if five else GLUE_DEFAULT_TIMEOUT_MINUTES
-            return float(minutes) * 60
-        duration = value("attempt_duration_seconds")
-        attempts = value("retry_attempts") or 1
-        return float(duration) * int(attempts) if duration else None
+        """How long the run may take by its own settings, in seconds (its platform's
+        `run_limit_seconds`); None when AWS knows no limit."""
+        return by_service(self.planned.service).run_limit_seconds(self.planned.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ sleeps, and reads the time only through the clock it is given (for a run told to
 - a run may start once each of its `after` edges allows it: its upstream run has ended
   (Unknown counts as ended) in the edge's condition (`succeeded`: Success; `failed`:
   Failed or Unknown; `completed`: any end, Skipped included);
-- an edge the platform can hold itself (a Batch `dependsOn`) allows the run as soon as
+- an edge the platform can hold itself (`Platform.holds_dependency`) allows the run as soon as
   its upstream is in flight: the run goes with a native dependency on it;
 - a run is skipped as soon as one of its conditions can no longer be met;
 - after the first failure of this apply, `on_failure: stop` and `cancel` skip every run
@@ -37,7 +37,7 @@ from polysync_spec.manifest.models import Condition, OnFailure
 @dataclass(frozen=True)
 class Edge:
     """Wait for run `run` to end in condition `on`. `native`: the platform holds this
-    wait itself (a Batch `dependsOn`), so the run may go once `run` is in flight."""
+    wait itself (`Platform.holds_dependency`), so the run may go once `run` is in flight."""
 
     run: str
     on: Condition = Condition.SUCCEEDED
@@ -94,7 +94,7 @@ INTERRUPTED = SkipReason(SkipCause.INTERRUPTED)
 @dataclass(frozen=True)
 class Submit:
     """Submit run `key` now; `native_after`: upstream runs in flight that the platform
-    is to wait on (a Batch `dependsOn` on each one's job id)."""
+    is to wait on (a dependency on each one's run id)."""
 
     key: str
     native_after: tuple[str, ...] = ()

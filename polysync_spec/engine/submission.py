@@ -1,8 +1,8 @@
 """Submitting a run exactly once.
 
 Every submission attempt has an identity of its own (a uuid4), written to the ledger with
-the intent before the AWS call and carried by the request (the Batch job name, the Glue
-marker argument). A submission whose answer was lost (a crash, a timeout, a 5xx) is
+the intent before the AWS call and carried by the request (a job name, a marker
+argument). A submission whose answer was lost (a crash, a timeout, a 5xx) is
 looked up by that identity only; it is sent again only once AWS must show it and does
 not, and a run that is not provably this attempt's is never adopted.
 
@@ -29,17 +29,17 @@ from polysync_spec.engine.events import (
     SubmissionFound,
 )
 from polysync_spec.engine.ledger import Ledger, RunRecord
-from polysync_spec.engine.monitor import Provider
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.runstate import RunState
 from polysync_spec.engine.schedule import INTERRUPTED, SkipReason
 from polysync_spec.errors import PolysyncError
-from polysync_spec.providers.base import RunRequest
+from polysync_spec.providers.base import RunClient, RunRequest
 from polysync_spec.providers.clock import AwsClock
+from polysync_spec.providers.registry import by_service
 
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
-# A Glue StartJobRun refused for want of a free slot (MaxConcurrentRuns) is tried again
+# A start refused for want of a free slot (`Platform.busy_codes`) is tried again
 # after this many seconds, doubling up to the cap.
 SLOT_RETRY = 5.0
 SLOT_RETRY_CAP = 60.0
@@ -63,7 +63,7 @@ class Submitter:
     def __init__(
         self,
         apply_id: str,
-        providers: Mapping[str, Provider],
+        providers: Mapping[str, RunClient],
         ledger: Ledger,
         *,
         env: Mapping[str, str],
@@ -94,7 +94,7 @@ class Submitter:
     # ------------------------------------------------------------ sending
 
     def submit(self, state: RunState, native: Sequence[RunState]) -> None:
-        """Submit one run as a new attempt; `native`: runs in flight that Batch is to
+        """Submit one run as a new attempt; `native`: runs in flight that AWS is to
         wait on (dependsOn). The state says what came of it."""
         run = state.planned
         attempt_id = str(uuid.uuid4())
@@ -104,10 +104,12 @@ class Submitter:
             self._settle(state, RunPhase.FAILED, str(exc))
             return
         if native:
-            request["dependsOn"] = [
-                *request.get("dependsOn", []),
-                *({"jobId": dep.run_id} for dep in native),
-            ]
+            held = by_service(run.service).with_dependencies(
+                request, [str(dep.run_id) for dep in native]
+            )
+            if held is None:  # the scheduler only hands over edges the request has room for
+                raise AssertionError(f"{run.key}: no room for {len(native)} held dependencies")
+            request = held
         intent_at = self.clock.now()
         answer_by = intent_at + self.answer_window
         self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
@@ -127,10 +129,12 @@ class Submitter:
         self.ledger.submitted(self.apply_id, state.planned.key, run_id)
         state.message = None
         state.url = self.providers[state.planned.platform].monitor_url(run_id)
-        self.emit(RunSubmitted(state.planned.key, run_id, state.url, tuple(state.native_after)))
+        holder = by_service(state.planned.service).title
+        native = tuple(state.native_after)
+        self.emit(RunSubmitted(state.planned.key, run_id, state.url, native, holder))
 
     def _send(
-        self, state: RunState, provider: Provider, request: RunRequest, intent_at: float
+        self, state: RunState, provider: RunClient, request: RunRequest, intent_at: float
     ) -> str | None:
         """Submit exactly once. The submit client never retries by itself: a refused
         request (throttling) is sent again after a pause; an ambiguous failure (a 5xx, a
@@ -156,7 +160,7 @@ class Submitter:
                 )
                 return None
             except PolysyncError as exc:
-                if getattr(exc, "code", None) == "ConcurrentRunsExceededException":
+                if getattr(exc, "code", None) in by_service(run.service).busy_codes:
                     self._wait_for_slot(state)
                     return None
                 if not (getattr(exc, "throttled", False) or getattr(exc, "ambiguous", False)):
@@ -192,22 +196,21 @@ class Submitter:
         return None
 
     def _wait_for_slot(self, state: RunState) -> None:
-        """Glue refused the run: MaxConcurrentRuns runs of the job are going. Nothing was
-        started, so the intent is dropped; the run waits, and is tried again with a
-        back-off, until the stall limit or --timeout end it."""
+        """AWS refused to start the run for want of capacity (one of its platform's
+        `busy_codes`, e.g. all of a job's concurrent runs are going). Nothing was started,
+        so the intent is dropped; the run waits, and is tried again with a back-off, until
+        the stall limit or --timeout end it."""
         run = state.planned
         self.ledger.forget(self.apply_id, [run.key])
         now = time.time()
-        limit = (run.compute.get("max_concurrent_runs") or {}).get("value")
-        state.message = "waiting for a free slot" + (
-            f" (MaxConcurrentRuns {limit})" if limit else " (MaxConcurrentRuns reached)"
-        )
+        reason = by_service(run.service).busy_reason(run.values())
+        state.message = f"waiting for a free slot ({reason})"
         first = state.waiting_since is None
         state.waiting_since = state.waiting_since or now
         # Back off as the wait grows (about doubling), between SLOT_RETRY and the cap.
         state.retry_at = now + min(max(SLOT_RETRY, now - state.waiting_since), SLOT_RETRY_CAP)
         if first:
-            self.emit(SlotWait(run.key, limit))
+            self.emit(SlotWait(run.key, reason))
 
     def _interrupted_while_unsure(
         self, state: RunState, failure: str, ambiguous: bool
@@ -286,7 +289,7 @@ class Submitter:
     def _settled_look(
         self,
         key: str,
-        provider: Provider,
+        provider: RunClient,
         request: RunRequest,
         intent_at: float,
         deadline: float,
@@ -312,7 +315,7 @@ class Submitter:
                 return None
 
     def _look_for(
-        self, provider: Provider, request: RunRequest, intent_at: float, *, delay: bool = True
+        self, provider: RunClient, request: RunRequest, intent_at: float, *, delay: bool = True
     ) -> list[str] | None:
         """Ask AWS for the runs of this attempt, after the listings' consistency delay; a
         failed look-up is asked again a few times. None: no answer could be had."""

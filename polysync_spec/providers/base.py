@@ -126,6 +126,11 @@ class StatusReport:
     message: str | None = None
     # Array jobs: child counts by state (Batch arrayProperties.statusSummary).
     children: Mapping[str, int] | None = None
+    # Queued: accepted, waiting to start (what the stall limit bounds).
+    waiting: bool = False
+    # Failed because a dependency AWS held for it (`Platform.holds_dependency`) did not
+    # succeed: the run never started.
+    dependency_failed: bool = False
 
 
 def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]]:
@@ -270,10 +275,22 @@ class Platform(Protocol):
     job_type: ClassVar[str]
     #: The AWS service, as plans record it (`service`) and IAM and consoles name it.
     service: ClassVar[str]
+    #: The platform's name as people say it (e.g. "Glue"), for pictures and messages.
+    title: ClassVar[str]
     #: The API a run is started with (e.g. "StartJobRun").
     api: ClassVar[str]
     #: JSON Schemas of the values `plan_run` records from the live objects (`recorded`).
     recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]]
+    #: Error codes with which AWS refuses to start a run for want of capacity: nothing
+    #: started, so the run waits and is tried again (bounded by the stall limit).
+    busy_codes: ClassVar[frozenset[str]]
+    #: What AWS calls the dependencies it holds itself (e.g. "Batch dependsOn"); "" if none.
+    held_dependency: ClassVar[str]
+
+    def busy_reason(self, compute: Mapping[str, Any]) -> str:
+        """Why a run refused with a `busy_codes` error waits (e.g. "MaxConcurrentRuns 2"),
+        from the planned run's resolved values (`compute`, by key)."""
+        ...
 
     def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON Schema of the request as plans hold it; `secret_or_string` is the
@@ -336,7 +353,37 @@ class Inventory:
     lines: Sequence[str]
 
 
-class PlatformClient(Protocol):
+class RunClient(Protocol):
+    """What the engine needs of a platform's client to run and follow runs: the calls of
+    apply, status, cancel and logs. Errors as `PlatformClient` says."""
+
+    def submit(self, request: RunRequest) -> str:
+        """Start the run; its run id. Raises `AwsError` (its `.code` is AWS's)."""
+        ...
+
+    def find_submitted(self, request: RunRequest, since: float) -> list[str]:
+        """The runs this submission attempt started (by the identity its request
+        carries), looking back to `since` (epoch seconds on AWS's clock)."""
+        ...
+
+    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
+        """One read of each run, batched; a run AWS does not know is Unknown."""
+        ...
+
+    def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]:
+        """Stop each run; None where AWS accepted, else its `Refusal` (never raises)."""
+        ...
+
+    def monitor_url(self, run_id: str) -> str:
+        """The AWS console page of the run."""
+        ...
+
+    def log_tail(self, run_id: str, lines: int) -> LogTail:
+        """The last `lines` of the run's logs, or a note saying why there are none."""
+        ...
+
+
+class PlatformClient(RunClient, Protocol):
     """The client part of a platform: the only code that calls its AWS service. Every
     method raises `AwsError` (providers/aws.py) for a failed call unless it says
     otherwise."""
@@ -356,10 +403,3 @@ class PlatformClient(Protocol):
         """What `polysync import` can write into manifests (the platform's own definition
         type, with a `name`), sorted by name."""
         ...
-
-    def submit(self, request: RunRequest) -> str: ...
-    def find_submitted(self, request: RunRequest, since: float) -> list[str]: ...
-    def poll(self, run_ids: list[str]) -> dict[str, StatusReport]: ...
-    def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]: ...
-    def monitor_url(self, run_id: str) -> str: ...
-    def log_tail(self, run_id: str, lines: int) -> LogTail: ...

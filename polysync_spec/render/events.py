@@ -21,12 +21,11 @@ Write = Callable[[str], None]
 def text(event: ev.Event) -> str | None:
     """The line (or block) for `event`; None when it has nothing to show."""
     match event:
-        case ev.RunSubmitted(key, run_id, url, native):
-            waits = f" (Batch waits for {', '.join(native)})" if native else ""
+        case ev.RunSubmitted(key, run_id, url, native, holder):
+            waits = f" ({holder} waits for {', '.join(native)})" if native else ""
             return f"{key}: submitted {run_id}{waits}  {url}"
-        case ev.SlotWait(key, limit):
-            why = f"MaxConcurrentRuns {limit}" if limit else "MaxConcurrentRuns reached"
-            return f"{key}: waiting for a free slot ({why})"
+        case ev.SlotWait(key, reason):
+            return f"{key}: waiting for a free slot ({reason})"
         case ev.SettleWait(key, ev.Lost.FAILED):
             return (
                 f"{key}: the failed submission is not visible in AWS; waiting for the settle "

@@ -1,8 +1,8 @@
 """A picture of a run plan: Mermaid (GitHub renders it), Graphviz DOT, or plain text.
 
 Nodes are runs (labelled with job, service and platform); edges are `after` conditions,
-drawn solid when polysync waits client-side and dashed when Batch orders the runs itself
-through a native `dependsOn`.
+drawn solid when polysync waits client-side and dashed when AWS orders the runs itself
+(`Platform.holds_dependency`, labelled with the platform's `held_dependency`).
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from polysync_spec.engine.model import Plan, native_edge
-from polysync_spec.manifest.models import GlueJob
 from polysync_spec.manifest.project import Project
+from polysync_spec.providers.registry import by_service, platform_of
 
 
 @dataclass(frozen=True)
 class Node:
     key: str
     job: str
-    service: str  # "Glue" | "Batch"
+    service: str  # the platform's title, e.g. "Glue"
     platform: str
 
 
@@ -28,6 +28,7 @@ class Edge:
     target: str
     condition: str
     native: bool
+    held: str = ""  # what AWS calls a native dependency (e.g. "Batch dependsOn")
 
 
 def run_graph(project: Project, run_plan: str) -> tuple[list[Node], list[Edge]]:
@@ -35,15 +36,16 @@ def run_graph(project: Project, run_plan: str) -> tuple[list[Node], list[Edge]]:
     services: dict[str, tuple[str, str]] = {}
     for run in project.run_plans[run_plan].runs:
         job = project.jobs[run.job]
-        service = "glue" if isinstance(job, GlueJob) else "batch"
-        services[run.key] = (service, job.platform)
-        nodes.append(Node(run.key, run.job, "Glue" if service == "glue" else "Batch", job.platform))
+        spec = platform_of(job)
+        services[run.key] = (spec.service, job.platform)
+        nodes.append(Node(run.key, run.job, spec.title, job.platform))
     edges = [
         Edge(
             edge.run,
             run.key,
             edge.on.value,
             native_edge(*services[run.key], *services[edge.run], edge.on.value),
+            by_service(services[run.key][0]).held_dependency,
         )
         for run in project.run_plans[run_plan].runs
         for edge in run.after
@@ -55,8 +57,7 @@ def plan_graph(plan: Plan) -> tuple[list[Node], list[Edge]]:
     """The same picture from a plan (or a plan file): no manifests needed."""
     runs = {run.key: run for run in plan.runs}
     nodes = [
-        Node(run.key, run.job, "Glue" if run.service == "glue" else "Batch", run.platform)
-        for run in plan.runs
+        Node(run.key, run.job, by_service(run.service).title, run.platform) for run in plan.runs
     ]
     edges = [
         Edge(
@@ -70,6 +71,7 @@ def plan_graph(plan: Plan) -> tuple[list[Node], list[Edge]]:
                 runs[edge["run"]].platform,
                 edge["on"],
             ),
+            by_service(run.service).held_dependency,
         )
         for run in plan.runs
         for edge in run.after
@@ -87,7 +89,7 @@ def mermaid(nodes: list[Node], edges: list[Edge]) -> str:
             label = f"{node.key}<br/>{node.job} · {node.service} · {node.platform}"
         lines.append(f'  {ids[node.key]}["{_quote(label)}"]')
     for edge in edges:
-        label = edge.condition + (" · Batch dependsOn" if edge.native else "")
+        label = edge.condition + (f" · {edge.held}" if edge.native else "")
         arrow = f"-. {label} .->" if edge.native else f"-->|{label}|"
         lines.append(f"  {ids[edge.source]} {arrow} {ids[edge.target]}")
     return "\n".join(lines) + "\n"
@@ -101,7 +103,7 @@ def dot(nodes: list[Node], edges: list[Edge], name: str) -> str:
         )
     for edge in edges:
         style = (
-            ', style=dashed, label="' + edge.condition + ' (Batch dependsOn)"'
+            ', style=dashed, label="' + edge.condition + f' ({edge.held})"'
             if edge.native
             else f', label="{edge.condition}"'
         )
@@ -115,7 +117,7 @@ def text(nodes: list[Node], edges: list[Edge]) -> str:
     for node in nodes:
         waits = [e for e in edges if e.target == node.key]
         after = ", ".join(
-            f"{e.source} ({e.condition}{', Batch dependsOn' if e.native else ''})" for e in waits
+            f"{e.source} ({e.condition}{', ' + e.held if e.native else ''})" for e in waits
         )
         lines.append(
             f"{node.key}  [{node.service} {node.job} on {node.platform}]"

@@ -40,9 +40,16 @@ class Batch:
     type: ClassVar[str] = "aws_batch"
     job_type: ClassVar[str] = "aws_batch_job"
     service: ClassVar[str] = "batch"
+    title: ClassVar[str] = "Batch"
     api: ClassVar[str] = SUBMIT_JOB
 
     recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    busy_codes: ClassVar[frozenset[str]] = frozenset()
+    held_dependency: ClassVar[str] = "Batch dependsOn"
+
+    def busy_reason(self, compute: Mapping[str, Any]) -> str:
+        return "the queue is full"  # SubmitJob queues instead of refusing: never asked
 
     def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
         return object_schema(

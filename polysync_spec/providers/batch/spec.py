@@ -36,6 +36,10 @@ JOB_NAME_PREFIX = "Polysync-"
 # A StatusReason holding any of these means the job was cancelled, not failed.
 CANCELLATION_MARKERS = ("Cancelled", "Canceled", "Terminated", "Job terminated", CANCEL_REASON)
 IN_FLIGHT = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
+# Accepted and waiting to start: what the stall limit bounds.
+QUEUED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
+# The StatusReason of a job Batch failed because a dependsOn job did not succeed.
+DEPENDENCY_FAILED = "Dependent Job failed"
 # What AWS says of a container that ended non-zero; the exit code is elsewhere.
 ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
 # 003, Troubleshooting: a job that stays RUNNABLE (AWS says why in its statusReason).
@@ -107,7 +111,14 @@ def map_status(
     if status is RunStatus.FAILED and summary:
         counts = array_message(summary, failed_children)
         message = f"{message}: {counts}" if message else counts
-    return StatusReport(status, state, message, dict(summary) if summary else None)
+    return StatusReport(
+        status,
+        state,
+        message,
+        dict(summary) if summary else None,
+        waiting=state in QUEUED,
+        dependency_failed=state == "FAILED" and job.get("statusReason") == DEPENDENCY_FAILED,
+    )
 
 
 def is_array_parent(job: Mapping[str, Any]) -> bool:

@@ -49,12 +49,20 @@ class Glue:
     type: ClassVar[str] = "aws_glue"
     job_type: ClassVar[str] = "aws_glue_job"
     service: ClassVar[str] = "glue"
+    title: ClassVar[str] = "Glue"
     api: ClassVar[str] = START_JOB_RUN
 
     # Read from the live job for the free-slot wait (ConcurrentRunsExceededException).
     recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "max_concurrent_runs": {"type": "integer", "minimum": 1}
     }
+
+    busy_codes: ClassVar[frozenset[str]] = frozenset({"ConcurrentRunsExceededException"})
+    held_dependency: ClassVar[str] = ""
+
+    def busy_reason(self, compute: Mapping[str, Any]) -> str:
+        limit = compute.get("max_concurrent_runs")
+        return f"MaxConcurrentRuns {limit}" if limit else "MaxConcurrentRuns reached"
 
     def request_schema(self, secret_or_string: Mapping[str, Any]) -> dict[str, Any]:
         return object_schema(

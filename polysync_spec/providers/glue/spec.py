@@ -138,7 +138,8 @@ def map_status(job_run: Mapping[str, Any] | None) -> StatusReport:
     attempt = attempt_of(job_run)
     if attempt:
         message = f"{message} (retry attempt {attempt})" if message else f"retry attempt {attempt}"
-    return StatusReport(status, state if isinstance(state, str) else None, message)
+    known = state if isinstance(state, str) else None
+    return StatusReport(status, known, message, waiting=state == "WAITING")
 
 
 def attempt_of(job_run: Mapping[str, Any] | None) -> int:
