@@ -23,20 +23,19 @@ from dataclasses import dataclass
 from polysync_spec.engine import events as ev
 from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
 from polysync_spec.engine.ledger import Ledger, LedgerError
-from polysync_spec.engine.model import Plan, RunAction, native_edge
+from polysync_spec.engine.model import Plan, RunAction
 from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.resume import forgotten, view_of
 from polysync_spec.engine.runstate import RunState
-from polysync_spec.engine.schedule import Edge, Node, Scheduler, Skip, SkipReason
+from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, nodes_of
 from polysync_spec.engine.submission import Submitter
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest.models import Condition, OnFailure
+from polysync_spec.manifest.models import OnFailure
 from polysync_spec.providers.base import LogTail, RunClient
 from polysync_spec.providers.clock import AwsClock
-from polysync_spec.providers.registry import by_service
 
-__all__ = ["ApplyResult", "Executor", "nodes_of"]
+__all__ = ["ApplyResult", "Executor"]
 
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
@@ -48,29 +47,6 @@ class ApplyResult:
     runs: dict[str, RunState]
     exit_code: ExitCode
     interrupted: bool = False
-
-
-def nodes_of(plan: Plan) -> list[Node]:
-    """The plan's runs as the scheduler sees them. An edge is native (AWS holds the
-    wait) when the platform can hold it and the request has room for it
-    (`Platform.with_dependencies`); the others wait client-side."""
-    by_key = {run.key: run for run in plan.runs}
-    nodes = []
-    for run in plan.runs:
-        held: list[str] = []
-        edges = []
-        for edge in run.after:
-            dep = by_key[edge["run"]]
-            native = native_edge(
-                run.service, run.platform, dep.service, dep.platform, edge["on"]
-            ) and (
-                by_service(run.service).with_dependencies(run.request, [*held, dep.key]) is not None
-            )
-            if native:
-                held.append(dep.key)
-            edges.append(Edge(edge["run"], Condition(edge["on"]), native))
-        nodes.append(Node(run.key, tuple(edges)))
-    return nodes
 
 
 class Executor:

@@ -30,8 +30,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from polysync_spec.engine.model import Plan, native_edge
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.manifest.models import Condition, OnFailure
+from polysync_spec.providers.registry import by_service
 
 
 @dataclass(frozen=True)
@@ -260,3 +262,26 @@ class Scheduler:
                 return
             self._sorter.done(*finished)
             self._released -= finished
+
+
+def nodes_of(plan: Plan) -> list[Node]:
+    """The plan's runs as the scheduler sees them. An edge is native (AWS holds the
+    wait) when the platform can hold it and the request has room for it
+    (`Platform.with_dependencies`); the others wait client-side."""
+    by_key = {run.key: run for run in plan.runs}
+    nodes = []
+    for run in plan.runs:
+        held: list[str] = []
+        edges = []
+        for edge in run.after:
+            dep = by_key[edge["run"]]
+            native = native_edge(
+                run.service, run.platform, dep.service, dep.platform, edge["on"]
+            ) and (
+                by_service(run.service).with_dependencies(run.request, [*held, dep.key]) is not None
+            )
+            if native:
+                held.append(dep.key)
+            edges.append(Edge(edge["run"], Condition(edge["on"]), native))
+        nodes.append(Node(run.key, tuple(edges)))
+    return nodes

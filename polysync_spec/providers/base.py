@@ -1,3 +1,5 @@
+# Over 400 lines: the shared vocabulary and the protocols every platform implements, each
+# member documented where it is declared (the one place a platform author reads).
 """What every platform speaks, and the two protocols a platform package implements.
 
 `Platform` is the pure part (no I/O): how a run's request is built, checked against the
