@@ -25,6 +25,10 @@ from polysync_spec import validate
 from tests.conftest import EXAMPLES
 from tests.reliability.workload import record
 
+# The figures of this module's cases add up in module state (test_zz_record_the_figures):
+# they stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("hostile")
+
 SCALE = 10 if os.environ.get("RELIABILITY") == "long" else 1
 # A safety bound, not a speed test: a pathological input (a quadratic parse, an alias
 # expansion) would take seconds, not the few milliseconds a case takes.
