@@ -373,6 +373,16 @@ def test_glue_records_max_concurrent_runs(max_concurrent_runs: int) -> None:
     }
 
 
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_glue_records_the_jobs_automatic_retries(max_retries: int) -> None:
+    """Glue retries by the job's MaxRetries, not the manifest's (StartJobRun has none):
+    recorded so that the run's limit counts each retry."""
+    definition = GlueDefinition(name="etl-job", max_retries=max_retries)
+    planned, _ = _glue_plan(_glue_job(), definition)
+    recorded = planned.recorded.get("automatic_retries")
+    assert recorded == (Resolved(max_retries, Tier.DEFINITION) if max_retries else None)
+
+
 FULL_DEFINITION = GlueDefinition(
     name="etl-job", worker_type="G.1X", number_of_workers=5, glue_version="4.0", timeout_minutes=60
 )
@@ -996,6 +1006,9 @@ def test_batch_definition_checks_wait_for_a_definition() -> None:
             2880 * 60.0,
             id="non-numeric-major",
         ),
+        # Each automatic retry (the job's MaxRetries) is a new run with the same timeout.
+        pytest.param({"timeout_minutes": 30, "automatic_retries": 2}, 3 * 1800.0, id="retries"),
+        pytest.param({"timeout_minutes": 30, "automatic_retries": 0}, 1800.0, id="no-retries"),
     ],
 )
 def test_glue_run_limit_seconds(compute: dict[str, Any], seconds: float) -> None:

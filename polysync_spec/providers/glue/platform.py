@@ -54,7 +54,8 @@ class Glue:
 
     # Read from the live job for the free-slot wait (ConcurrentRunsExceededException).
     recorded_schema: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "max_concurrent_runs": {"type": "integer", "minimum": 1}
+        "max_concurrent_runs": {"type": "integer", "minimum": 1},
+        "automatic_retries": {"type": "integer", "minimum": 1},
     }
 
     busy_codes: ClassVar[frozenset[str]] = frozenset({"ConcurrentRunsExceededException"})
@@ -105,6 +106,13 @@ class Glue:
         planned.recorded["max_concurrent_runs"] = Resolved(
             definition.max_concurrent_runs, Tier.DEFINITION
         )
+        # Glue retries a failed run by the job's own MaxRetries (StartJobRun has no such
+        # member: the manifest's max_retries is informational), each retry a new run with
+        # the same timeout: the run's limit counts them.
+        if definition.max_retries:
+            planned.recorded["automatic_retries"] = Resolved(
+                definition.max_retries, Tier.DEFINITION
+            )
         arguments: dict[str, str] = request.payload["Arguments"]
         if definition.command_name == PYTHON_SHELL:
             explicit = [k for k in WORKER_KEYS if k in request.compute]
@@ -258,7 +266,8 @@ class Glue:
         return ImportedJob(definition.name, imported_parameters(definition), compute)
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
-        """The job run's timeout, or Glue's default when the job sets none."""
+        """The job run's timeout (or Glue's default when the job sets none), once for the
+        run and once for each automatic retry the job's MaxRetries allows."""
         minutes = compute.get("timeout_minutes")
         if not minutes:
             # A major that is not a number (the manifest allows "5x.0") gets the longer
@@ -266,7 +275,8 @@ class Glue:
             major = str(compute.get("glue_version") or "").split(".", maxsplit=1)[0]
             five = major.isdecimal() and int(major) >= 5
             minutes = GLUE_5_DEFAULT_TIMEOUT_MINUTES if five else GLUE_DEFAULT_TIMEOUT_MINUTES
-        return float(minutes) * 60
+        retries = int(compute.get("automatic_retries") or 0)
+        return float(minutes) * 60 * (1 + retries)
 
     def holds_dependency(self, condition: str) -> bool:
         return False  # StartJobRun has no dependencies: every `after` waits client-side
