@@ -22,7 +22,8 @@ from polysync_spec.cli.group import cli
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.errors import ExitCode, PolysyncError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# The example project, shipped with the package (a link to the repository's examples/).
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _heading(text: str) -> None:
