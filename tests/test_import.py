@@ -4,6 +4,7 @@ filters, and an imported project that validates and plans clean."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -77,7 +78,9 @@ jobs:
     assert text.startswith("# Our orders load: owned by the data platform team.\n")
     assert "external_id: orders-etl   # the Glue job" in text
     assert "row_limit: 1000          # more than the job's default of 500, on purpose" in text
-    assert "worker_type: G.2X" in text and "number_of_workers: 5" in text  # added, not replaced
+    # Hand-written compute kept as written; none captured: a job-level value would
+    # outrank the platform's defaults and change what runs.
+    assert "compute: {worker_type: G.2X}" in text and "number_of_workers" not in text
     assert "target_table: lake.orders" in text  # a parameter the manifest lacked
     assert not (project / "jobs" / "glue_main.yaml").exists()  # nothing new to add
 
@@ -132,3 +135,115 @@ def test_an_imported_project_validates_and_plans_clean(sandbox: Sandbox, project
     plan = plan_against(sandbox.endpoint_url, project, "all")
     kinds = {f.severity.value for f in plan.all_findings()}
     assert "error" not in kinds and "drift" not in kinds
+
+
+TRICKY = {
+    "--zip": "02134",
+    "--ratio": "0.10",
+    "--big": "1e3",
+    "--thousand": "1_000",
+    "--plus": "+5",
+    "--obj": '{"a": 1}',
+    "--flag": "true",
+    "--empty": "",
+    "--count": "42",
+    "--compact": '{"a":1}',
+}
+
+DEFAULTED = """\
+version: 1
+platforms:
+  glue_main:
+    type: aws_glue
+    region: us-east-1
+    defaults: {worker_type: G.2X, number_of_workers: 2}
+targets:
+  staging:
+    platforms:
+      glue_main:
+        defaults: {number_of_workers: 1}
+jobs:
+  tricky:
+    platform: glue_main
+    external_id: tricky-args
+run_plans:
+  p:
+    runs:
+      - job: tricky
+"""
+
+
+def _planned(sandbox: Sandbox, project: Path, target: str | None) -> Any:
+    from polysync_spec import load_project, make_plan
+    from polysync_spec.providers.aws import Sessions
+
+    loaded = load_project(project, target=target, env={})
+    assert loaded.ok, loaded.diagnostics
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    return make_plan(loaded, "p", sessions, manifest_path=str(project))
+
+
+def test_import_keeps_every_argument_verbatim_and_changes_no_request(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Importing a job into a project whose platform has defaults and a target overlay
+    changes nothing Glue runs: the compute members sent are the same under every target,
+    the arguments Glue runs with are the same byte for byte, and plan sees no drift."""
+    glue = boto3.client("glue", region_name="us-east-1", endpoint_url=sandbox.endpoint_url)
+    glue.create_job(
+        Name="tricky-args",
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/tricky.py"},
+        DefaultArguments=TRICKY,
+        WorkerType="G.1X",
+        NumberOfWorkers=5,
+    )
+    write(tmp_path, DEFAULTED)
+    before = {t: _planned(sandbox, tmp_path, t) for t in (None, "staging")}
+    assert _import(tmp_path, "-p", "glue_main", "--filter", "tricky-args") == 0
+    after = {t: _planned(sandbox, tmp_path, t) for t in (None, "staging")}
+    for target in (None, "staging"):
+        [old], [new] = before[target].runs, after[target].runs
+        members = ("JobName", "WorkerType", "NumberOfWorkers", "Timeout")
+        assert {k: new.request.get(k) for k in members} == {k: old.request.get(k) for k in members}
+        # What Glue runs with: the job's DefaultArguments under the arguments sent.
+        effective = {**TRICKY, **new.request["Arguments"]}
+        assert {k: effective[k] for k in TRICKY} == TRICKY
+        assert {k: new.request["Arguments"][k] for k in TRICKY} == TRICKY  # sent verbatim
+        assert [f.code for f in after[target].all_findings() if f.severity.value == "drift"] == []
+    assert before[None].runs[0].request["NumberOfWorkers"] == 2  # the platform default
+    assert before["staging"].runs[0].request["NumberOfWorkers"] == 1  # the target's
+    text = (tmp_path / "polysync.yaml").read_text()
+    assert "compute" not in text.split("tricky:", 1)[1]  # no captured compute written
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("02134", "02134", "string"),
+        ("0.10", "0.10", "string"),
+        ("1e3", "1e3", "string"),
+        ("1_000", "1_000", "string"),
+        ("+5", "+5", "string"),
+        ("-0", "-0", "string"),
+        (" 3", " 3", "string"),
+        ("nan", "nan", "string"),
+        ('{"a": 1}', '{"a": 1}', "string"),
+        ("True", "True", "string"),
+        ("", "", "string"),
+        ("true", True, "boolean"),
+        ("42", 42, "integer"),
+        ("-7", -7, "integer"),
+        ("1.5", 1.5, "number"),
+        ('{"a":1}', {"a": 1}, "json"),
+        ("[1,2]", [1, 2], "json"),
+    ],
+)
+def test_an_imported_value_is_typed_only_when_it_renders_back_verbatim(
+    text: str, value: Any, kind: str
+) -> None:
+    from polysync_spec.providers.glue.importing import infer_value
+    from polysync_spec.values import aws_string
+
+    assert infer_value(text) == (value, kind)
+    assert aws_string(infer_value(text)[0]) == text

@@ -268,7 +268,7 @@ def test_glue_running_and_waiting_states(glue_provider: GlueClient, sandbox: San
     assert report.status is RunStatus.RUNNING
     waiting = _start(glue_provider, sandbox, Outcome(stuck_in="WAITING"), job="orders-etl")
     assert glue_provider.poll([waiting])[waiting] == StatusReport(
-        RunStatus.STARTING, "WAITING", None
+        RunStatus.STARTING, "WAITING", None, waiting=True
     )
 
 

@@ -255,15 +255,11 @@ class Glue:
         return job.external_id
 
     def imported_job(self, definition: GlueDefinition) -> ImportedJob:
-        compute: dict[str, Any] = {}
-        if definition.command_name != PYTHON_SHELL:  # Python shell jobs size by MaxCapacity
-            for key in WORKER_KEYS:
-                if getattr(definition, key) is not None:
-                    compute[key] = getattr(definition, key)
-        for key in ("glue_version", "timeout_minutes", "max_retries"):
-            if getattr(definition, key) is not None:
-                compute[key] = getattr(definition, key)
-        return ImportedJob(definition.name, imported_parameters(definition), compute)
+        """The job with its DefaultArguments as parameters, verbatim. Its compute is not
+        written: Glue runs with the job's own settings when StartJobRun sends none (plan
+        shows them, tier "definition"), and a job-level value would outrank the
+        platform's defaults and a target's, changing what runs."""
+        return ImportedJob(definition.name, imported_parameters(definition), {})
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout (or Glue's default when the job sets none), once for the
