@@ -247,3 +247,26 @@ def test_an_imported_value_is_typed_only_when_it_renders_back_verbatim(
 
     assert infer_value(text) == (value, kind)
     assert aws_string(infer_value(text)[0]) == text
+
+
+def test_the_schema_line_of_a_new_file_resolves_in_the_users_repository(
+    sandbox: Sandbox, project: Path
+) -> None:
+    """Without a schema in the repository the line points at the published schema; after
+    `polysync schema --write schemas/polysync.schema.json` at the copy, relatively."""
+    from polysync_spec.schema import schema_text
+
+    assert _import(project, "-p", "glue_main", "--filter", "orders-etl") == 0
+    first = (project / "jobs" / "glue_main.yaml").read_text().splitlines()[0]
+    assert (
+        first == "# yaml-language-server: $schema=https://polysync.dev/schemas/polysync.schema.json"
+    )
+    written = project / "schemas" / "polysync.schema.json"
+    assert run(["schema", "--write", str(written)]) == 0
+    assert written.read_text() == schema_text()
+    assert _import(project, "-p", "glue_main", "--into", str(project / "more" / "g.yaml")) == 0
+    first = (project / "more" / "g.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/polysync.schema.json"
+    assert (project / "more" / "g.yaml").parent.joinpath(first.split("=", 1)[1]).resolve() == (
+        written.resolve()
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import os
 import re
 from dataclasses import dataclass, field
 from io import StringIO
@@ -20,12 +21,14 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from polysync_spec.manifest.fmt import _yaml
+from polysync_spec.manifest.models import SCHEMA_ID
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.base import ImportedJob
 from polysync_spec.providers.clients import client_for
 from polysync_spec.providers.registry import platform_of
 
+SCHEMA_FILE = Path("schemas") / "polysync.schema.json"
 HEADER = (
     "# yaml-language-server: $schema={schema}\n"
     "# Imported by `polysync import --platform {platform}`; edit freely: a later import only\n"
@@ -160,17 +163,22 @@ def _load(files: dict[Path, _File], path: Path, header: tuple[str, Path] | None 
     else:
         original = ""
         platform, root = header or ("", path.parent)
-        schema = (
-            Path(*([".."] * len(path.parent.relative_to(root).parts)))
-            / "schemas"
-            / "polysync.schema.json"
-        )
         data = _yaml().load(
-            HEADER.format(schema=schema.as_posix(), platform=platform) + "jobs: {}\n"
+            HEADER.format(schema=schema_location(path, root), platform=platform) + "jobs: {}\n"
         )
         data["jobs"] = CommentedMap()
     files[path] = _File(path, original, data)
     return files[path]
+
+
+def schema_location(path: Path, root: Path) -> str:
+    """Where the schema line of a new file at `path` points: `schemas/polysync.schema.json`
+    relative to it when the project below `root` has one (`polysync schema --write`),
+    else the schema's published `$id`, which resolves from any repository."""
+    schema = root / SCHEMA_FILE
+    if schema.is_file():
+        return Path(os.path.relpath(schema, path.parent)).as_posix()
+    return SCHEMA_ID
 
 
 def _dump(data: CommentedMap) -> str:

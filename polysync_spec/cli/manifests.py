@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from polysync_spec import validate as validate_manifests
@@ -53,9 +55,32 @@ def validate(
 @cli.command()
 @click.option("--reference", is_flag=True, help="Print the Markdown manifest reference instead.")
 @click.option("--plan", "plan_file", is_flag=True, help="Print the JSON Schema of plan files.")
-def schema(reference: bool, plan_file: bool) -> ExitCode:
+@click.option(
+    "--write",
+    "write_to",
+    type=click.Path(dir_okay=False),
+    help="Write it to this file instead (e.g. schemas/polysync.schema.json in your "
+    "repository, where editors and `polysync import`'s schema line find it).",
+)
+def schema(reference: bool, plan_file: bool, write_to: str | None) -> ExitCode:
     """Print the JSON Schema of manifest format v1 (or the Markdown reference, or the
     schema of plan files)."""
+    if write_to is not None:
+        from polysync_spec.engine.planschema import plan_schema_text
+        from polysync_spec.reference import reference_markdown
+
+        text = (
+            plan_schema_text()
+            if plan_file
+            else reference_markdown() + "\n"
+            if reference
+            else schema_text()
+        )
+        target = Path(write_to)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {target}", err=True)
+        return ExitCode.OK
     if plan_file:
         from polysync_spec.engine.planschema import plan_schema_text
 

@@ -23,6 +23,9 @@ from pydantic import (
 )
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
+# Where the manifest schema is published (its `$id`): a schema line that resolves from any
+# repository (`polysync schema --write` puts a copy in one).
+SCHEMA_ID = "https://polysync.dev/schemas/polysync.schema.json"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 # Region names: us-east-1, ap-southeast-2, us-gov-west-1, cn-north-1, eu-central-2 ...
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")]
@@ -513,7 +516,7 @@ class Manifest(Model):
 
     model_config = ConfigDict(
         title="polysync-spec manifest v1",
-        json_schema_extra={"$id": "https://polysync.dev/schemas/polysync.schema.json"},
+        json_schema_extra={"$id": SCHEMA_ID},
     )
 
     version: Literal[1] = Field(
