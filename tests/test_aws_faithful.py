@@ -113,7 +113,11 @@ def test_an_array_parent_runs_no_container_its_children_do(
             break
         time.sleep(0.03)
     # "The parent array job can enter a SUBMITTED, PENDING, FAILED, or SUCCEEDED status."
-    assert seen == ["SUBMITTED", "PENDING", "FAILED"]
+    # Polling may miss a short state on a loaded machine: what was seen is in that order,
+    # ends FAILED, and never a container's state (RUNNABLE, STARTING, RUNNING).
+    lifecycle = ["SUBMITTED", "PENDING", "FAILED"]
+    assert seen[-1] == "FAILED" and set(seen) <= set(lifecycle)
+    assert seen == sorted(seen, key=lifecycle.index)
     assert described["arrayProperties"]["size"] == 3
     assert described["arrayProperties"]["statusSummary"]["FAILED"] == 1
     assert described["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 2

