@@ -19,15 +19,19 @@ Facts, with their sources:
 - The product document (003) names SubmitJob, DescribeJobs, TerminateJob and
   DescribeJobDefinitions (discovery); DescribeJobQueues and ListJobs are separate
   permissions, which polysync does without where they are denied.
+- A job's container logs to the CloudWatch Logs group its definition's
+  `logConfiguration` names (`awslogs-group`), by default `/aws/batch/job`; the
+  manifests do not say which (AWS-FACTS, "Batch logs").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from polysync_spec.providers.batch.spec import definition_name
 from polysync_spec.providers.denials import grant_hint, is_denied
+from polysync_spec.providers.permissions import Command, Grant, log_group_arns
 from polysync_spec.values import partition_of
 
 if TYPE_CHECKING:
@@ -102,3 +106,50 @@ def unfindable(exc: BaseException, what: str) -> AwsError:
         f"looking for {what}: {call_hint(exc)} (only ListJobs finds a job by its name)",
         "AccessDeniedException",
     )
+
+
+BATCH_LOG_GROUP = "/aws/batch/job"  # the default of a definition's logConfiguration
+
+# What each command calls, by the resources it is authorised against: snapshot (plan),
+# submit, poll (DescribeJobs; ListJobs for a failed array job's children),
+# find_submitted (ListJobs), cancel (TerminateJob, then polls), log_tail (DescribeJobs,
+# ListJobs for an array job's failed child).
+_READ = (DESCRIBE_JOBS, LIST_JOBS)
+UNSCOPED: dict[Command, tuple[str, ...]] = {
+    Command.PLAN: (DESCRIBE_JOB_QUEUES, DESCRIBE_JOB_DEFINITIONS),
+    Command.APPLY: (DESCRIBE_JOB_QUEUES, DESCRIBE_JOB_DEFINITIONS, *_READ),
+    Command.STATUS: _READ,
+    Command.CANCEL: _READ,
+    Command.LOGS: _READ,
+    Command.DISCOVER: (DESCRIBE_JOB_DEFINITIONS, DESCRIBE_JOB_QUEUES),
+}
+
+
+def grants(
+    command: Command,
+    region: str,
+    account: str,
+    queues: Iterable[str],
+    definitions: Iterable[str],
+) -> list[Grant]:
+    """What `command` needs on one Batch platform whose runs submit to `queues` with the
+    job `definitions` (names, `name:revision` or ARNs)."""
+    found = [Grant("Unscoped", UNSCOPED[command], ("*",))]
+    if command is Command.DISCOVER:
+        return found
+    if command is Command.APPLY:
+        submit = {queue_arn(region, q, account) for q in queues}
+        for definition in definitions:
+            submit.update(definition_arns(region, definition, account))
+        found.append(Grant("BatchSubmit", (SUBMIT_JOB,), tuple(sorted(submit))))
+    if command in (Command.APPLY, Command.CANCEL):
+        found.append(Grant("BatchTerminate", (TERMINATE_JOB,), (jobs_arn(region, account),)))
+    if command in (Command.APPLY, Command.LOGS):
+        found.append(
+            Grant(
+                "LogGroups",
+                ("logs:GetLogEvents",),
+                log_group_arns(region, account, [BATCH_LOG_GROUP]),
+            )
+        )
+    return found
