@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -17,6 +17,7 @@ from polysync_spec.manifest.models import BatchPlatform, GluePlatform
 from polysync_spec.providers.aws import AwsError, Sessions
 from polysync_spec.providers.base import ATTEMPT_SLOT, RunRequest, RunStatus
 from polysync_spec.providers.clients import client_for
+from polysync_spec.providers.glue.client import GlueClient
 from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
@@ -32,7 +33,7 @@ BATCH = BatchPlatform(type="aws_batch", region="us-east-1", default_job_queue="e
 def _sandbox_client(sandbox: Sandbox, service: str) -> Any:
     """A client with the sandbox's own keys (before IAM is enforced)."""
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=sandbox.endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="sandbox",
@@ -68,7 +69,7 @@ def test_three_runs_of_one_job_end_succeeded_when_get_job_runs_is_denied(
     _glue_job(sandbox, "wide")
     sandbox.script("glue", "wide", FAST)
     as_iam_user(PRODUCT_DOCUMENTS)
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     request = RunRequest("StartJobRun", {"JobName": "wide", "Arguments": {}})
     run_ids = [glue.submit(request) for _ in range(3)]
     with caplog.at_level(logging.WARNING, logger="polysync_spec"):
@@ -86,10 +87,10 @@ def test_snapshot_reads_each_job_with_get_job_when_batch_get_jobs_is_denied(
     sandbox: Sandbox, as_iam_user: Grant, caplog: pytest.LogCaptureFixture
 ) -> None:
     as_iam_user(PRODUCT_DOCUMENTS)
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     with caplog.at_level(logging.WARNING, logger="polysync_spec"):
-        found, missing = glue.discover(["orders-etl", "customers-etl", "no-such-job"])  # type: ignore[attr-defined]
-        glue.discover(["orders-etl"])  # type: ignore[attr-defined]
+        found, missing = glue.discover(["orders-etl", "customers-etl", "no-such-job"])
+        glue.discover(["orders-etl"])
     assert sorted(found) == ["customers-etl", "orders-etl"]
     assert found["orders-etl"].max_concurrent_runs == 2
     assert missing == ["no-such-job"]
@@ -104,9 +105,9 @@ def test_many_jobs_are_read_from_get_jobs_pages_when_batch_get_jobs_is_denied(
     for index in range(12):
         _glue_job(sandbox, f"many-{index:02d}")
     as_iam_user(PRODUCT_DOCUMENTS)
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     names = [f"many-{index:02d}" for index in range(12)]
-    found, missing = glue.discover([*names, "absent"])  # type: ignore[attr-defined]
+    found, missing = glue.discover([*names, "absent"])
     assert sorted(found) == names and missing == ["absent"]
     assert _requests(sandbox, "GetJobs") >= 1 and _requests(sandbox, "GetJob") == 0
 
@@ -115,9 +116,9 @@ def test_a_denied_fallback_names_the_permission_plan_needs(
     sandbox: Sandbox, as_iam_user: Grant
 ) -> None:
     as_iam_user(allowing("glue:GetJobs"))
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     with pytest.raises(AwsError) as raised:
-        glue.discover(["orders-etl"])  # type: ignore[attr-defined]
+        glue.discover(["orders-etl"])
     message = str(raised.value)
     assert "not authorized to perform: glue:GetJob" in message
     assert (
@@ -140,7 +141,7 @@ def test_a_failed_run_with_retries_left_says_its_retry_cannot_be_followed(
         "glue", "flaky", Outcome(result="FAILED", starting_seconds=0.1, running_seconds=0.1)
     )
     as_iam_user(PRODUCT_DOCUMENTS)
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     run_id = glue.submit(RunRequest("StartJobRun", {"JobName": "flaky", "Arguments": {}}))
     report = _until_ended(lambda: glue.poll([run_id]))[run_id]
     assert report.status is RunStatus.FAILED
@@ -151,7 +152,7 @@ def test_finding_a_lost_glue_submission_names_get_job_runs(
     sandbox: Sandbox, as_iam_user: Grant
 ) -> None:
     as_iam_user(PRODUCT_DOCUMENTS)
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     request = attempt(
         RunRequest(
             "StartJobRun",
@@ -246,7 +247,7 @@ def test_denied_cancellations_name_the_permission_and_its_resource(
 ) -> None:
     sandbox.script("glue", "orders-etl", Outcome(stuck_in="RUNNING"))
     as_iam_user(allowing("glue:StartJobRun", "glue:GetJobRun"))
-    glue = client_for("glue", GLUE, Sessions())
+    glue = cast(GlueClient, client_for("glue", GLUE, Sessions()))
     run_id = glue.submit(RunRequest("StartJobRun", {"JobName": "orders-etl", "Arguments": {}}))
     refusal = glue.cancel([run_id])[run_id]
     assert refusal is not None and refusal.code == "AccessDeniedException"

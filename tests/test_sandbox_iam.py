@@ -20,7 +20,7 @@ ACCOUNT = "123456789012"
 
 def _client(sandbox: Sandbox, service: str, key: tuple[str, str] = ("sandbox", "sandbox")) -> Any:
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=sandbox.endpoint_url,
         region_name="us-east-1",
         aws_access_key_id=key[0],

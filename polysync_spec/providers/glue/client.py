@@ -86,7 +86,13 @@ class GlueClient(AwsProvider):
                     scope = job_arn(self.region, names[0])
                 else:
                     scope = f"each job's ARN ({job_arn(self.region, 'NAME')})"
-                hint = grant_hint(f"glue:{exc.operation_name}", scope)
+                permission = f"glue:{exc.operation_name}"
+                if (
+                    permission != discovery.BATCH_GET_JOBS
+                    and discovery.BATCH_GET_JOBS in self.denials
+                ):
+                    permission = f"{discovery.BATCH_GET_JOBS} (or, without it, {permission})"
+                hint = grant_hint(permission, scope)
                 error = error.with_message(f"{error}; {hint}")
             raise error from None
         # JobsNotFound comes in no particular order: answer in the caller's.
