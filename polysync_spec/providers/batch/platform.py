@@ -155,9 +155,11 @@ class Batch:
         }
         for queue_name, queue in live.queues.items():
             prints[f"batch:{region}:job-queue/{queue_name}"] = (
-                f"{queue.state}/{queue.status}/{'fair-share' if queue.fair_share else 'fifo'}"
-                if queue
-                else "missing"
+                "missing"
+                if queue is None
+                else "undescribed"
+                if not queue.described
+                else f"{queue.state}/{queue.status}/{'fair-share' if queue.fair_share else 'fifo'}"
             )
         return prints
 
@@ -296,6 +298,15 @@ def _check_queue(
             codes.QUEUE_MISSING,
             f"job queue '{queue_name}' does not exist in {platform.region}: the queue name on "
             "the job attribute / platform default must name an existing queue",
+            where,
+        )
+        return
+    if not queue.described:
+        out.note(
+            codes.QUEUE_UNCHECKED,
+            f"job queue '{queue_name}' could not be described (batch:DescribeJobQueues is "
+            "denied): that it exists, is ENABLED and VALID, and whether it is fair-share are "
+            "not checked",
             where,
         )
         return

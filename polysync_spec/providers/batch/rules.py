@@ -157,6 +157,16 @@ QUEUE_UNUSABLE = Rule(
     doc="""Batch accepts jobs only on a queue whose state is ENABLED and whose status is
     VALID. Blocks apply.""",
 )
+QUEUE_UNCHECKED = Rule(
+    codes.QUEUE_UNCHECKED,
+    "the job queue could not be described (batch:DescribeJobQueues is denied)",
+    Severity.NOTE,
+    doc="""The caller may not call DescribeJobQueues, a permission the product document
+    does not list: plan takes the queue as named, without checking that it exists, that
+    it is ENABLED and VALID, or whether it has a fair-share scheduling policy. SubmitJob
+    reports those problems instead. Granting batch:DescribeJobQueues (on "*") restores
+    the checks.""",
+)
 FAIR_SHARE_WITHOUT_SHARE = Rule(
     codes.FAIR_SHARE_WITHOUT_SHARE,
     "fair-share queue without `share_identifier`",
@@ -200,6 +210,7 @@ RULES = (
     PINNED_REVISION,
     QUEUE_MISSING,
     QUEUE_UNUSABLE,
+    QUEUE_UNCHECKED,
     FAIR_SHARE_WITHOUT_SHARE,
     SHARE_WITHOUT_FAIR_SHARE,
     NO_PLACEHOLDER,

@@ -335,6 +335,13 @@ class BatchQueue:
     state: str
     status: str
     scheduling_policy_arn: str | None = None
+    # False: the queue could not be described (batch:DescribeJobQueues is denied), so its
+    # state and scheduling policy are unknown; it is assumed to exist.
+    described: bool = True
+
+    @classmethod
+    def undescribed(cls, name: str) -> BatchQueue:
+        return cls(name=name, arn="", state="", status="", described=False)
 
     @property
     def fair_share(self) -> bool:
@@ -342,7 +349,7 @@ class BatchQueue:
 
     @property
     def usable(self) -> bool:
-        return self.state == "ENABLED" and self.status == "VALID"
+        return not self.described or (self.state == "ENABLED" and self.status == "VALID")
 
 
 def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefinition]:
@@ -384,3 +391,19 @@ class BatchLive:
 
     definitions: dict[str, DefinitionLookup] = field(default_factory=dict)
     queues: dict[str, BatchQueue | None] = field(default_factory=dict)
+
+
+def with_remedy(message: str, payload: Mapping[str, Any]) -> str:
+    """The troubleshooting line of the product document that matches the error."""
+    lowered = message.lower()
+    if "queue" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. The queue {payload['jobQueue']!r} on the job attribute / platform "
+            "default does not exist in this region"
+        )
+    if "definition" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. Confirm the name {payload['jobDefinition']!r} and that at least one "
+            "revision has status ACTIVE"
+        )
+    return message

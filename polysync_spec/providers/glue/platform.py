@@ -28,6 +28,7 @@ from polysync_spec.providers.glue.spec import (
     WORKER_KEYS,
     GlueDefinition,
     build_request,
+    job_arn,
 )
 from polysync_spec.values import aws_string, glue_argument_key, is_internal
 
@@ -97,7 +98,9 @@ class Glue:
             out.error(
                 codes.GLUE_JOB_MISSING,
                 f"no Glue job named '{job.external_id}' exists in {platform.region}; external_id "
-                "must be the Glue job's name (and the caller needs glue:GetJob on it)",
+                "must be the Glue job's name, and plan reads it with glue:BatchGetJobs (where "
+                "that is denied, glue:GetJob), which the caller needs on "
+                f"{job_arn(platform.region, job.external_id)}",
                 (*job_path, "external_id"),
             )
             return planned

@@ -220,8 +220,9 @@ JOB_MISSING = Rule(
     codes.GLUE_JOB_MISSING,
     "the Glue job does not exist (external_id is the Glue job name)",
     doc="""plan found no Glue job named by the job's `external_id` in the platform's
-    region. `external_id` is the Glue job's name, and the caller needs glue:GetJob on it.
-    Blocks apply.""",
+    region. `external_id` is the Glue job's name. plan reads the jobs with
+    glue:BatchGetJobs (where that is denied, glue:GetJob each), so the caller needs one of
+    them on the job's ARN (`arn:aws:glue:REGION:ACCOUNT:job/NAME`). Blocks apply.""",
 )
 CONCURRENCY = Rule(
     codes.GLUE_CONCURRENCY,
