@@ -19,6 +19,15 @@ from polysync_spec.providers.base import (
     StatusReport,
 )
 from polysync_spec.providers.batch import inventory
+from polysync_spec.providers.batch.definitions import (
+    BatchDefinition,
+    BatchLive,
+    BatchQueue,
+    DefinitionLookup,
+    definition_name,
+    highest_revisions,
+    revision_arns,
+)
 from polysync_spec.providers.batch.discovery import (
     describe_definitions,
     describe_queues,
@@ -35,15 +44,9 @@ from polysync_spec.providers.batch.permissions import (
 )
 from polysync_spec.providers.batch.spec import (
     CANCEL_REASON,
-    BatchDefinition,
-    BatchLive,
-    BatchQueue,
-    DefinitionLookup,
     NoQueueError,
     build_request,
-    definition_name,
     first_failed_child,
-    highest_revisions,
     is_array_parent,
     log_location,
     map_status,
@@ -104,15 +107,7 @@ class BatchClient(AwsProvider):
                 live.definitions[reference] = DefinitionLookup(reference, latest.get(name))
         if not pinned:
             return
-        described = [q.arn for q in queues.values() if q.arn.count(":") >= 5]
-        account = next((arn.split(":")[4] for arn in described), None)
-        partition = next((arn.split(":")[1] for arn in described), "aws")
-        lookups = {
-            reference: reference
-            if reference.startswith("arn:") or account is None
-            else f"arn:{partition}:batch:{self.region}:{account}:job-definition/{reference}"
-            for reference in pinned
-        }
+        lookups = revision_arns(pinned, queues, self.region)
         found = self.revisions(sorted(set(lookups.values())))
         for reference, key in lookups.items():
             revision = found.get(key) or found.get(reference)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from polysync_spec.providers.batch.spec import BatchDefinition, BatchQueue
+from polysync_spec.providers.batch.definitions import BatchDefinition, BatchQueue
 
 DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product document
 DESCRIBE_QUEUES_CHUNK = 100  # DescribeJobQueues takes up to 100 names

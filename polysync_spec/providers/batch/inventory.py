@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polysync_spec.providers.batch.spec import BatchDefinition, BatchQueue
+from polysync_spec.providers.batch.definitions import BatchDefinition, BatchQueue
 
 
 def document(definitions: list[BatchDefinition], queues: list[BatchQueue] | None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from polysync_spec.providers.batch.spec import definition_name
+from polysync_spec.providers.batch.definitions import definition_name
 from polysync_spec.providers.denials import grant_hint, is_denied
 from polysync_spec.providers.permissions import Command, Grant, log_group_arns
 from polysync_spec.values import partition_of

@@ -21,13 +21,8 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.batch.spec import (
-    SUBMIT_JOB,
-    BatchDefinition,
-    BatchLive,
-    build_request,
-    definition_name,
-)
+from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
+from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
 from polysync_spec.values import aws_string
 
 # SubmitJob's dependsOn takes at most 20 jobs.
