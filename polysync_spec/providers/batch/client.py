@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
@@ -56,6 +56,9 @@ from polysync_spec.providers.batch.spec import (
 from polysync_spec.providers.denials import DENIED_CODES, Denials, is_denied
 from polysync_spec.providers.logs import read_log_tail
 
+if TYPE_CHECKING:  # the stubs are a test dependency; the base class names them by string
+    from mypy_boto3_batch.client import BatchClient as Boto3BatchClient  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
@@ -63,7 +66,7 @@ DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
 LIST_JOBS_PAGE = 1000  # ListJobs maxResults with jobStatus ("up to 1000 values")
 
 
-class BatchClient(AwsProvider):
+class BatchClient(AwsProvider["Boto3BatchClient"]):
     """AWS Batch through one boto3 client: discover, submit, poll, cancel."""
 
     service = "batch"
@@ -265,7 +268,7 @@ class BatchClient(AwsProvider):
             jobStatus="FAILED",
             PaginationConfig={"PageSize": LIST_JOBS_PAGE},
         )
-        return [job for page in pages for job in page.get("jobSummaryList", [])]
+        return [dict(job) for page in pages for job in page.get("jobSummaryList", [])]
 
     def _failed_children_or_none(self, parent_id: str) -> list[dict[str, Any]] | None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
 from polysync_spec.providers.base import (
@@ -29,6 +29,9 @@ from polysync_spec.providers.glue.spec import (
 )
 from polysync_spec.providers.logs import read_log_tail
 
+if TYPE_CHECKING:  # the stubs are a test dependency; the base class names them by string
+    from mypy_boto3_glue.client import GlueClient as Boto3GlueClient  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides it
@@ -39,7 +42,7 @@ RECOVERY_MARGIN = 300.0
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
 
 
-class GlueClient(AwsProvider):
+class GlueClient(AwsProvider["Boto3GlueClient"]):
     """AWS Glue through one boto3 client: discover, submit, poll, cancel.
 
     Glue's automatic retries (the job's MaxRetries) are new runs, each naming the one
@@ -204,9 +207,9 @@ class GlueClient(AwsProvider):
                     continue
                 for ok in response.get("SuccessfulSubmissions", []):
                     results[composite_run_id(job_name, ok["JobRunId"])] = None
-                for error in response.get("Errors", []):
-                    detail = error.get("ErrorDetail", {})
-                    results[composite_run_id(job_name, error.get("JobRunId", ""))] = Refusal.of(
+                for failure in response.get("Errors", []):
+                    detail = failure.get("ErrorDetail", {})
+                    results[composite_run_id(job_name, failure.get("JobRunId", ""))] = Refusal.of(
                         str(detail.get("ErrorCode", "Error")), str(detail.get("ErrorMessage", ""))
                     )
         return results
@@ -223,8 +226,8 @@ class GlueClient(AwsProvider):
 
         job_name, job_run_id = split_run_id(run_id)
         try:
-            job_run = self.client.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
-            job_run, _ = self.runs.latest_attempt(job_name, job_run)
+            first = self.client.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+            job_run, _ = self.runs.latest_attempt(job_name, first)
         except (ClientError, BotoCoreError) as exc:
             if is_denied(exc):
                 hint = grant_hint("glue:GetJobRun", job_arn(self.region, job_name))
