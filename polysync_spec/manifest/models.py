@@ -211,10 +211,11 @@ Auth = Annotated[
 
 GlueWorkerType = Annotated[WorkerType, Field(description="Glue WorkerType of the run.")]
 GlueWorkers = Annotated[int, Field(ge=1, description="Glue NumberOfWorkers of the run.")]
+# Glue's GlueVersionString: a dotted version or `auto` (automatic upgrades), 1-255.
 GlueVersion = Annotated[
     str,
-    StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$"),
-    Field(description='Sent as the --glue-version argument; quote it ("4.0").'),
+    StringConstraints(max_length=255, pattern=r"^(([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+|auto)$"),
+    Field(description='Sent as the --glue-version argument; quote it ("4.0"), or `auto`.'),
 ]
 GlueTimeout = Annotated[
     int, Field(ge=1, lt=10080, description="Glue Timeout of the run, in minutes.")
@@ -358,14 +359,21 @@ RunParameterSpec = Annotated[
 # ---------------------------------------------------------------- jobs
 
 
+# Glue's NameString (StartJobRun JobName): 1-255 characters of its single-line set, i.e.
+# no control character but tab and no U+FFFE / U+FFFF. Written as the set it excludes, so
+# that Rust's, Python's and ECMAScript's regex engines all read it alike.
+GLUE_JOB_NAME_PATTERN = r"^[^\x00-\x08\x0A-\x1F\uFFFE\uFFFF]+$"
+GlueJobName = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=GLUE_JOB_NAME_PATTERN)
+]
+
+
 class GlueJob(Model):
     """An AWS Glue job, run with StartJobRun."""
 
     platform: Name = Field(description="The aws_glue platform that runs it.")
     type: Literal["aws_glue_job"] = "aws_glue_job"
-    external_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")
-    ] = Field(description="The Glue job name.")
+    external_id: GlueJobName = Field(description="The Glue job name.")
     description: str | None = None
     parameters: dict[str, ParameterSpec] = Field(
         default_factory=dict, description="Parameters by name: `name: value` or the long form."

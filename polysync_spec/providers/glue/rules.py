@@ -210,8 +210,17 @@ MAX_RETRIES = Rule(
 VERSION = Rule(
     codes.GLUE_VERSION_NOT_STRING,
     "invalid glue_version",
-    doc="""`glue_version` is a string such as `"4.0"`, sent as the `--glue-version`
-    argument. Quote it: unquoted, YAML reads 4.0 as a number.""",
+    doc="""`glue_version` is a string such as `"4.0"`, or `auto` (Glue's automatic
+    version upgrades), at most 255 characters, sent as the `--glue-version` argument.
+    Quote it: unquoted, YAML reads 4.0 as a number.""",
+)
+
+JOB_NAME = Rule(
+    codes.GLUE_JOB_NAME,
+    "invalid Glue job name",
+    doc="""A Glue job's `external_id` is the Glue job's name, sent as StartJobRun's
+    `JobName`: 1 to 255 characters on one line (botocore's NameString: no control
+    character but tab).""",
 )
 
 # ---------------------------------------------------------------- plan
@@ -271,6 +280,7 @@ RULES = (
     INTERNAL_ARGUMENT,
     MAX_RETRIES,
     VERSION,
+    JOB_NAME,
     JOB_MISSING,
     CONCURRENCY,
     ARGUMENTS_TOO_LARGE,
