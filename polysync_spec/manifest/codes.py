@@ -69,6 +69,7 @@ BATCH_DEPENDS_ON: Final = "PS406"
 BATCH_NO_QUEUE: Final = "PS407"
 BATCH_EXTERNAL_ID: Final = "PS408"
 BATCH_SHARE_IDENTIFIER: Final = "PS409"
+BATCH_JOB_QUEUE: Final = "PS410"
 
 # PS5xx: cross-references
 UNKNOWN_PLATFORM: Final = "PS501"
@@ -123,6 +124,8 @@ FIELD_CODES: Final[dict[str, str]] = {
     "tags": BATCH_TAG,
     "depends_on": BATCH_DEPENDS_ON,
     "share_identifier": BATCH_SHARE_IDENTIFIER,
+    "job_queue": BATCH_JOB_QUEUE,
+    "default_job_queue": BATCH_JOB_QUEUE,
     "role_arn": ROLE_ARN,
     "duration_seconds": STS_DURATION,
     "session_name": STS_SESSION_NAME,

@@ -240,6 +240,13 @@ ShareIdentifier = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}\*?$"),
     Field(description="Batch shareIdentifier: required on fair-share queues, refused on others."),
 ]
+# A queue name as CreateJobQueue documents it (up to 128 letters, digits, - and _), or a
+# job-queue ARN: SubmitJob's jobQueue takes either.
+_QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
+JOB_QUEUE_PATTERN = (
+    rf"^({_QUEUE_NAME}|arn:aws[a-z-]*:batch:[a-z0-9-]+:[0-9]{{12}}:job-queue/{_QUEUE_NAME})$"
+)
+JobQueue = Annotated[str, StringConstraints(pattern=JOB_QUEUE_PATTERN)]
 Priority = Annotated[
     int,
     Field(ge=0, le=9999, description="Batch schedulingPriorityOverride: higher runs sooner."),
@@ -263,7 +270,7 @@ class RunCompute(Model):
     glue_version: GlueVersion | None = None
     timeout_minutes: GlueTimeout | None = None
     max_retries: GlueMaxRetries | None = None
-    job_queue: str | None = Field(None, description="Batch queue for this run only.")
+    job_queue: JobQueue | None = Field(None, description="Batch queue for this run only.")
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None
@@ -303,7 +310,9 @@ class BatchPlatform(Model):
         None, description="Override the Batch endpoint (emulators): an http(s) URL."
     )
     auth: Auth = Field(default_factory=DefaultAuth)
-    default_job_queue: str | None = Field(None, description="Queue used when a job sets none.")
+    default_job_queue: JobQueue | None = Field(
+        None, description="Queue used when a job sets none: a name or a job-queue ARN."
+    )
     description: str | None = None
 
 
@@ -407,7 +416,9 @@ class BatchJob(Model):
     parameters: dict[str, ParameterSpec] = Field(
         default_factory=dict, description="Parameters by name: `name: value` or the long form."
     )
-    job_queue: str | None = Field(None, description="Overrides the platform's default_job_queue.")
+    job_queue: JobQueue | None = Field(
+        None, description="Overrides the platform's default_job_queue: a name or an ARN."
+    )
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None

@@ -288,12 +288,19 @@ def _describe(
     return code or codes.INVALID_VALUE, f"{label}: {error['msg']}", False
 
 
+_QUEUE_HELP = (
+    "a queue name (up to 128 letters, digits, - and _) or "
+    "arn:aws:batch:<region>:<account>:job-queue/<name> (SubmitJob jobQueue)"
+)
 _PATTERN_HELP = {
     "region": "expected an AWS region such as us-east-1",
     "endpoint_url": "expected an http:// or https:// URL such as http://127.0.0.1:4599",
     "role_arn": "expected arn:aws:iam::<12-digit account>:role/<name>",
     "glue_version": 'expected a version such as "4.0", or auto',
-    "share_identifier": "up to 255 letters and digits, optionally ending in *",
+    "share_identifier": "up to 255 letters and digits, optionally ending in * "
+    "(SubmitJob shareIdentifier)",
+    "job_queue": _QUEUE_HELP,
+    "default_job_queue": _QUEUE_HELP,
     "session_name": "2-64 characters of letters, digits and +=,.@_-",
     "external_id": "2-1224 characters of letters, digits and +=,.@:/_-",
     "platform": "a name of letters, digits, _ and -, starting with a letter or _",

@@ -128,6 +128,15 @@ SHARE_IDENTIFIER = Rule(
     optionally ending in `*`.""",
 )
 
+JOB_QUEUE = Rule(
+    codes.BATCH_JOB_QUEUE,
+    "invalid Batch job queue reference",
+    doc="""A job's `job_queue`, a run's `compute.job_queue` and a platform's
+    `default_job_queue` are sent as SubmitJob's `jobQueue`: a queue name (up to 128
+    letters, digits, `-` and `_`, as CreateJobQueue names queues) or a job-queue ARN,
+    `arn:aws:batch:<region>:<account>:job-queue/<name>`.""",
+)
+
 # ---------------------------------------------------------------- plan
 
 DEFINITION_NOT_ACTIVE = Rule(
@@ -196,6 +205,7 @@ RULES = (
     NO_QUEUE,
     EXTERNAL_ID,
     SHARE_IDENTIFIER,
+    JOB_QUEUE,
     DEFINITION_NOT_ACTIVE,
     PINNED_REVISION,
     QUEUE_MISSING,
