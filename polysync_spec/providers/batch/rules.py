@@ -70,6 +70,50 @@ DEPENDS_ON = Rule(
 )
 
 
+def _typed_dependencies(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A `depends_on` item with a `type` (`SEQUENTIAL` or `N_TO_N`) is an array job's
+    dependency (SubmitJob's dependsOn: "You can specify a SEQUENTIAL type dependency
+    without specifying a job ID for array jobs [...] You can also specify an N_TO_N type
+    dependency with a job ID for array jobs"): the job needs an `array_size`, its own or
+    one set by every run of it."""
+    for name, job in ctx.jobs.items():
+        if not isinstance(job, BatchJob) or not job.depends_on or job.array_size is not None:
+            continue
+        runs = [
+            (plan_name, run)
+            for plan_name, plan in ctx.run_plans.items()
+            for run in plan.runs
+            if run.job == name
+        ]
+        plain = [
+            (plan_name, run.key)
+            for plan_name, run in runs
+            if run.compute is None or run.compute.array_size is None
+        ]
+        if runs and not plain:
+            continue  # every run makes it an array job
+        which = (
+            f"run '{plain[0][1]}' of run plan '{plain[0][0]}' submits it without one"
+            if plain
+            else "no run gives it one"
+        )
+        for index, dependency in enumerate(job.depends_on):
+            if dependency.type is not None:
+                yield TYPED_DEPENDENCY.at(
+                    ("jobs", name, "depends_on", index, "type"),
+                    f"dependency type {dependency.type} is for array jobs (SubmitJob dependsOn), "
+                    f"but job '{name}' has no array_size and {which}; set array_size (2..10000) "
+                    "or leave the dependency untyped",
+                )
+
+
+TYPED_DEPENDENCY = Rule(
+    codes.BATCH_TYPED_DEPENDENCY,
+    "typed Batch dependency on a job that is not an array job",
+    check=_typed_dependencies,
+)
+
+
 def _queue(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A Batch job needs a queue: its own `job_queue`, else its platform's
     `default_job_queue`."""
@@ -206,6 +250,7 @@ RULES = (
     EXTERNAL_ID,
     SHARE_IDENTIFIER,
     JOB_QUEUE,
+    TYPED_DEPENDENCY,
     DEFINITION_NOT_ACTIVE,
     PINNED_REVISION,
     QUEUE_MISSING,
