@@ -223,6 +223,23 @@ SHARE_WITHOUT_FAIR_SHARE = Rule(
     policy, and Batch refuses the job: leave `share_identifier` and
     `scheduling_priority_override` out. Blocks apply.""",
 )
+PROPAGATED_TAGS = Rule(
+    codes.PROPAGATED_TAGS,
+    "the job's and the definition's tags together exceed 50, and tags propagate",
+    doc="""Tags propagate to the job's ECS task (the job's `propagate_tags`, else the
+    definition's propagateTags), and the job's tags and the definition's, counted once per
+    key, are more than 50: SubmitJob's propagateTags says "If the total number of combined
+    tags from the job and job definition is over 50, the job is moved to the FAILED
+    state". Blocks apply.""",
+)
+PRIORITY_WITHOUT_FAIR_SHARE = Rule(
+    codes.PRIORITY_WITHOUT_FAIR_SHARE,
+    "`scheduling_priority_override` on a queue without a fair-share policy",
+    Severity.DRIFT,
+    doc="""The run sets `scheduling_priority_override`, but its queue has no fair-share
+    scheduling policy: SubmitJob's schedulingPriorityOverride "only affects jobs in job
+    queues with a fair-share policy", so Batch accepts it and it changes nothing.""",
+)
 NO_PLACEHOLDER = Rule(
     codes.NO_PLACEHOLDER,
     "a Batch parameter with no `Ref::` placeholder in the definition",
@@ -257,6 +274,8 @@ RULES = (
     QUEUE_UNUSABLE,
     FAIR_SHARE_WITHOUT_SHARE,
     SHARE_WITHOUT_FAIR_SHARE,
+    PROPAGATED_TAGS,
+    PRIORITY_WITHOUT_FAIR_SHARE,
     NO_PLACEHOLDER,
     PLACEHOLDER_UNSET,
 )

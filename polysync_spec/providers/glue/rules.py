@@ -333,6 +333,15 @@ PYTHON_SHELL_WORKERS = Rule(
     MaxCapacity: `worker_type` and `number_of_workers` cannot be set for it, on the job
     or on a run. Blocks apply.""",
 )
+WORKER_FOR_JOB = Rule(
+    codes.GLUE_WORKER_FOR_JOB,
+    "a worker type the Glue job's command or Glue version does not take",
+    doc="""The worker type polysync sends does not fit the live Glue job: `Z.2X` is for
+    Ray jobs (`glueray`) and a Ray job takes only `Z.2X`; `G.025X` is for streaming jobs
+    (`gluestreaming`); and a worker type needs the Glue version AWS documents for it
+    (PS313), here the job's own GlueVersion since the manifest sets none
+    (StartJobRun's WorkerType). Blocks apply.""",
+)
 NON_OVERRIDABLE = Rule(
     codes.NON_OVERRIDABLE,
     "a Glue parameter the job lists in NonOverridableArguments",
@@ -364,6 +373,7 @@ RULES = (
     CONCURRENCY,
     ARGUMENTS_TOO_LARGE,
     PYTHON_SHELL_WORKERS,
+    WORKER_FOR_JOB,
     NON_OVERRIDABLE,
     PYTHON_SHELL_DEFAULTS_SKIPPED,
 )
