@@ -278,7 +278,7 @@ def _describe(
         if kind in ("too_short", "too_long"):
             shown = ""  # the length is the point, not the value
         message = f"{label} must be {bound}{shown}{_aws_member(code)}"
-        return code or codes.OUT_OF_RANGE, message, False
+        return code or codes.OUT_OF_RANGE, message, is_key  # a key too long: at the key
     if kind == "string_pattern_mismatch":
         return (
             code or codes.INVALID_VALUE,

@@ -121,6 +121,8 @@ def _queue(ctx: CheckContext) -> Iterator[Diagnostic]:
         if not isinstance(job, BatchJob) or job.job_queue:
             continue
         platform = ctx.platforms.get(job.platform)
+        if lookup(ctx.resolved.get("platforms"), job.platform, "default_job_queue") is not None:
+            continue  # set, but invalid: PS410 says so
         if isinstance(platform, BatchPlatform) and not platform.default_job_queue:
             yield NO_QUEUE.at(
                 ("jobs", name),
