@@ -10,6 +10,7 @@ too."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from polysync_spec.providers.glue.platform import Glue
 from polysync_spec.providers.glue.spec import GlueDefinition
 from polysync_spec.providers.glue.workers import WORKER_MIN_VERSION
 from polysync_spec.sandbox import shapes
+from tests.conftest import ROOT
 from tests.helpers import BATCH_BASE, GLUE_BASE, attempt, write_marked
 
 # ================================================================== validate
@@ -397,6 +399,17 @@ BOUNDARIES: list[Boundary] = [
         codes.BATCH_TAG,
     ),
 ]
+
+
+def test_the_readme_table_names_every_case() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Request constraints checked offline", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z0-9.-]+)`", section))
+    version = re.compile(r"^glue-.+-needs-glue-\d+\.\d+$")
+    missing = [c.id for c in BOUNDARIES if c.id not in named and not version.match(c.id)]
+    assert not missing, f"README's request constraints do not name {missing}"
+    assert "`glue-<type>-needs-glue-<version>` (10 cases)" in section
+    assert len([c for c in BOUNDARIES if version.match(c.id)]) == 10
 
 
 @pytest.mark.parametrize("case", BOUNDARIES, ids=[c.id for c in BOUNDARIES])
