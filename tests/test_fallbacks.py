@@ -187,7 +187,7 @@ def test_batch_snapshot_takes_queues_as_named_when_describe_job_queues_is_denied
     assert live.of("batch").definitions["cleanup"].resolved.revision == 1
     plan = make_plan(project, "p", live, manifest_path=str(path))
     assert not plan.has_errors
-    notes = [f for f in plan.all_findings() if f.code == "PS716"]
+    notes = [f for f in plan.all_findings() if f.code == "PS719"]
     assert len(notes) == 1 and "batch:DescribeJobQueues is denied" in notes[0].message
     assert any("batch:DescribeJobQueues is denied" in r.getMessage() for r in caplog.records)
 

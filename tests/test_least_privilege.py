@@ -107,7 +107,7 @@ def test_every_command_works_with_the_product_documents_permissions(
     as_iam_user(PRODUCT_DOCUMENTS)
     outputs = _every_command(sandbox, capsys, path)
     # The queue could not be described: said, not an error.
-    assert "PS716" in outputs["plan"]
+    assert "PS719" in outputs["plan"]
     # Each process asks for a denied call once, then falls back: three processes plan.
     assert len(sandbox.requests("BatchGetJobs")) == 3
     assert len(sandbox.requests("DescribeJobQueues")) == 3
@@ -124,7 +124,7 @@ def test_every_command_works_with_the_policy_polysync_iam_prints(
     path = write(tmp_path, PROJECT)
     as_iam_user(_generated_policy(capsys, path))
     outputs = _every_command(sandbox, capsys, path)
-    assert "PS716" not in outputs["plan"]  # DescribeJobQueues is granted: queues checked
+    assert "PS719" not in outputs["plan"]  # DescribeJobQueues is granted: queues checked
     assert not sandbox.requests("GetJob")  # BatchGetJobs is granted: no fallback
 
 

@@ -24,6 +24,8 @@ class BatchDefinition:
     placeholders: frozenset[str] = frozenset()
     attempt_duration_seconds: int | None = None
     retry_attempts: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    propagate_tags: bool | None = None
 
     @property
     def reference(self) -> str:
@@ -43,6 +45,8 @@ class BatchDefinition:
             placeholders=frozenset(m for text in texts for m in _REF.findall(text)),
             attempt_duration_seconds=(data.get("timeout") or {}).get("attemptDurationSeconds"),
             retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
+            tags=dict(data.get("tags") or {}),
+            propagate_tags=data.get("propagateTags"),
         )
 
 
