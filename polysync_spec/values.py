@@ -90,3 +90,12 @@ def is_internal(key: str) -> bool:
 def glue_argument_key(key: str) -> str:
     """`source_path` -> `--source_path`; an existing `--` prefix is kept."""
     return key if key.startswith(GLUE_PREFIX) else GLUE_PREFIX + key
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region: aws-cn for China, aws-us-gov for GovCloud, else aws."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,23 @@ def sandbox(sandbox_server: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox
     sandbox_server.log.clear()
     monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox_server.endpoint_url)
     return sandbox_server
+
+
+@pytest.fixture
+def as_iam_user(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Mapping[str, Any]], tuple[str, str]]]:
+    """`as_iam_user(policy)`: an IAM user of the sandbox with `policy`, whose access keys
+    the tool then finds in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and the sandbox's IAM
+    enforcement on: every call is authorised against the policy. Off again afterwards."""
+    made = iter(range(1000))
+
+    def grant(policy: Mapping[str, Any]) -> tuple[str, str]:
+        key, secret = sandbox.iam_user(f"polysync-{next(made)}", policy)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        sandbox.enforce_iam(True)
+        return key, secret
+
+    yield grant
+    sandbox.enforce_iam(False)

@@ -31,9 +31,9 @@ CASES: list[tuple[str, str, str, str | None]] = [
         (BATCH_BASE, "scheduling_priority_override: {}", v, c)
         for v, c in [("-1", "PS404"), ("0", None), ("9999", None), ("10000", "PS404")]
     ],
-    # Batch dependsOn: type in SEQUENTIAL | N_TO_N, at most 20
+    # Batch dependsOn: type in SEQUENTIAL | N_TO_N (an array job's), at most 20
     *[
-        (BATCH_BASE, "depends_on: [{{job_id: j, type: {}}}]", v, c)
+        (BATCH_BASE, "array_size: 2\n    depends_on: [{{job_id: j, type: {}}}]", v, c)
         for v, c in [
             ("SEQUENTIAL", None),
             ("N_TO_N", None),

@@ -35,7 +35,7 @@ def test_text_output_is_file_line_col_severity_code_message(
     assert run(["validate", str(broken)]) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [
-        f"{broken}:11:21: error PS402: 'retry_attempts' must be at most 10, got 11",
+        f"{broken}:11:21: error PS402: 'retry_attempts' must be at most 10, got 11 (SubmitJob retryStrategy.attempts: 1-10)",
         f"{broken}:13:5: error PS100: unknown key 'regoin'",
     ]
     assert "2 error(s), 0 warning(s) in 1 file" in err
@@ -52,7 +52,7 @@ def test_json_output_is_a_versioned_document(
     assert first == {
         "code": "PS402",
         "severity": "error",
-        "message": "'retry_attempts' must be at most 10, got 11",
+        "message": "'retry_attempts' must be at most 10, got 11 (SubmitJob retryStrategy.attempts: 1-10)",
         "path": str(broken),
         "line": 11,
         "column": 21,

@@ -24,13 +24,13 @@ from polysync_spec.providers.base import (
     Tier,
 )
 from polysync_spec.providers.batch import spec as batch_spec
-from polysync_spec.providers.batch.platform import DEPENDS_ON_LIMIT, Batch
-from polysync_spec.providers.batch.spec import (
+from polysync_spec.providers.batch.definitions import (
     BatchDefinition,
     BatchLive,
     BatchQueue,
     DefinitionLookup,
 )
+from polysync_spec.providers.batch.platform import DEPENDS_ON_LIMIT, Batch
 from polysync_spec.providers.glue import spec as glue_spec
 from polysync_spec.providers.glue.platform import GLUE_ARGUMENTS_LIMIT, Glue, GlueLive
 from polysync_spec.providers.glue.spec import GlueDefinition

@@ -214,10 +214,11 @@ Auth = Annotated[
 
 GlueWorkerType = Annotated[WorkerType, Field(description="Glue WorkerType of the run.")]
 GlueWorkers = Annotated[int, Field(ge=1, description="Glue NumberOfWorkers of the run.")]
+# Glue's GlueVersionString: a dotted version or `auto` (automatic upgrades), 1-255.
 GlueVersion = Annotated[
     str,
-    StringConstraints(pattern=r"^([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+$"),
-    Field(description='Sent as the --glue-version argument; quote it ("4.0").'),
+    StringConstraints(max_length=255, pattern=r"^(([A-Za-z0-9_]+\.)+[A-Za-z0-9_]+|auto)$"),
+    Field(description='Sent as the --glue-version argument; quote it ("4.0"), or `auto`.'),
 ]
 GlueTimeout = Annotated[
     int, Field(ge=1, lt=10080, description="Glue Timeout of the run, in minutes.")
@@ -242,6 +243,13 @@ ShareIdentifier = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9]{1,255}\*?$"),
     Field(description="Batch shareIdentifier: required on fair-share queues, refused on others."),
 ]
+# A queue name as CreateJobQueue documents it (up to 128 letters, digits, - and _), or a
+# job-queue ARN: SubmitJob's jobQueue takes either.
+_QUEUE_NAME = r"[A-Za-z0-9_-]{1,128}"
+JOB_QUEUE_PATTERN = (
+    rf"^({_QUEUE_NAME}|arn:aws[a-z-]*:batch:[a-z0-9-]+:[0-9]{{12}}:job-queue/{_QUEUE_NAME})$"
+)
+JobQueue = Annotated[str, StringConstraints(pattern=JOB_QUEUE_PATTERN)]
 Priority = Annotated[
     int,
     Field(ge=0, le=9999, description="Batch schedulingPriorityOverride: higher runs sooner."),
@@ -265,7 +273,7 @@ class RunCompute(Model):
     glue_version: GlueVersion | None = None
     timeout_minutes: GlueTimeout | None = None
     max_retries: GlueMaxRetries | None = None
-    job_queue: str | None = Field(None, description="Batch queue for this run only.")
+    job_queue: JobQueue | None = Field(None, description="Batch queue for this run only.")
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None
@@ -305,7 +313,9 @@ class BatchPlatform(Model):
         None, description="Override the Batch endpoint (emulators): an http(s) URL."
     )
     auth: Auth = Field(default_factory=DefaultAuth)
-    default_job_queue: str | None = Field(None, description="Queue used when a job sets none.")
+    default_job_queue: JobQueue | None = Field(
+        None, description="Queue used when a job sets none: a name or a job-queue ARN."
+    )
     description: str | None = None
 
 
@@ -361,14 +371,21 @@ RunParameterSpec = Annotated[
 # ---------------------------------------------------------------- jobs
 
 
+# Glue's NameString (StartJobRun JobName): 1-255 characters of its single-line set, i.e.
+# no control character but tab and no U+FFFE / U+FFFF. Written as the set it excludes, so
+# that Rust's, Python's and ECMAScript's regex engines all read it alike.
+GLUE_JOB_NAME_PATTERN = r"^[^\x00-\x08\x0A-\x1F\uFFFE\uFFFF]+$"
+GlueJobName = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=GLUE_JOB_NAME_PATTERN)
+]
+
+
 class GlueJob(Model):
     """An AWS Glue job, run with StartJobRun."""
 
     platform: Name = Field(description="The aws_glue platform that runs it.")
     type: Literal["aws_glue_job"] = "aws_glue_job"
-    external_id: Annotated[
-        str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\n\r]+$")
-    ] = Field(description="The Glue job name.")
+    external_id: GlueJobName = Field(description="The Glue job name.")
     description: str | None = None
     parameters: dict[str, ParameterSpec] = Field(
         default_factory=dict, description="Parameters by name: `name: value` or the long form."
@@ -402,7 +419,9 @@ class BatchJob(Model):
     parameters: dict[str, ParameterSpec] = Field(
         default_factory=dict, description="Parameters by name: `name: value` or the long form."
     )
-    job_queue: str | None = Field(None, description="Overrides the platform's default_job_queue.")
+    job_queue: JobQueue | None = Field(
+        None, description="Overrides the platform's default_job_queue: a name or an ARN."
+    )
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
     attempt_duration_seconds: AttemptDuration | None = None

@@ -7,6 +7,7 @@ others, and cross-reference checks still see every valid entry.
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from collections.abc import Callable
@@ -223,7 +224,7 @@ def _describe(
     ctx = error.get("ctx") or {}
     field = _field_name(path)
     label = f"'{field}'" if field else "value"
-    code = _field_code(path)
+    code = _field_code(path, error["loc"])
     value = error.get("input")
     shown = "" if sensitive or _is_sensitive_path(path) else _show(value)
 
@@ -276,22 +277,30 @@ def _describe(
         )
         if kind in ("too_short", "too_long"):
             shown = ""  # the length is the point, not the value
-        return code or codes.OUT_OF_RANGE, f"{label} must be {bound}{shown}", False
+        message = f"{label} must be {bound}{shown}{_aws_member(code)}"
+        return code or codes.OUT_OF_RANGE, message, is_key  # a key too long: at the key
     if kind == "string_pattern_mismatch":
         return (
             code or codes.INVALID_VALUE,
-            f"{label} is not valid{shown}: {_PATTERN_HELP.get(field or '', 'see the manifest reference')}",
+            f"{label} is not valid{shown}: {_pattern_help(field, code)}",
             False,
         )
     return code or codes.INVALID_VALUE, f"{label}: {error['msg']}", False
 
 
+_QUEUE_HELP = (
+    "a queue name (up to 128 letters, digits, - and _) or "
+    "arn:aws:batch:<region>:<account>:job-queue/<name> (SubmitJob jobQueue)"
+)
 _PATTERN_HELP = {
     "region": "expected an AWS region such as us-east-1",
     "endpoint_url": "expected an http:// or https:// URL such as http://127.0.0.1:4599",
     "role_arn": "expected arn:aws:iam::<12-digit account>:role/<name>",
-    "glue_version": 'expected a version such as "4.0"',
-    "share_identifier": "up to 255 letters and digits, optionally ending in *",
+    "glue_version": 'expected a version such as "4.0", or auto',
+    "share_identifier": "up to 255 letters and digits, optionally ending in * "
+    "(SubmitJob shareIdentifier)",
+    "job_queue": _QUEUE_HELP,
+    "default_job_queue": _QUEUE_HELP,
     "session_name": "2-64 characters of letters, digits and +=,.@_-",
     "external_id": "2-1224 characters of letters, digits and +=,.@:/_-",
     "platform": "a name of letters, digits, _ and -, starting with a letter or _",
@@ -299,6 +308,33 @@ _PATTERN_HELP = {
     "run": "a name of letters, digits, _ and -, starting with a letter or _",
     "name": "a name of letters, digits, _ and -, starting with a letter or _",
 }
+
+
+# The request member each AWS-coded field becomes, named after a bound it breaks: the
+# limit is AWS's, and this is where its documentation says so.
+_AWS_MEMBERS = {
+    codes.GLUE_NUMBER_OF_WORKERS: "StartJobRun NumberOfWorkers",
+    codes.GLUE_TIMEOUT: "StartJobRun Timeout: less than 7 days or 10080 minutes",
+    codes.GLUE_VERSION_NOT_STRING: "the Glue job's GlueVersion, GlueVersionString: 1-255",
+    codes.GLUE_JOB_NAME: "StartJobRun JobName, NameString: 1-255 characters",
+    codes.BATCH_ATTEMPT_DURATION: "SubmitJob timeout.attemptDurationSeconds: at least 60",
+    codes.BATCH_RETRY_ATTEMPTS: "SubmitJob retryStrategy.attempts: 1-10",
+    codes.BATCH_ARRAY_SIZE: "SubmitJob arrayProperties.size: 2-10,000",
+    codes.BATCH_PRIORITY: "SubmitJob schedulingPriorityOverride: 0-9999",
+    codes.BATCH_TAG: "SubmitJob tags: 1-50, keys 1-128, values up to 256 characters",
+    codes.BATCH_DEPENDS_ON: "SubmitJob dependsOn: at most 20 jobs",
+}
+
+
+def _aws_member(code: str | None) -> str:
+    member = _AWS_MEMBERS.get(code or "")
+    return f" ({member})" if member else ""
+
+
+def _pattern_help(field: str | None, code: str | None) -> str:
+    if code == codes.GLUE_JOB_NAME:
+        return "a Glue job name is 1-255 characters on one line (Glue JobName, NameString)"
+    return _PATTERN_HELP.get(field or "", "see the manifest reference")
 
 
 def _name_message(value: Any) -> str:
@@ -327,13 +363,19 @@ def _field_name(path: DocPath) -> str | None:
     return None
 
 
-def _field_code(path: DocPath) -> str | None:
+def _field_code(path: DocPath, loc: tuple[int | str, ...] = ()) -> str | None:
     # The field itself, or the map/list it sits in (a tag value, a depends_on item).
     for segment in reversed(path[-3:]):
         if not isinstance(segment, str):
             continue
         if segment == "external_id":
-            return codes.FIELD_CODES["external_id"] if "auth" in path else None
+            # Three fields share the name: STS's ExternalId, the Glue job name and the
+            # Batch job definition; pydantic's location names the job type.
+            if "auth" in path:
+                return codes.FIELD_CODES["external_id"]
+            if "aws_glue_job" in loc:
+                return codes.GLUE_JOB_NAME
+            return codes.BATCH_EXTERNAL_ID if "aws_batch_job" in loc else None
         if segment in codes.FIELD_CODES:
             return codes.FIELD_CODES[segment]
     return None
@@ -353,7 +395,9 @@ def _show(value: Any) -> str:
     if isinstance(value, int | float):
         return f", got {value}"
     if isinstance(value, str) and len(value) <= 60:
-        return f", got '{value}'"
+        # A control character is shown escaped: a raw newline would split the finding.
+        text = value if value.isprintable() else json.dumps(value, ensure_ascii=False)[1:-1]
+        return f", got '{text}'"
     if isinstance(value, list):
         return ", got a list"
     if isinstance(value, dict):

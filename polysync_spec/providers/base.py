@@ -14,11 +14,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from polysync_spec.manifest.models import Direction, Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.values import is_internal
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs.client import CloudWatchLogsClient
+
+# The boto3 client of a platform's service (e.g. mypy_boto3_glue's GlueClient).
+ServiceClient = TypeVar("ServiceClient")
 
 
 class RunStatus(enum.StrEnum):
@@ -157,21 +163,22 @@ def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]
     return sent, secret
 
 
-class AwsProvider:
-    """What every provider holds: its service client, its region, a CloudWatch Logs client
-    for log tails, a separate client for submissions that never retries on its own (a
-    retried submit after a 5xx could create a second run; the executor decides instead),
-    and one for cancellations, with connections of its own."""
+class AwsProvider(Generic[ServiceClient]):
+    """What every platform client holds: its service's boto3 client (typed by the
+    boto3-stubs of that service), its region, a CloudWatch Logs client for log tails, a
+    separate client for submissions that never retries on its own (a retried submit
+    after a 5xx could create a second run; the executor decides instead), and one for
+    cancellations, with connections of its own."""
 
     service = ""
 
     def __init__(
         self,
-        client: Any,
+        client: ServiceClient,
         region: str,
-        logs: Any = None,
-        submit_client: Any = None,
-        cancel_client: Any = None,
+        logs: CloudWatchLogsClient | None = None,
+        submit_client: ServiceClient | None = None,
+        cancel_client: ServiceClient | None = None,
     ) -> None:
         self.client = client
         self.region = region

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from polysync_spec.providers.base import LogTail
+from polysync_spec.providers.denials import DENIED_CODES, grant_hint
 
 
 def read_log_tail(logs: Any, group: str, stream: str, lines: int) -> LogTail | None:
@@ -20,6 +21,9 @@ def read_log_tail(logs: Any, group: str, stream: str, lines: int) -> LogTail | N
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ResourceNotFoundException":
             return None
+        if code in DENIED_CODES:
+            hint = grant_hint("logs:GetLogEvents", f"log group {group} (its streams)")
+            return LogTail(note=f"cannot read {group}: {code}; {hint}")
         return LogTail(note=f"cannot read {group}: {code}")
     except BotoCoreError as exc:
         return LogTail(note=f"cannot read {group}: {exc.__class__.__name__}")

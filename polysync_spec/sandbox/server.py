@@ -10,6 +10,8 @@ Extensions, in one place and used by the demo and every test alike:
   take, are refused as the service refuses them (`shapes.py` holds the rules);
 - a log of every request the emulator received (service, operation, parameters), so that
   tests assert on what went over the wire and benchmarks count calls by operation;
+- an IAM mode (`iam.py`): each call authorised against the caller's IAM policies, with
+  the resources AWS checks, denials answered as the service answers them;
 - control endpoints under `/_sandbox/` for processes that drive it over HTTP.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from polysync_spec.errors import PolysyncError
-from polysync_spec.sandbox import lifecycle, moto_glue, shapes
+from polysync_spec.sandbox import iam, lifecycle, moto_glue, shapes
 from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
 
 DEFAULT_REGION = "us-east-1"
@@ -263,6 +265,11 @@ class SandboxApp:
         environ["wsgi.input"] = io.BytesIO(body)
         service, operation, params = self._identify(environ, path, body)
         self.log.add(Recorded(service, operation, params, time.time()))
+        denial = iam.authorize(environ, body, service, operation, params)
+        if denial is not None:
+            return _error(
+                start_response, service, environ, Fault(denial.code, denial.message, denial.status)
+            )
         pacing = self.pacing
         if pacing is not None and service in ("glue", "batch", "sts", "logs"):
             time.sleep(pacing.latency)
@@ -551,6 +558,7 @@ class Sandbox:
         # Batch without Docker; the lifecycle patches give its jobs their states.
         default_user_config["batch"] = {"use_docker": False}
         lifecycle.install()
+        iam.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.log)
         self._app = app
@@ -593,12 +601,24 @@ class Sandbox:
         }
 
     def reset(self) -> None:
+        iam.enforce(False)
         reset_state(self.log)
         if self._app is not None:
             self._app.release_holds()
             self._app.faults.clear()
             self._app.chaos = None
             self._app.pacing = None
+
+    def iam_user(self, name: str, policy: Mapping[str, Any]) -> tuple[str, str]:
+        """An IAM user with `policy` (a policy document) as its policy: its access key id
+        and secret. Its calls are checked against the policy once `enforce_iam(True)`."""
+        return iam.create_user(name, policy)
+
+    def enforce_iam(self, on: bool = True) -> None:
+        """Authorise every call against its caller's IAM policies (off again on reset).
+        The sandbox's fixed keys belong to no IAM user: with IAM enforced, only the keys
+        of `iam_user` are accepted."""
+        iam.enforce(on)
 
     def chaos(self, chaos: Chaos | None) -> None:
         """Inject random faults into every Glue, Batch and STS call (None: stop)."""

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
 from polysync_spec.providers.base import (
@@ -19,37 +19,61 @@ from polysync_spec.providers.base import (
     StatusReport,
 )
 from polysync_spec.providers.batch import inventory
-from polysync_spec.providers.batch.spec import (
-    CANCEL_REASON,
+from polysync_spec.providers.batch.definitions import (
     BatchDefinition,
     BatchLive,
     BatchQueue,
     DefinitionLookup,
+    definition_name,
+    highest_revisions,
+    revision_arns,
+)
+from polysync_spec.providers.batch.discovery import (
+    describe_definitions,
+    describe_queues,
+    describe_revisions,
+)
+from polysync_spec.providers.batch.permissions import (
+    DESCRIBE_JOB_QUEUES,
+    LIST_JOBS,
+    call_hint,
+    submit_hint,
+    terminate_hint,
+    unfindable,
+    with_call_hint,
+)
+from polysync_spec.providers.batch.spec import (
+    CANCEL_REASON,
     NoQueueError,
     build_request,
-    definition_name,
     first_failed_child,
-    highest_revisions,
     is_array_parent,
     log_location,
     map_status,
     monitor_url,
+    with_remedy,
 )
+from polysync_spec.providers.denials import DENIED_CODES, Denials, is_denied
 from polysync_spec.providers.logs import read_log_tail
+
+if TYPE_CHECKING:  # the stubs are a test dependency; the base class names them by string
+    from mypy_boto3_batch.client import BatchClient as Boto3BatchClient  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-DESCRIBE_PAGE = 100  # DescribeJobDefinitions maxResults, per the product document
 DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
 DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
-DESCRIBE_QUEUES_CHUNK = 100
 LIST_JOBS_PAGE = 1000  # ListJobs maxResults with jobStatus ("up to 1000 values")
 
 
-class BatchClient(AwsProvider):
+class BatchClient(AwsProvider["Boto3BatchClient"]):
     """AWS Batch through one boto3 client: discover, submit, poll, cancel."""
 
     service = "batch"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.denials = Denials()  # permissions refused: those calls are not made again
 
     def snapshot(self, platform: BatchPlatform, runs: Sequence[tuple[Run, BatchJob]]) -> BatchLive:
         """The queues (DescribeJobQueues, 100 a call) and definitions the runs use. Pinned
@@ -57,7 +81,8 @@ class BatchClient(AwsProvider):
         ARN alone, 100 a call, the account taken from the queue ARNs already fetched. Bare
         names and ARNs without a revision: one DescribeJobDefinitions(jobDefinitionName,
         ACTIVE) per name, since only that answers "the highest ACTIVE revision" without
-        listing the whole account."""
+        listing the whole account. Where DescribeJobQueues is denied, the queues are taken
+        as they are named, undescribed (plan notes that it could not check them)."""
         live = BatchLive()
         references: set[str] = set()
         queues: set[str] = set()
@@ -65,7 +90,7 @@ class BatchClient(AwsProvider):
             references.add(job.external_id)
             with contextlib.suppress(NoQueueError):  # validate reports it (PS407)
                 queues.add(str(build_request(job, platform, run).payload["jobQueue"]))
-        found_queues = self.queues(sorted(queues)) if queues else {}
+        found_queues = self._queues_if_allowed(sorted(queues)) if queues else {}
         for queue in queues:
             live.queues[queue] = found_queues.get(queue)
         self._lookup_definitions(live, sorted(references), found_queues)
@@ -85,16 +110,7 @@ class BatchClient(AwsProvider):
                 live.definitions[reference] = DefinitionLookup(reference, latest.get(name))
         if not pinned:
             return
-        account = next(
-            (q.arn.split(":")[4] for q in queues.values() if q.arn.count(":") >= 5), None
-        )
-        partition = next((q.arn.split(":")[1] for q in queues.values()), "aws")
-        lookups = {
-            reference: reference
-            if reference.startswith("arn:") or account is None
-            else f"arn:{partition}:batch:{self.region}:{account}:job-definition/{reference}"
-            for reference in pinned
-        }
+        lookups = revision_arns(pinned, queues, self.region)
         found = self.revisions(sorted(set(lookups.values())))
         for reference, key in lookups.items():
             revision = found.get(key) or found.get(reference)
@@ -115,41 +131,18 @@ class BatchClient(AwsProvider):
         revisions: list[BatchDefinition] = []
         try:
             if names is None:
-                revisions = self._describe_definitions({"status": "ACTIVE"})
+                revisions = describe_definitions(self.client, {"status": "ACTIVE"})
             else:
                 for name in dict.fromkeys(names):
-                    revisions += self._describe_definitions(
-                        {"status": "ACTIVE", "jobDefinitionName": name}
+                    revisions += describe_definitions(
+                        self.client, {"status": "ACTIVE", "jobDefinitionName": name}
                     )
         except (ClientError, BotoCoreError) as exc:
-            raise describe_client_error(
-                exc, f"discovering Batch job definitions in {self.region}"
+            raise with_call_hint(
+                describe_client_error(exc, f"discovering Batch job definitions in {self.region}"),
+                exc,
             ) from None
         return highest_revisions(revisions)
-
-    def _describe_definitions(self, query: dict[str, Any]) -> list[BatchDefinition]:
-        paginator = self.client.get_paginator("describe_job_definitions")
-        pages = paginator.paginate(**query, PaginationConfig={"PageSize": DESCRIBE_PAGE})
-        return [
-            BatchDefinition.from_api(d) for page in pages for d in page.get("jobDefinitions", [])
-        ]
-
-    def _describe_revisions(self, chunk: list[str]) -> list[BatchDefinition]:
-        """DescribeJobDefinitions(jobDefinitions=chunk) and nothing else: the API reference
-        says the parameter "can't be used with other parameters", and the paginator always
-        adds maxResults. Without maxResults one page holds up to 100 results, as many as
-        the chunk names; a nextToken is followed all the same, should one come back."""
-        definitions: list[BatchDefinition] = []
-        request: dict[str, Any] = {"jobDefinitions": chunk}
-        seen: set[str] = set()
-        while True:
-            response = self.client.describe_job_definitions(**request)
-            definitions += [BatchDefinition.from_api(d) for d in response.get("jobDefinitions", [])]
-            token = response.get("nextToken")
-            if not token or token in seen:  # a repeated token would loop for ever
-                return definitions
-            seen.add(token)
-            request = {"jobDefinitions": chunk, "nextToken": token}
 
     def revisions(self, references: list[str]) -> dict[str, BatchDefinition]:
         """Specific revisions (ARNs or name:revision), 100 a call, whatever their status;
@@ -163,12 +156,15 @@ class BatchClient(AwsProvider):
         try:
             for start in range(0, len(unique), DESCRIBE_REVISIONS_CHUNK):
                 chunk = unique[start : start + DESCRIBE_REVISIONS_CHUNK]
-                for definition in self._describe_revisions(chunk):
+                for definition in describe_revisions(self.client, chunk):
                     found[definition.arn] = definition
                     found[definition.reference] = definition
         except (ClientError, BotoCoreError) as exc:
-            raise describe_client_error(
-                exc, f"describing Batch job definition revisions in {self.region}"
+            raise with_call_hint(
+                describe_client_error(
+                    exc, f"describing Batch job definition revisions in {self.region}"
+                ),
+                exc,
             ) from None
         return found
 
@@ -179,44 +175,48 @@ class BatchClient(AwsProvider):
 
         from polysync_spec.providers.aws import describe_client_error
 
-        found: dict[str, BatchQueue] = {}
         try:
-            if names is None:
-                paginator = self.client.get_paginator("describe_job_queues")
-                pages = list(
-                    paginator.paginate(PaginationConfig={"PageSize": DESCRIBE_QUEUES_CHUNK})
-                )
-            else:
-                unique = list(dict.fromkeys(names))
-                pages = [
-                    self.client.describe_job_queues(
-                        jobQueues=unique[start : start + DESCRIBE_QUEUES_CHUNK]
-                    )
-                    for start in range(0, len(unique), DESCRIBE_QUEUES_CHUNK)
-                ]
-            for response in pages:
-                for queue in response.get("jobQueues", []):
-                    found[queue["jobQueueName"]] = BatchQueue(
-                        name=queue["jobQueueName"],
-                        arn=queue["jobQueueArn"],
-                        state=queue.get("state", ""),
-                        status=queue.get("status", ""),
-                        scheduling_policy_arn=queue.get("schedulingPolicyArn"),
-                    )
+            found = describe_queues(self.client, names)
         except (ClientError, BotoCoreError) as exc:
-            raise describe_client_error(
-                exc, f"describing Batch job queues in {self.region}"
+            raise with_call_hint(
+                describe_client_error(exc, f"describing Batch job queues in {self.region}"), exc
             ) from None
         return found
+
+    def _queues_if_allowed(self, names: list[str]) -> dict[str, BatchQueue]:
+        """`queues(names)`, or each queue undescribed where DescribeJobQueues is denied."""
+        from polysync_spec.providers.aws import AwsError
+
+        if DESCRIBE_JOB_QUEUES not in self.denials:
+            try:
+                return self.queues(names)
+            except AwsError as exc:
+                if exc.code not in DENIED_CODES:
+                    raise
+                self.denials.refuse(
+                    DESCRIBE_JOB_QUEUES,
+                    "Batch job queues are taken as named, their state and fair-share policy "
+                    "unchecked before submitting",
+                )
+        return {name: BatchQueue.undescribed(name) for name in names}
 
     def importable(self) -> list[BatchDefinition]:
         """The highest ACTIVE revision of every job definition, sorted by name."""
         return sorted(self.discover().values(), key=lambda d: d.name)
 
     def inventory(self, platform_name: str) -> Inventory:
-        """The highest ACTIVE revision of every definition, and every queue, by name."""
+        """The highest ACTIVE revision of every definition, and every queue, by name (the
+        queues left out, with a note, where DescribeJobQueues is denied)."""
+        from polysync_spec.providers.aws import AwsError
+
         definitions = self.importable()
-        queues = sorted(self.queues().values(), key=lambda q: q.name)
+        queues: list[BatchQueue] | None = None
+        try:
+            queues = sorted(self.queues().values(), key=lambda q: q.name)
+        except AwsError as exc:
+            if exc.code not in DENIED_CODES:
+                raise
+            self.denials.refuse(DESCRIBE_JOB_QUEUES, "Batch job queues are not listed")
         return Inventory(
             inventory.document(definitions, queues),
             inventory.lines(platform_name, self.region, definitions, queues),
@@ -236,7 +236,9 @@ class BatchClient(AwsProvider):
             error = describe_client_error(
                 exc, f"submitting Batch job definition {payload['jobDefinition']!r}"
             )
-            raise error.with_message(_with_remedy(str(error), payload)) from None
+            if error.code in DENIED_CODES:
+                raise error.with_message(f"{error}; {submit_hint(self.region, payload)}") from None
+            raise error.with_message(with_remedy(str(error), payload)) from None
         return str(response["jobId"])
 
     def poll(self, job_ids: list[str]) -> dict[str, StatusReport]:
@@ -266,15 +268,23 @@ class BatchClient(AwsProvider):
             jobStatus="FAILED",
             PaginationConfig={"PageSize": LIST_JOBS_PAGE},
         )
-        return [job for page in pages for job in page.get("jobSummaryList", [])]
+        return [dict(job) for page in pages for job in page.get("jobSummaryList", [])]
 
     def _failed_children_or_none(self, parent_id: str) -> list[dict[str, Any]] | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if LIST_JOBS in self.denials:
+            return None
         try:
             return self.failed_children(parent_id)
         except (ClientError, BotoCoreError) as exc:  # the counts of statusSummary still say much
             log.debug("listing the failed children of %s: %s", parent_id, exc)
+            if is_denied(exc):
+                self.denials.refuse(
+                    LIST_JOBS,
+                    "a failed Batch array job is reported from its statusSummary counts, "
+                    "without its first failed child",
+                )
             return None
 
     def cancel(self, job_ids: list[str]) -> dict[str, Refusal | None]:
@@ -291,8 +301,11 @@ class BatchClient(AwsProvider):
             except ClientError as exc:
                 error = exc.response.get("Error", {})
                 status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+                message = str(error.get("Message", ""))
+                if is_denied(exc):
+                    message += f"; {terminate_hint(self.region, job_id)}"
                 results[job_id] = Refusal.of(
-                    str(error.get("Code", "Error")), str(error.get("Message", "")), status=status
+                    str(error.get("Code", "Error")), message, status=status
                 )
             except BotoCoreError as exc:
                 results[job_id] = Refusal(exc.__class__.__name__, str(exc), retryable=True)
@@ -311,6 +324,8 @@ class BatchClient(AwsProvider):
             job = self._describe_one(job_id)
             child: Mapping[str, Any] | None = None
             if job is not None and is_array_parent(job):
+                if LIST_JOBS in self.denials:
+                    return _children_unlisted(job_id)
                 child = first_failed_child(self.failed_children(job_id))
                 if child is None:
                     size = (job.get("arrayProperties") or {}).get("size", "its")
@@ -320,6 +335,11 @@ class BatchClient(AwsProvider):
                     )
                 job = self._describe_one(str(child["jobId"]))
         except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and is_denied(exc):
+                if exc.operation_name == "ListJobs":
+                    self.denials.note(LIST_JOBS, "a Batch array job's children are not listed")
+                    return _children_unlisted(job_id)
+                return LogTail(note=f"cannot read the job to find its logs: {call_hint(exc)}")
             return LogTail(note=f"cannot read the job to find its logs ({exc.__class__.__name__})")
         if job is None:
             return LogTail(note=f"Batch does not know job {job_id}")
@@ -355,27 +375,24 @@ class BatchClient(AwsProvider):
         # An array job's children carry its name; AWS's filter leaves them out (it
         # "doesn't apply to child jobs"), but a listing that includes them must not make
         # one submission look like several.
-        return [
-            job["jobId"]
-            for page in pages
-            for job in page.get("jobSummaryList", [])
-            if job.get("jobName") == name
-            and ":" not in str(job.get("jobId", ""))
-            and (job.get("arrayProperties") or {}).get("index") is None
-        ]
+        try:
+            return [
+                job["jobId"]
+                for page in pages
+                for job in page.get("jobSummaryList", [])
+                if job.get("jobName") == name
+                and ":" not in str(job.get("jobId", ""))
+                and (job.get("arrayProperties") or {}).get("index") is None
+            ]
+        except Exception as exc:
+            if not is_denied(exc):
+                raise
+            self.denials.note(LIST_JOBS, "a lost Batch submission cannot be found by its name")
+            raise unfindable(exc, f"the jobs of a submission to {payload['jobQueue']!r}") from None
 
 
-def _with_remedy(message: str, payload: Mapping[str, Any]) -> str:
-    """The troubleshooting line of the product document that matches the error."""
-    lowered = message.lower()
-    if "queue" in lowered and "does not exist" in lowered:
-        return (
-            f"{message}. The queue {payload['jobQueue']!r} on the job attribute / platform "
-            "default does not exist in this region"
-        )
-    if "definition" in lowered and "does not exist" in lowered:
-        return (
-            f"{message}. Confirm the name {payload['jobDefinition']!r} and that at least one "
-            "revision has status ACTIVE"
-        )
-    return message
+def _children_unlisted(job_id: str) -> LogTail:
+    return LogTail(
+        note=f"an array job starts no container, and listing its failed children needs "
+        f"{LIST_JOBS}; read one child's logs with polysync logs {job_id}:<index>"
+    )

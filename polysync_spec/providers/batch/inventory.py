@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from polysync_spec.providers.batch.spec import BatchDefinition, BatchQueue
+from polysync_spec.providers.batch.definitions import BatchDefinition, BatchQueue
 
 
-def document(definitions: list[BatchDefinition], queues: list[BatchQueue]) -> dict[str, Any]:
-    """The JSON members of the listing (`job_definitions`, `job_queues`)."""
+def document(definitions: list[BatchDefinition], queues: list[BatchQueue] | None) -> dict[str, Any]:
+    """The JSON members of the listing (`job_definitions`, `job_queues`; the queues are
+    null when they could not be listed)."""
     document: dict[str, Any] = {}
     document["job_definitions"] = [
         {
@@ -23,20 +24,27 @@ def document(definitions: list[BatchDefinition], queues: list[BatchQueue]) -> di
         }
         for d in definitions
     ]
-    document["job_queues"] = [
-        {
-            "name": q.name,
-            "state": q.state,
-            "status": q.status,
-            "fair_share": q.fair_share,
-        }
-        for q in queues
-    ]
+    document["job_queues"] = (
+        [
+            {
+                "name": q.name,
+                "state": q.state,
+                "status": q.status,
+                "fair_share": q.fair_share,
+            }
+            for q in queues
+        ]
+        if queues is not None
+        else None
+    )
     return document
 
 
 def lines(
-    platform: str, region: str, definitions: list[BatchDefinition], queues: list[BatchQueue]
+    platform: str,
+    region: str,
+    definitions: list[BatchDefinition],
+    queues: list[BatchQueue] | None,
 ) -> list[str]:
     """The listing as text lines."""
     lines: list[str] = []
@@ -51,6 +59,9 @@ def lines(
             shown = f" = {default!r}" if default is not None else " (no default)"
             used = "" if name in d.placeholders else "  [no Ref:: placeholder]"
             lines.append(f"    Ref::{name}{shown}{used}")
+    if queues is None:
+        lines.append("Batch job queues: not listed (batch:DescribeJobQueues is denied)")
+        return lines
     lines.append(f"Batch job queues: {len(queues)}")
     for q in queues:
         share = ", fair-share" if q.fair_share else ""

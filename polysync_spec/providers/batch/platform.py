@@ -21,17 +21,14 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.batch.spec import (
-    SUBMIT_JOB,
-    BatchDefinition,
-    BatchLive,
-    build_request,
-    definition_name,
-)
+from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
+from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
 from polysync_spec.values import aws_string
 
 # SubmitJob's dependsOn takes at most 20 jobs.
 DEPENDS_ON_LIMIT = 20
+# Tags a job's ECS task may carry, the job's and its definition's together (propagateTags).
+PROPAGATED_TAGS_LIMIT = 50
 
 
 class Batch:
@@ -155,9 +152,11 @@ class Batch:
         }
         for queue_name, queue in live.queues.items():
             prints[f"batch:{region}:job-queue/{queue_name}"] = (
-                f"{queue.state}/{queue.status}/{'fair-share' if queue.fair_share else 'fifo'}"
-                if queue
-                else "missing"
+                "missing"
+                if queue is None
+                else "undescribed"
+                if not queue.described
+                else f"{queue.state}/{queue.status}/{'fair-share' if queue.fair_share else 'fifo'}"
             )
         return prints
 
@@ -250,6 +249,7 @@ def _check_definition(
             "text (a common cause of 'Essential container in task exited')",
             job_path,
         )
+    _check_propagated_tags(job_path, job, definition, out)
     filled = sorted(p for p in definition.parameters if p not in sent)
     if filled:
         out.note(
@@ -273,6 +273,29 @@ def _check_definition(
             f"from {definition.reference}: {', '.join(inherited)}",
             job_path,
         )
+
+
+def _check_propagated_tags(
+    job_path: DocPath, job: BatchJob, definition: BatchDefinition, out: FindingSink
+) -> None:
+    """Propagated tags: the job's and the definition's, one per key (the job's win),
+    must be at most 50, or Batch moves the job to FAILED."""
+    propagate = job.propagate_tags if job.propagate_tags is not None else definition.propagate_tags
+    if not propagate or not job.tags:
+        return
+    combined = set(job.tags) | set(definition.tags)
+    if len(combined) <= PROPAGATED_TAGS_LIMIT:
+        return
+    whose = "the job" if job.propagate_tags else definition.reference
+    out.error(
+        codes.PROPAGATED_TAGS,
+        f"tags propagate ({whose} sets propagateTags), and the job's {len(job.tags)} tags and "
+        f"{definition.reference}'s {len(definition.tags)} make {len(combined)} distinct keys; "
+        f"SubmitJob propagateTags: over {PROPAGATED_TAGS_LIMIT} combined tags and the job is "
+        "moved to the FAILED state",
+        (*job_path, "tags"),
+        key=True,
+    )
 
 
 def _check_queue(
@@ -299,6 +322,15 @@ def _check_queue(
             where,
         )
         return
+    if not queue.described:
+        out.note(
+            codes.QUEUE_UNCHECKED,
+            f"job queue '{queue_name}' could not be described (batch:DescribeJobQueues is "
+            "denied): that it exists, is ENABLED and VALID, and whether it is fair-share are "
+            "not checked",
+            where,
+        )
+        return
     if not queue.usable:
         out.error(
             codes.QUEUE_UNUSABLE,
@@ -320,4 +352,15 @@ def _check_queue(
             f"share_identifier is set but job queue '{queue_name}' has no fair-share scheduling "
             "policy: leave share_identifier and scheduling_priority_override blank",
             where,
+        )
+    elif "schedulingPriorityOverride" in request.payload and not queue.fair_share:
+        priority = request.compute["scheduling_priority_override"]
+        out.drift(
+            codes.PRIORITY_WITHOUT_FAIR_SHARE,
+            f"scheduling_priority_override {priority.value} has no effect: job queue "
+            f"'{queue_name}' has no fair-share scheduling policy (SubmitJob "
+            "schedulingPriorityOverride only affects jobs in fair-share queues)",
+            (*out.at, "compute", "scheduling_priority_override")
+            if priority.tier is Tier.RUN
+            else ("jobs", run.job, "scheduling_priority_override"),
         )

@@ -70,6 +70,50 @@ DEPENDS_ON = Rule(
 )
 
 
+def _typed_dependencies(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A `depends_on` item with a `type` (`SEQUENTIAL` or `N_TO_N`) is an array job's
+    dependency (SubmitJob's dependsOn: "You can specify a SEQUENTIAL type dependency
+    without specifying a job ID for array jobs [...] You can also specify an N_TO_N type
+    dependency with a job ID for array jobs"): the job needs an `array_size`, its own or
+    one set by every run of it."""
+    for name, job in ctx.jobs.items():
+        if not isinstance(job, BatchJob) or not job.depends_on or job.array_size is not None:
+            continue
+        runs = [
+            (plan_name, run)
+            for plan_name, plan in ctx.run_plans.items()
+            for run in plan.runs
+            if run.job == name
+        ]
+        plain = [
+            (plan_name, run.key)
+            for plan_name, run in runs
+            if run.compute is None or run.compute.array_size is None
+        ]
+        if runs and not plain:
+            continue  # every run makes it an array job
+        which = (
+            f"run '{plain[0][1]}' of run plan '{plain[0][0]}' submits it without one"
+            if plain
+            else "no run gives it one"
+        )
+        for index, dependency in enumerate(job.depends_on):
+            if dependency.type is not None:
+                yield TYPED_DEPENDENCY.at(
+                    ("jobs", name, "depends_on", index, "type"),
+                    f"dependency type {dependency.type} is for array jobs (SubmitJob dependsOn), "
+                    f"but job '{name}' has no array_size and {which}; set array_size (2..10000) "
+                    "or leave the dependency untyped",
+                )
+
+
+TYPED_DEPENDENCY = Rule(
+    codes.BATCH_TYPED_DEPENDENCY,
+    "typed Batch dependency on a job that is not an array job",
+    check=_typed_dependencies,
+)
+
+
 def _queue(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A Batch job needs a queue: its own `job_queue`, else its platform's
     `default_job_queue`."""
@@ -77,6 +121,8 @@ def _queue(ctx: CheckContext) -> Iterator[Diagnostic]:
         if not isinstance(job, BatchJob) or job.job_queue:
             continue
         platform = ctx.platforms.get(job.platform)
+        if lookup(ctx.resolved.get("platforms"), job.platform, "default_job_queue") is not None:
+            continue  # set, but invalid: PS410 says so
         if isinstance(platform, BatchPlatform) and not platform.default_job_queue:
             yield NO_QUEUE.at(
                 ("jobs", name),
@@ -128,6 +174,15 @@ SHARE_IDENTIFIER = Rule(
     optionally ending in `*`.""",
 )
 
+JOB_QUEUE = Rule(
+    codes.BATCH_JOB_QUEUE,
+    "invalid Batch job queue reference",
+    doc="""A job's `job_queue`, a run's `compute.job_queue` and a platform's
+    `default_job_queue` are sent as SubmitJob's `jobQueue`: a queue name (up to 128
+    letters, digits, `-` and `_`, as CreateJobQueue names queues) or a job-queue ARN,
+    `arn:aws:batch:<region>:<account>:job-queue/<name>`.""",
+)
+
 # ---------------------------------------------------------------- plan
 
 DEFINITION_NOT_ACTIVE = Rule(
@@ -157,6 +212,16 @@ QUEUE_UNUSABLE = Rule(
     doc="""Batch accepts jobs only on a queue whose state is ENABLED and whose status is
     VALID. Blocks apply.""",
 )
+QUEUE_UNCHECKED = Rule(
+    codes.QUEUE_UNCHECKED,
+    "the job queue could not be described (batch:DescribeJobQueues is denied)",
+    Severity.NOTE,
+    doc="""The caller may not call DescribeJobQueues, a permission the product document
+    does not list: plan takes the queue as named, without checking that it exists, that
+    it is ENABLED and VALID, or whether it has a fair-share scheduling policy. SubmitJob
+    reports those problems instead. Granting batch:DescribeJobQueues (on "*") restores
+    the checks.""",
+)
 FAIR_SHARE_WITHOUT_SHARE = Rule(
     codes.FAIR_SHARE_WITHOUT_SHARE,
     "fair-share queue without `share_identifier`",
@@ -169,6 +234,23 @@ SHARE_WITHOUT_FAIR_SHARE = Rule(
     doc="""The run sets `share_identifier`, but its queue has no fair-share scheduling
     policy, and Batch refuses the job: leave `share_identifier` and
     `scheduling_priority_override` out. Blocks apply.""",
+)
+PROPAGATED_TAGS = Rule(
+    codes.PROPAGATED_TAGS,
+    "the job's and the definition's tags together exceed 50, and tags propagate",
+    doc="""Tags propagate to the job's ECS task (the job's `propagate_tags`, else the
+    definition's propagateTags), and the job's tags and the definition's, counted once per
+    key, are more than 50: SubmitJob's propagateTags says "If the total number of combined
+    tags from the job and job definition is over 50, the job is moved to the FAILED
+    state". Blocks apply.""",
+)
+PRIORITY_WITHOUT_FAIR_SHARE = Rule(
+    codes.PRIORITY_WITHOUT_FAIR_SHARE,
+    "`scheduling_priority_override` on a queue without a fair-share policy",
+    Severity.DRIFT,
+    doc="""The run sets `scheduling_priority_override`, but its queue has no fair-share
+    scheduling policy: SubmitJob's schedulingPriorityOverride "only affects jobs in job
+    queues with a fair-share policy", so Batch accepts it and it changes nothing.""",
 )
 NO_PLACEHOLDER = Rule(
     codes.NO_PLACEHOLDER,
@@ -196,12 +278,17 @@ RULES = (
     NO_QUEUE,
     EXTERNAL_ID,
     SHARE_IDENTIFIER,
+    JOB_QUEUE,
+    TYPED_DEPENDENCY,
     DEFINITION_NOT_ACTIVE,
     PINNED_REVISION,
     QUEUE_MISSING,
     QUEUE_UNUSABLE,
+    QUEUE_UNCHECKED,
     FAIR_SHARE_WITHOUT_SHARE,
     SHARE_WITHOUT_FAIR_SHARE,
+    PROPAGATED_TAGS,
+    PRIORITY_WITHOUT_FAIR_SHARE,
     NO_PLACEHOLDER,
     PLACEHOLDER_UNSET,
 )

@@ -7,9 +7,8 @@ request and troubleshooting: see shared/seeds/003_*.txt (the Batch job type).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -290,97 +289,17 @@ def build_request(
     return RunRequest(SUBMIT_JOB, payload, compute, secrets)
 
 
-_REF = re.compile(r"Ref::([A-Za-z0-9_-]+)")
-
-
-@dataclass(frozen=True)
-class BatchDefinition:
-    """One job-definition revision as discovered."""
-
-    name: str
-    revision: int
-    arn: str
-    status: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    # The Ref::name placeholders its command and environment use.
-    placeholders: frozenset[str] = frozenset()
-    attempt_duration_seconds: int | None = None
-    retry_attempts: int | None = None
-
-    @property
-    def reference(self) -> str:
-        return f"{self.name}:{self.revision}"
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> BatchDefinition:
-        container = data.get("containerProperties") or {}
-        texts = [*map(str, container.get("command") or [])]
-        texts += [str(e.get("value", "")) for e in container.get("environment") or []]
-        return cls(
-            name=data["jobDefinitionName"],
-            revision=int(data["revision"]),
-            arn=data["jobDefinitionArn"],
-            status=data.get("status", "ACTIVE"),
-            parameters=dict(data.get("parameters") or {}),
-            placeholders=frozenset(m for text in texts for m in _REF.findall(text)),
-            attempt_duration_seconds=(data.get("timeout") or {}).get("attemptDurationSeconds"),
-            retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
+def with_remedy(message: str, payload: Mapping[str, Any]) -> str:
+    """The troubleshooting line of the product document that matches the error."""
+    lowered = message.lower()
+    if "queue" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. The queue {payload['jobQueue']!r} on the job attribute / platform "
+            "default does not exist in this region"
         )
-
-
-@dataclass(frozen=True)
-class BatchQueue:
-    name: str
-    arn: str
-    state: str
-    status: str
-    scheduling_policy_arn: str | None = None
-
-    @property
-    def fair_share(self) -> bool:
-        return self.scheduling_policy_arn is not None
-
-    @property
-    def usable(self) -> bool:
-        return self.state == "ENABLED" and self.status == "VALID"
-
-
-def highest_revisions(definitions: list[BatchDefinition]) -> dict[str, BatchDefinition]:
-    """DescribeJobDefinitions returns every ACTIVE revision; keep the highest per name."""
-    best: dict[str, BatchDefinition] = {}
-    for definition in definitions:
-        current = best.get(definition.name)
-        if current is None or definition.revision > current.revision:
-            best[definition.name] = definition
-    return best
-
-
-def definition_name(reference: str) -> tuple[str, int | None]:
-    """`name`, `name:3` or `arn:...:job-definition/name:3` -> (name, revision or None)."""
-    tail = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
-    name, sep, revision = tail.partition(":")
-    return name, int(revision) if sep and revision.isdigit() else None
-
-
-@dataclass(frozen=True)
-class DefinitionLookup:
-    """What a Batch job definition reference resolves to.
-
-    `resolved` is the revision SubmitJob would use: the pinned one when it is ACTIVE, the
-    highest ACTIVE revision for a bare name. `pinned_status` is the pinned revision's
-    status (ACTIVE, INACTIVE) or None when that revision does not exist.
-    """
-
-    reference: str
-    resolved: BatchDefinition | None
-    pinned: bool = False
-    pinned_status: str | None = None
-
-
-@dataclass
-class BatchLive:
-    """What `BatchClient.snapshot` finds: each definition reference as the manifests
-    write it (`name`, `name:revision`, ARN) and each queue name the runs use."""
-
-    definitions: dict[str, DefinitionLookup] = field(default_factory=dict)
-    queues: dict[str, BatchQueue | None] = field(default_factory=dict)
+    if "definition" in lowered and "does not exist" in lowered:
+        return (
+            f"{message}. Confirm the name {payload['jobDefinition']!r} and that at least one "
+            "revision has status ACTIVE"
+        )
+    return message

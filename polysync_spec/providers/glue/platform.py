@@ -28,7 +28,9 @@ from polysync_spec.providers.glue.spec import (
     WORKER_KEYS,
     GlueDefinition,
     build_request,
+    job_arn,
 )
+from polysync_spec.providers.glue.workers import command_refuses, version_too_old
 from polysync_spec.values import aws_string, glue_argument_key, is_internal
 
 GLUE_ARGUMENTS_LIMIT = 260 * 1024  # all of a job run's arguments together
@@ -97,7 +99,9 @@ class Glue:
             out.error(
                 codes.GLUE_JOB_MISSING,
                 f"no Glue job named '{job.external_id}' exists in {platform.region}; external_id "
-                "must be the Glue job's name (and the caller needs glue:GetJob on it)",
+                "must be the Glue job's name, and plan reads it with glue:BatchGetJobs (where "
+                "that is denied, glue:GetJob), which the caller needs on "
+                f"{job_arn(platform.region, job.external_id)}",
                 (*job_path, "external_id"),
             )
             return planned
@@ -133,6 +137,7 @@ class Glue:
                     "do not apply to it and are not sent",
                     job_path,
                 )
+        self._check_worker_type(run, job, definition, request.compute, out)
         inherited = [
             f"{k} {v.value}" for k, v in request.compute.items() if v.tier is Tier.DEFINITION
         ]
@@ -170,6 +175,31 @@ class Glue:
                 "all of a job's arguments together",
             )
         return planned
+
+    @staticmethod
+    def _check_worker_type(
+        run: Run,
+        job: GlueJob,
+        definition: GlueDefinition,
+        compute: Mapping[str, Resolved],
+        out: FindingSink,
+    ) -> None:
+        """The worker type sent against the live job's command and, when the manifest sets
+        no glue_version, its GlueVersion (a manifest's own pair is validate's, PS313)."""
+        worker = compute.get("worker_type")
+        if worker is None or worker.tier is Tier.DEFINITION:
+            return  # not sent: the job's own setting
+        problem = command_refuses(str(worker.value), definition.command_name)
+        version = compute.get("glue_version")
+        if problem is None and version is not None and version.tier is Tier.DEFINITION:
+            problem = version_too_old(str(worker.value), str(version.value), " on the Glue job")
+        if problem is None:
+            return
+        where: DocPath = {
+            Tier.RUN: (*out.at, "compute", "worker_type"),
+            Tier.JOB: ("jobs", run.job, "compute", "worker_type"),
+        }.get(worker.tier, ("platforms", job.platform, "defaults", "worker_type"))
+        out.error(codes.GLUE_WORKER_FOR_JOB, f"Glue job '{job.external_id}': {problem}", where)
 
     @staticmethod
     def _check_parameters(

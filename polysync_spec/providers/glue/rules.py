@@ -11,8 +11,16 @@ from typing import Any
 
 from polysync_spec.errors import Diagnostic, DocPath, Severity
 from polysync_spec.manifest import codes
-from polysync_spec.manifest.models import GLUE_NEWER_WORKER_TYPES, GLUE_WORKER_TYPES, GlueJob
+from polysync_spec.manifest.models import (
+    GLUE_NEWER_WORKER_TYPES,
+    GLUE_WORKER_TYPES,
+    GlueCompute,
+    GlueJob,
+    GluePlatform,
+    RunCompute,
+)
 from polysync_spec.manifest.rules.base import CheckContext, Rule, parameter_sets
+from polysync_spec.providers.glue.workers import version_too_old
 from polysync_spec.values import glue_argument_key, is_internal
 
 # The argument polysync sends with every StartJobRun to carry the submission attempt's
@@ -210,8 +218,87 @@ MAX_RETRIES = Rule(
 VERSION = Rule(
     codes.GLUE_VERSION_NOT_STRING,
     "invalid glue_version",
-    doc="""`glue_version` is a string such as `"4.0"`, sent as the `--glue-version`
-    argument. Quote it: unquoted, YAML reads 4.0 as a number.""",
+    doc="""`glue_version` is a string such as `"4.0"`, or `auto` (Glue's automatic
+    version upgrades), at most 255 characters, sent as the `--glue-version` argument.
+    Quote it: unquoted, YAML reads 4.0 as a number.""",
+)
+
+Tier = tuple[DocPath, GlueCompute | RunCompute | None]
+
+
+def _worker_and_version(tiers: list[Tier]) -> Iterator[tuple[DocPath, str]]:
+    """The (where, message) of a worker type its Glue version cannot run, `tiers` being
+    the compute blocks from the most specific on. Only a pair the first tier sets a part
+    of is reported (the others report their own), at that tier's value."""
+    found: dict[str, tuple[int, DocPath, str]] = {}
+    for rank, (path, compute) in enumerate(tiers):
+        for key in ("worker_type", "glue_version"):
+            value = getattr(compute, key, None) if compute is not None else None
+            if key not in found and value is not None:
+                found[key] = (rank, (*path, key), str(value))
+    if set(found) != {"worker_type", "glue_version"}:
+        return
+    (w_rank, w_path, worker), (v_rank, v_path, version) = (
+        found["worker_type"],
+        found["glue_version"],
+    )
+    if min(w_rank, v_rank) != 0:
+        return
+    source = f" at {_where(v_path)}" if v_rank else ""
+    problem = version_too_old(worker, version, source)
+    if problem is None:
+        return
+    if w_rank == 0:
+        yield w_path, f"{problem}; raise glue_version or pick another worker type"
+    else:
+        yield v_path, f"{problem}; worker_type is set at {_where(w_path)}: raise glue_version"
+
+
+def _where(path: DocPath) -> str:
+    return ".".join(str(segment) for segment in path)
+
+
+def _worker_versions(ctx: CheckContext) -> Iterator[Diagnostic]:
+    """A worker type runs only on the Glue versions AWS documents for it: `G.025X`,
+    `G.4X` and `G.8X` from Glue 3.0, `G.12X`, `G.16X` and `R.1X` to `R.8X` from 4.0, and
+    Ray's `Z.2X` from 4.0 (StartJobRun's WorkerType, the job's GlueVersion). The worker
+    type and `glue_version` are resolved as a run resolves them (run, job, platform
+    defaults); a pair that takes the version from the live Glue job is plan's (PS716)."""
+    platforms: dict[str, Tier] = {
+        name: (("platforms", name, "defaults"), platform.defaults)
+        for name, platform in ctx.platforms.items()
+        if isinstance(platform, GluePlatform)
+    }
+    for tier in platforms.values():
+        for where, message in _worker_and_version([tier]):
+            yield WORKER_VERSION.at(where, message)
+    for name, job in ctx.jobs.items():
+        if not isinstance(job, GlueJob):
+            continue
+        below = [platforms.get(job.platform, ((), None))]
+        tiers: list[Tier] = [(("jobs", name, "compute"), job.compute), *below]
+        for where, message in _worker_and_version(tiers):
+            yield WORKER_VERSION.at(where, message)
+        for plan_name, plan in ctx.run_plans.items():
+            for index, run in enumerate(plan.runs):
+                if run.job != name:
+                    continue
+                run_path: DocPath = ("run_plans", plan_name, "runs", index, "compute")
+                for where, message in _worker_and_version([(run_path, run.compute), *tiers]):
+                    yield WORKER_VERSION.at(where, message)
+
+
+WORKER_VERSION = Rule(
+    codes.GLUE_WORKER_VERSION,
+    "Glue worker type needs a newer Glue version",
+    check=_worker_versions,
+)
+JOB_NAME = Rule(
+    codes.GLUE_JOB_NAME,
+    "invalid Glue job name",
+    doc="""A Glue job's `external_id` is the Glue job's name, sent as StartJobRun's
+    `JobName`: 1 to 255 characters on one line (botocore's NameString: no control
+    character but tab).""",
 )
 
 # ---------------------------------------------------------------- plan
@@ -220,8 +307,9 @@ JOB_MISSING = Rule(
     codes.GLUE_JOB_MISSING,
     "the Glue job does not exist (external_id is the Glue job name)",
     doc="""plan found no Glue job named by the job's `external_id` in the platform's
-    region. `external_id` is the Glue job's name, and the caller needs glue:GetJob on it.
-    Blocks apply.""",
+    region. `external_id` is the Glue job's name. plan reads the jobs with
+    glue:BatchGetJobs (where that is denied, glue:GetJob each), so the caller needs one of
+    them on the job's ARN (`arn:aws:glue:REGION:ACCOUNT:job/NAME`). Blocks apply.""",
 )
 CONCURRENCY = Rule(
     codes.GLUE_CONCURRENCY,
@@ -245,6 +333,15 @@ PYTHON_SHELL_WORKERS = Rule(
     doc="""The Glue job is a Python shell job, which Glue sizes by the definition's
     MaxCapacity: `worker_type` and `number_of_workers` cannot be set for it, on the job
     or on a run. Blocks apply.""",
+)
+WORKER_FOR_JOB = Rule(
+    codes.GLUE_WORKER_FOR_JOB,
+    "a worker type the Glue job's command or Glue version does not take",
+    doc="""The worker type polysync sends does not fit the live Glue job: `Z.2X` is for
+    Ray jobs (`glueray`) and a Ray job takes only `Z.2X`; `G.025X` is for streaming jobs
+    (`gluestreaming`); and a worker type needs the Glue version AWS documents for it
+    (PS313), here the job's own GlueVersion since the manifest sets none
+    (StartJobRun's WorkerType). Blocks apply.""",
 )
 NON_OVERRIDABLE = Rule(
     codes.NON_OVERRIDABLE,
@@ -271,10 +368,13 @@ RULES = (
     INTERNAL_ARGUMENT,
     MAX_RETRIES,
     VERSION,
+    JOB_NAME,
+    WORKER_VERSION,
     JOB_MISSING,
     CONCURRENCY,
     ARGUMENTS_TOO_LARGE,
     PYTHON_SHELL_WORKERS,
+    WORKER_FOR_JOB,
     NON_OVERRIDABLE,
     PYTHON_SHELL_DEFAULTS_SKIPPED,
 )

@@ -26,7 +26,7 @@ from polysync_spec.providers.base import (
 from polysync_spec.providers.glue.rules import (
     ATTEMPT_ARGUMENT,
 )
-from polysync_spec.values import aws_string, glue_argument_key
+from polysync_spec.values import aws_string, glue_argument_key, partition_of
 
 START_JOB_RUN = "StartJobRun"
 # Glue has no client token: each StartJobRun carries its submission attempt's identity in
@@ -241,12 +241,18 @@ def _arguments(job: GlueJob, run: Run | None) -> tuple[dict[str, str], set[str]]
     return arguments, {glue_argument_key(name) for name in secret}
 
 
+def job_arn(region: str, job_name: str, account: str = "<account>") -> str:
+    """A Glue job's ARN, the resource of the job-level IAM actions (GetJob, StartJobRun,
+    GetJobRun(s), BatchStopJobRun, BatchGetJobs): arn:PARTITION:glue:REGION:ACCOUNT:job/NAME."""
+    return f"arn:{partition_of(region)}:glue:{region}:{account}:job/{job_name}"
+
+
 def with_remedy(message: str, code: str | None, job_name: str, region: str) -> str:
     """The troubleshooting line of the product documents that matches the error."""
     if code in ("AccessDeniedException", "AccessDenied"):
         return (
             f"{message}. The caller's IAM principal is missing glue:StartJobRun on "
-            f"arn:aws:glue:{region}:<account>:job/{job_name}"
+            f"{job_arn(region, job_name)}"
         )
     if code == "InvalidInputException" and "argument" in message.lower():
         return (

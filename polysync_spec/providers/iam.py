@@ -1,0 +1,162 @@
+"""`polysync iam`: the least-privilege IAM policy of what the manifests would do.
+
+Offline and pure: the policy follows from the run plans' jobs (Glue job names, Batch
+queues and job definitions), each platform's region, and the account (`--account-id`,
+else the account of the platform's role, else the `${ACCOUNT}` placeholder). Each
+command group (plan, apply, status, cancel, logs, and discover/import on request) gets
+statements of its own, so that a principal that only plans can be given `Plan*` alone.
+Which call needs which permission on which resource, and why, is each platform's
+`permissions` module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from polysync_spec.manifest.models import (
+    AssumeRoleAuth,
+    BatchJob,
+    BatchPlatform,
+    GlueJob,
+    GluePlatform,
+    WebIdentityAuth,
+)
+from polysync_spec.providers.batch import permissions as batch
+from polysync_spec.providers.batch.spec import NoQueueError, build_request
+from polysync_spec.providers.glue import permissions as glue
+from polysync_spec.providers.permissions import DEFAULT_COMMANDS, Command, Grant
+
+ACCOUNT_PLACEHOLDER = "${ACCOUNT}"
+POLICY_VERSION = "2012-10-17"
+
+
+@dataclass
+class Usage:
+    """What the run plans use on one platform."""
+
+    platform: GluePlatform | BatchPlatform
+    glue_jobs: set[str] = field(default_factory=set)
+    queues: set[str] = field(default_factory=set)
+    definitions: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The policy document, and what the reader should know about it (placeholders,
+    log groups the manifests cannot tell)."""
+
+    document: dict[str, Any]
+    notes: tuple[str, ...]
+
+
+def usage(project: Any, run_plans: Iterable[str]) -> tuple[dict[str, Usage], list[str]]:
+    """Per platform name, what the run plans' runs use; and notes on what could not be
+    resolved (a Batch run without a queue: validate reports it)."""
+    found: dict[str, Usage] = {}
+    notes: list[str] = []
+    for name in run_plans:
+        for run in project.run_plans[name].runs:
+            job = project.jobs.get(run.job)
+            if job is None or job.platform not in project.platforms:
+                continue
+            platform = project.platforms[job.platform]
+            used = found.setdefault(job.platform, Usage(platform))
+            if isinstance(job, GlueJob):
+                used.glue_jobs.add(job.external_id)
+            elif isinstance(job, BatchJob) and isinstance(platform, BatchPlatform):
+                used.definitions.add(job.external_id)
+                try:
+                    used.queues.add(str(build_request(job, platform, run).payload["jobQueue"]))
+                except NoQueueError:
+                    notes.append(f"run {run.key!r} of {name!r} names no job queue: not granted")
+    return found, notes
+
+
+def account_of(platform: GluePlatform | BatchPlatform, account_id: str | None) -> str:
+    """The account a platform's calls land in: `account_id`, else its role's account
+    (assume_role, web_identity), else the placeholder."""
+    if account_id:
+        return account_id
+    auth = platform.auth
+    if isinstance(auth, AssumeRoleAuth | WebIdentityAuth):
+        return str(auth.role_arn).split(":")[4]
+    return ACCOUNT_PLACEHOLDER
+
+
+def grants_of(command: Command, used: Usage, account: str) -> list[Grant]:
+    platform = used.platform
+    if isinstance(platform, GluePlatform):
+        return glue.grants(command, platform.region, account, used.glue_jobs)
+    return batch.grants(command, platform.region, account, used.queues, used.definitions)
+
+
+def least_privilege(
+    project: Any,
+    run_plans: Sequence[str],
+    *,
+    account_id: str | None = None,
+    commands: Sequence[Command] = DEFAULT_COMMANDS,
+) -> Policy:
+    """The policy that lets `commands` run `run_plans` and nothing more."""
+    used, notes = usage(project, run_plans)
+    merged: dict[str, tuple[list[str], list[str]]] = {}
+    accounts: set[str] = set()
+    for command in commands:
+        for name in sorted(used):
+            account = account_of(used[name].platform, account_id)
+            accounts.add(account)
+            for grant in grants_of(command, used[name], account):
+                actions, resources = merged.setdefault(command.sid + grant.kind, ([], []))
+                actions += [a for a in grant.actions if a not in actions]
+                resources += [r for r in grant.resources if r not in resources]
+    statements = [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": "*" if resources == ["*"] else sorted(resources),
+        }
+        for sid, (actions, resources) in merged.items()
+    ]
+    if ACCOUNT_PLACEHOLDER in accounts:
+        notes.append(f"replace {ACCOUNT_PLACEHOLDER} with the account id, or pass --account-id")
+    if any(isinstance(u.platform, GluePlatform) for u in used.values()):
+        notes.append(
+            "Glue logs: a job with a security configuration or --continuous-log-logGroup "
+            f"logs outside {', '.join(glue.GLUE_LOG_GROUPS)}; add those groups"
+        )
+    if any(isinstance(u.platform, BatchPlatform) for u in used.values()):
+        notes.append(
+            f"Batch logs: a definition whose logConfiguration names an awslogs-group logs "
+            f"outside {batch.BATCH_LOG_GROUP}; add that group"
+        )
+    return Policy({"Version": POLICY_VERSION, "Statement": statements}, tuple(notes))
+
+
+def permissions_table() -> str:
+    """The README's table of what each command needs (between `<!-- permissions:start -->`
+    and `<!-- permissions:end -->`), from the same grants the policy is built of."""
+    # Placeholders where the names go: not valid manifest values, so not validated.
+    samples = (
+        Usage(GluePlatform.model_construct(type="aws_glue", region="REGION"), glue_jobs={"JOB"}),
+        Usage(
+            BatchPlatform.model_construct(type="aws_batch", region="REGION"),
+            queues={"QUEUE"},
+            definitions={"DEFINITION"},
+        ),
+    )
+    rows = ["| command | actions | resources |", "|---|---|---|"]
+    for command in Command:
+        for used in samples:
+            for grant in grants_of(command, used, "ACCOUNT"):
+                actions = ", ".join(f"`{a}`" for a in grant.actions)
+                resources = ", ".join(f"`{r}`" for r in _short(grant.resources))
+                rows.append(f"| {command.commands} | {actions} | {resources} |")
+    return "\n".join(rows)
+
+
+def _short(resources: Sequence[str]) -> list[str]:
+    """A log group's two ARNs (with and without `:*`) as one."""
+    return [r for r in resources if f"{r}:*" not in resources]
