@@ -465,7 +465,7 @@ def test_batch_success_and_in_flight_states(
 
     final = wait_for(record, lambda r: r.status.terminal)
     assert final.status is RunStatus.SUCCESS
-    states = [state for state, _ in seen]
+    states = [str(state) for state, _ in seen]
     # Polling may miss a short state on a loaded machine: what was seen follows Batch's
     # lifecycle in order and ends SUCCEEDED; every state before is a run in flight.
     lifecycle = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
