@@ -14,7 +14,6 @@ import threading
 from typing import Any
 
 import boto3
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,7 +29,7 @@ from polysync_spec.manifest.models import (
     WebIdentityAuth,
 )
 from polysync_spec.providers.clock import AwsClock
-from polysync_spec.providers.credentials import AzureCredential, federated_session
+from polysync_spec.providers.credentials import AzureCredential, core_session, federated_session
 from polysync_spec.version import __version__
 
 Platform = GluePlatform | BatchPlatform
@@ -152,6 +151,7 @@ class Sessions:
             if name not in self._sessions:
                 if self.sandbox_url is not None:
                     self._sessions[name] = boto3.Session(
+                        botocore_session=core_session(),
                         aws_access_key_id="sandbox",
                         aws_secret_access_key="sandbox",
                         region_name=platform.region,
@@ -211,6 +211,7 @@ def _build_session(
         return federated_session(name, platform.region, auth, azure_credential=azure_credential)
     if isinstance(auth, AccessKeyAuth):
         return boto3.Session(
+            botocore_session=core_session(),
             aws_access_key_id=auth.access_key_id,
             aws_secret_access_key=auth.secret_access_key,
             aws_session_token=auth.session_token,
@@ -218,18 +219,20 @@ def _build_session(
         )
     if isinstance(auth, ProfileAuth):
         try:
-            return boto3.Session(profile_name=auth.profile, region_name=platform.region)
+            core = core_session(auth.profile)
+            core.get_scoped_config()  # a profile that does not exist fails here, by its name
+            return boto3.Session(botocore_session=core, region_name=platform.region)
         except BotoCoreError as exc:
             raise PolysyncError(f"platform {name!r}: AWS profile {auth.profile!r}: {exc}") from None
     if isinstance(auth, InstanceProfileAuth):
-        core = botocore.session.Session()
+        core = core_session()
         resolver = core.get_component("credential_provider")
         # Only the host's credentials: ECS container role or EC2 instance metadata.
         resolver.providers = [
             p for p in resolver.providers if p.METHOD in ("container-role", "iam-role")
         ]
         return boto3.Session(botocore_session=core, region_name=platform.region)
-    return boto3.Session(region_name=platform.region)
+    return boto3.Session(botocore_session=core_session(), region_name=platform.region)
 
 
 THROTTLING_CODES = frozenset(
