@@ -335,6 +335,23 @@ class Platform(Protocol):
         """A job entry for what `PlatformClient.importable` found."""
         ...
 
+    def resources_used(self, run: Run, job: Any, platform: Any) -> Mapping[str, str]:
+        """The AWS resources one run uses, by kind (e.g. {"job": NAME}), for `polysync
+        iam`. Raises `PolysyncError` when the run cannot name one (validate reports it)."""
+        ...
+
+    def grants(
+        self, command: Any, region: str, account: str, used: Mapping[str, set[str]]
+    ) -> list[Any]:
+        """What `command` (`permissions.Command`) needs on this platform, whose runs use
+        `used` (kind -> names, from `resources_used`), as `permissions.Grant`s."""
+        ...
+
+    #: Sample `used` for the README's permissions table (kind -> a placeholder name).
+    sample_resources: ClassVar[Mapping[str, set[str]]]
+    #: What `polysync iam` cannot know offline about this platform's logs.
+    logs_note: ClassVar[str]
+
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """How long a run may take by its own settings (`compute`: the planned run's
         resolved values by key), in seconds; None when AWS knows no limit."""

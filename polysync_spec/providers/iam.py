@@ -13,20 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from polysync_spec.manifest.models import (
-    AssumeRoleAuth,
-    BatchJob,
-    BatchPlatform,
-    GlueJob,
-    GluePlatform,
-    WebIdentityAuth,
-)
-from polysync_spec.providers.batch import permissions as batch
-from polysync_spec.providers.batch.spec import NoQueueError, build_request
-from polysync_spec.providers.glue import permissions as glue
+from polysync_spec.errors import PolysyncError
+from polysync_spec.manifest.models import AssumeRoleAuth, WebIdentityAuth
 from polysync_spec.providers.permissions import DEFAULT_COMMANDS, Command, Grant
+from polysync_spec.providers.registry import PLATFORMS, platform_of
 
 ACCOUNT_PLACEHOLDER = "${ACCOUNT}"
 POLICY_VERSION = "2012-10-17"
@@ -34,12 +27,10 @@ POLICY_VERSION = "2012-10-17"
 
 @dataclass
 class Usage:
-    """What the run plans use on one platform."""
+    """What the run plans use on one platform: resource names by kind."""
 
-    platform: GluePlatform | BatchPlatform
-    glue_jobs: set[str] = field(default_factory=set)
-    queues: set[str] = field(default_factory=set)
-    definitions: set[str] = field(default_factory=set)
+    platform: Any
+    used: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,8 +43,9 @@ class Policy:
 
 
 def usage(project: Any, run_plans: Iterable[str]) -> tuple[dict[str, Usage], list[str]]:
-    """Per platform name, what the run plans' runs use; and notes on what could not be
-    resolved (a Batch run without a queue: validate reports it)."""
+    """Per platform name, what the run plans' runs use (each platform's
+    `resources_used`); and notes on what could not be resolved (a run without a queue:
+    validate reports it)."""
     found: dict[str, Usage] = {}
     notes: list[str] = []
     for name in run_plans:
@@ -62,19 +54,18 @@ def usage(project: Any, run_plans: Iterable[str]) -> tuple[dict[str, Usage], lis
             if job is None or job.platform not in project.platforms:
                 continue
             platform = project.platforms[job.platform]
-            used = found.setdefault(job.platform, Usage(platform))
-            if isinstance(job, GlueJob):
-                used.glue_jobs.add(job.external_id)
-            elif isinstance(job, BatchJob) and isinstance(platform, BatchPlatform):
-                used.definitions.add(job.external_id)
-                try:
-                    used.queues.add(str(build_request(job, platform, run).payload["jobQueue"]))
-                except NoQueueError:
-                    notes.append(f"run {run.key!r} of {name!r} names no job queue: not granted")
+            entry = found.setdefault(job.platform, Usage(platform))
+            try:
+                resources = platform_of(platform).resources_used(run, job, platform)
+            except PolysyncError as exc:
+                notes.append(f"run {run.key!r} of {name!r}: {exc}: not granted")
+                continue
+            for kind, resource in resources.items():
+                entry.used.setdefault(kind, set()).add(resource)
     return found, notes
 
 
-def account_of(platform: GluePlatform | BatchPlatform, account_id: str | None) -> str:
+def account_of(platform: Any, account_id: str | None) -> str:
     """The account a platform's calls land in: `account_id`, else its role's account
     (assume_role, web_identity), else the placeholder."""
     if account_id:
@@ -87,9 +78,8 @@ def account_of(platform: GluePlatform | BatchPlatform, account_id: str | None) -
 
 def grants_of(command: Command, used: Usage, account: str) -> list[Grant]:
     platform = used.platform
-    if isinstance(platform, GluePlatform):
-        return glue.grants(command, platform.region, account, used.glue_jobs)
-    return batch.grants(command, platform.region, account, used.queues, used.definitions)
+    grants: list[Grant] = platform_of(platform).grants(command, platform.region, account, used.used)
+    return grants
 
 
 def least_privilege(
@@ -122,16 +112,9 @@ def least_privilege(
     ]
     if ACCOUNT_PLACEHOLDER in accounts:
         notes.append(f"replace {ACCOUNT_PLACEHOLDER} with the account id, or pass --account-id")
-    if any(isinstance(u.platform, GluePlatform) for u in used.values()):
-        notes.append(
-            "Glue logs: a job with a security configuration or --continuous-log-logGroup "
-            f"logs outside {', '.join(glue.GLUE_LOG_GROUPS)}; add those groups"
-        )
-    if any(isinstance(u.platform, BatchPlatform) for u in used.values()):
-        notes.append(
-            f"Batch logs: a definition whose logConfiguration names an awslogs-group logs "
-            f"outside {batch.BATCH_LOG_GROUP}; add that group"
-        )
+    for spec in PLATFORMS:
+        if any(platform_of(u.platform) is spec for u in used.values()):
+            notes.append(spec.logs_note)
     return Policy({"Version": POLICY_VERSION, "Statement": statements}, tuple(notes))
 
 
@@ -139,14 +122,13 @@ def permissions_table() -> str:
     """The README's table of what each command needs (between `<!-- permissions:start -->`
     and `<!-- permissions:end -->`), from the same grants the policy is built of."""
     # Placeholders where the names go: not valid manifest values, so not validated.
-    samples = (
-        Usage(GluePlatform.model_construct(type="aws_glue", region="REGION"), glue_jobs={"JOB"}),
+    samples = [
         Usage(
-            BatchPlatform.model_construct(type="aws_batch", region="REGION"),
-            queues={"QUEUE"},
-            definitions={"DEFINITION"},
-        ),
-    )
+            SimpleNamespace(type=spec.type, region="REGION"),
+            {kind: set(names) for kind, names in spec.sample_resources.items()},
+        )
+        for spec in PLATFORMS
+    ]
     rows = ["| command | actions | resources |", "|---|---|---|"]
     for command in Command:
         for used in samples:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import BatchJob, BatchPlatform, Run
+from polysync_spec.providers.aws import AwsError
 from polysync_spec.providers.base import (
     AwsProvider,
     Inventory,
@@ -28,6 +29,7 @@ from polysync_spec.providers.batch.definitions import (
     highest_revisions,
     revision_arns,
 )
+from polysync_spec.providers.batch.denied import unfindable, with_call_hint
 from polysync_spec.providers.batch.discovery import (
     describe_definitions,
     describe_queues,
@@ -39,8 +41,6 @@ from polysync_spec.providers.batch.permissions import (
     call_hint,
     submit_hint,
     terminate_hint,
-    unfindable,
-    with_call_hint,
 )
 from polysync_spec.providers.batch.spec import (
     CANCEL_REASON,
@@ -185,7 +185,6 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
 
     def _queues_if_allowed(self, names: list[str]) -> dict[str, BatchQueue]:
         """`queues(names)`, or each queue undescribed where DescribeJobQueues is denied."""
-        from polysync_spec.providers.aws import AwsError
 
         if DESCRIBE_JOB_QUEUES not in self.denials:
             try:
@@ -207,7 +206,6 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
     def inventory(self, platform_name: str) -> Inventory:
         """The highest ACTIVE revision of every definition, and every queue, by name (the
         queues left out, with a note, where DescribeJobQueues is denied)."""
-        from polysync_spec.providers.aws import AwsError
 
         definitions = self.importable()
         queues: list[BatchQueue] | None = None

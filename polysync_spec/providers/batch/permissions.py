@@ -27,15 +27,12 @@ Facts, with their sources:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from polysync_spec.providers.batch.definitions import definition_name
-from polysync_spec.providers.denials import grant_hint, is_denied
+from polysync_spec.providers.denials import grant_hint
 from polysync_spec.providers.permissions import Command, Grant, log_group_arns
 from polysync_spec.values import partition_of
-
-if TYPE_CHECKING:
-    from polysync_spec.providers.aws import AwsError
 
 SUBMIT_JOB = "batch:SubmitJob"
 TERMINATE_JOB = "batch:TerminateJob"
@@ -91,21 +88,6 @@ def call_hint(exc: BaseException) -> str:
     on "*"."""
     operation = str(getattr(exc, "operation_name", "") or "")
     return grant_hint(f"batch:{operation}") if operation else "a permission it lacks"
-
-
-def with_call_hint(error: AwsError, exc: BaseException) -> AwsError:
-    """`error`, its message ending with `call_hint` when IAM denied the call."""
-    return error.with_message(f"{error}; {call_hint(exc)}") if is_denied(exc) else error
-
-
-def unfindable(exc: BaseException, what: str) -> AwsError:
-    """The error of a lost submission that cannot be looked for: ListJobs is denied."""
-    from polysync_spec.providers.aws import AwsError
-
-    return AwsError(
-        f"looking for {what}: {call_hint(exc)} (only ListJobs finds a job by its name)",
-        "AccessDeniedException",
-    )
 
 
 BATCH_LOG_GROUP = "/aws/batch/job"  # the default of a definition's logConfiguration

@@ -21,8 +21,10 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
+from polysync_spec.providers.batch import permissions
 from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
 from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
+from polysync_spec.providers.permissions import Command, Grant
 from polysync_spec.values import aws_string
 
 # SubmitJob's dependsOn takes at most 20 jobs.
@@ -180,6 +182,27 @@ class Batch:
             {name: (value, "string") for name, value in definition.parameters.items()},
             {},
             replaces,
+        )
+
+    sample_resources: ClassVar[Mapping[str, set[str]]] = {
+        "queue": {"QUEUE"},
+        "definition": {"DEFINITION"},
+    }
+    logs_note: ClassVar[str] = (
+        "Batch logs: a definition whose logConfiguration names an awslogs-group logs "
+        f"outside {permissions.BATCH_LOG_GROUP}; add that group"
+    )
+
+    def resources_used(self, run: Run, job: BatchJob, platform: BatchPlatform) -> Mapping[str, str]:
+        """The queue the run is submitted to and its definition (raises NoQueueError)."""
+        queue = str(build_request(job, platform, run).payload["jobQueue"])
+        return {"queue": queue, "definition": job.external_id}
+
+    def grants(
+        self, command: Command, region: str, account: str, used: Mapping[str, set[str]]
+    ) -> list[Grant]:
+        return permissions.grants(
+            command, region, account, used.get("queue", set()), used.get("definition", set())
         )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:

@@ -20,6 +20,7 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
+from polysync_spec.providers.glue import permissions
 from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
@@ -31,6 +32,7 @@ from polysync_spec.providers.glue.spec import (
     job_arn,
 )
 from polysync_spec.providers.glue.workers import command_refuses, version_too_old
+from polysync_spec.providers.permissions import Command, Grant
 from polysync_spec.values import aws_string, glue_argument_key, is_internal
 
 GLUE_ARGUMENTS_LIMIT = 260 * 1024  # all of a job run's arguments together
@@ -290,6 +292,20 @@ class Glue:
         shows them, tier "definition"), and a job-level value would outrank the
         platform's defaults and a target's, changing what runs."""
         return ImportedJob(definition.name, imported_parameters(definition), {})
+
+    sample_resources: ClassVar[Mapping[str, set[str]]] = {"job": {"JOB"}}
+    logs_note: ClassVar[str] = (
+        "Glue logs: a job with a security configuration or --continuous-log-logGroup "
+        f"logs outside {', '.join(permissions.GLUE_LOG_GROUPS)}; add those groups"
+    )
+
+    def resources_used(self, run: Run, job: GlueJob, platform: GluePlatform) -> Mapping[str, str]:
+        return {"job": job.external_id}
+
+    def grants(
+        self, command: Command, region: str, account: str, used: Mapping[str, set[str]]
+    ) -> list[Grant]:
+        return permissions.grants(command, region, account, used.get("job", set()))
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout (or Glue's default when the job sets none), once for the
