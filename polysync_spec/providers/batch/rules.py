@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from polysync_spec.errors import Diagnostic, Severity
 from polysync_spec.manifest import codes
@@ -76,15 +77,14 @@ def _typed_dependencies(ctx: CheckContext) -> Iterator[Diagnostic]:
     without specifying a job ID for array jobs [...] You can also specify an N_TO_N type
     dependency with a job ID for array jobs"): the job needs an `array_size`, its own or
     one set by every run of it."""
+    runs_of: dict[str, list[tuple[str, Any]]] = {}  # indexed once: never quadratic
+    for plan_name, plan in ctx.run_plans.items():
+        for run in plan.runs:
+            runs_of.setdefault(run.job, []).append((plan_name, run))
     for name, job in ctx.jobs.items():
         if not isinstance(job, BatchJob) or not job.depends_on or job.array_size is not None:
             continue
-        runs = [
-            (plan_name, run)
-            for plan_name, plan in ctx.run_plans.items()
-            for run in plan.runs
-            if run.job == name
-        ]
+        runs = runs_of.get(name, [])
         plain = [
             (plan_name, run.key)
             for plan_name, run in runs

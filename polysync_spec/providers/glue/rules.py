@@ -272,6 +272,12 @@ def _worker_versions(ctx: CheckContext) -> Iterator[Diagnostic]:
     for tier in platforms.values():
         for where, message in _worker_and_version([tier]):
             yield WORKER_VERSION.at(where, message)
+    # Each job's runs, indexed once: checking every run plan per job would be quadratic.
+    runs_of: dict[str, list[tuple[DocPath, Any]]] = {}
+    for plan_name, plan in ctx.run_plans.items():
+        for index, run in enumerate(plan.runs):
+            run_path: DocPath = ("run_plans", plan_name, "runs", index, "compute")
+            runs_of.setdefault(run.job, []).append((run_path, run.compute))
     for name, job in ctx.jobs.items():
         if not isinstance(job, GlueJob):
             continue
@@ -279,13 +285,9 @@ def _worker_versions(ctx: CheckContext) -> Iterator[Diagnostic]:
         tiers: list[Tier] = [(("jobs", name, "compute"), job.compute), *below]
         for where, message in _worker_and_version(tiers):
             yield WORKER_VERSION.at(where, message)
-        for plan_name, plan in ctx.run_plans.items():
-            for index, run in enumerate(plan.runs):
-                if run.job != name:
-                    continue
-                run_path: DocPath = ("run_plans", plan_name, "runs", index, "compute")
-                for where, message in _worker_and_version([(run_path, run.compute), *tiers]):
-                    yield WORKER_VERSION.at(where, message)
+        for run_tier in runs_of.get(name, []):
+            for where, message in _worker_and_version([run_tier, *tiers]):
+                yield WORKER_VERSION.at(where, message)
 
 
 WORKER_VERSION = Rule(
