@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from polysync_spec import load_project
 from polysync_spec.manifest import Project
 from polysync_spec.manifest.models import BatchJob, GlueJob, Run, RunCompute
-from polysync_spec.providers.base import ATTEMPT_SLOT, RunStatus, Tier
+from polysync_spec.providers.base import ATTEMPT_SLOT, RunRequest, RunStatus, Tier
 from polysync_spec.providers.batch import spec as batch
 from polysync_spec.providers.batch.client import BatchClient
 from polysync_spec.providers.glue import spec as glue
@@ -416,3 +416,15 @@ def test_batch_revisions_follow_a_next_token_with_nothing_but_the_list() -> None
         found = provider.revisions(wanted)
         stub.assert_no_pending_responses()
     assert {d.reference for d in found.values()} == set(wanted)
+
+
+def test_a_secret_in_a_holder_that_is_not_a_mapping_masks_the_whole_holder() -> None:
+    """A platform may send its parameters as one JSON string (Step Functions' `input`):
+    the secret inside is never shown, whatever the holder's form."""
+    request = RunRequest(
+        "StartExecution",
+        {"name": "run-1", "input": '{"token": "s3cr3t"}'},
+        secret_fields=frozenset({("input", "token")}),
+    )
+    assert request.redacted() == {"name": "run-1", "input": "***"}
+    assert "s3cr3t" not in str(request.redacted())

@@ -80,13 +80,18 @@ class RunRequest:
     secret_fields: frozenset[tuple[str, str]] = frozenset()
 
     def redacted(self) -> dict[str, Any]:
-        """The payload with every secret value replaced by ***."""
+        """The payload with every secret value replaced by ***. A secret field whose holder
+        is not a mapping (a platform sending its parameters as one JSON string) masks the
+        whole holder: never shown is safer than parsed."""
         shown: dict[str, Any] = {
             k: dict(v) if isinstance(v, Mapping) else v for k, v in self.payload.items()
         }
         for outer, inner in self.secret_fields:
-            if isinstance(shown.get(outer), dict) and inner in shown[outer]:
-                shown[outer][inner] = "***"
+            if isinstance(shown.get(outer), dict):
+                if inner in shown[outer]:
+                    shown[outer][inner] = "***"
+            elif outer in shown:
+                shown[outer] = "***"
         return shown
 
 
