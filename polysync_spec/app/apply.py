@@ -1,8 +1,8 @@
 """Applying a plan: the use case `polysync apply` and `polysync demo` share.
 
-`planned` makes a plan against live AWS; `require_fresh` refuses a plan file whose live
-objects changed since it was made; `executor_for` builds the executor with a provider per
-platform of the plan and the command's settings; `run` applies it, with Ctrl-C, SIGTERM
+`require_fresh` refuses a plan file whose live objects changed since it was made (plans
+come from `app.planning.plan_project`); `executor_for` builds the executor with a client
+per platform of the plan and the command's settings; `run` applies it, with Ctrl-C, SIGTERM
 and SIGHUP turned into the executor's interrupts. Nothing here prints: the caller chooses
 the sink that renders the executor's events.
 """
@@ -40,21 +40,15 @@ class ApplySettings:
     retry_failed: bool = False
 
 
-def planned(project: Any, run_plan: str, sessions: Any, manifest_path: str) -> Plan:
-    """The plan of `run_plan` against what AWS holds now (`app.planning.plan_project`)."""
-    from polysync_spec.app.planning import plan_project
-
-    return plan_project(project, run_plan, sessions, manifest_path=manifest_path)
-
-
 def require_fresh(project: Any, saved: Plan, sessions: Any) -> None:
     """Refuse a plan file whose live objects changed since it was made, or that does not
     fit its manifests (run plan, platforms, and each secret's `$env` reference). The
     manifests must have loaded without errors."""
+    from polysync_spec.app.planning import plan_project
     from polysync_spec.engine.planfile import check_against_manifests, check_secret_references
 
     check_against_manifests(saved, project)
-    replanned = planned(project, saved.run_plan, sessions, saved.manifest_path)
+    replanned = plan_project(project, saved.run_plan, sessions, manifest_path=saved.manifest_path)
     check_secret_references(saved, replanned)
     now = replanned.fingerprints
     changed = [

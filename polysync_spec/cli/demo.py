@@ -44,6 +44,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
     """Validate, plan and apply the example project on a local AWS sandbox."""
     from polysync_spec import load_project, validate
     from polysync_spec.app import apply as use_case
+    from polysync_spec.app.planning import plan_project
     from polysync_spec.engine.ledger import SqliteLedger
     from polysync_spec.engine.monitor import PollPolicy
     from polysync_spec.providers.aws import Sessions
@@ -75,7 +76,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
 
         def applied(run_plan: str, interrupt_when: str | None = None) -> Any:
             project = load_project(examples_path, env=env)
-            the_plan = use_case.planned(project, run_plan, sessions, examples_path)
+            the_plan = plan_project(project, run_plan, sessions, manifest_path=examples_path)
             _heading(f"polysync plan --run-plan {run_plan}")
             click.echo(render_plan.text(the_plan, color=sys.stdout.isatty()), nl=False)
             _heading(f"polysync apply --run-plan {run_plan}")
