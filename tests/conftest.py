@@ -45,6 +45,13 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 @pytest.fixture(autouse=True)
+def _own_sandbox_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test uses a developer's running `polysync sandbox` (or records one): `--sandbox`
+    looks in a state directory of the test's own."""
+    monkeypatch.setenv("POLYSYNC_SANDBOX_DIR", str(tmp_path / "sandbox-state"))
+
+
+@pytest.fixture(autouse=True)
 def _no_secrets_of_other_tests() -> Iterator[None]:
     """The redaction registry is process-wide: each test starts knowing no secret, so one
     test's secret (say "secret") never masks another test's expected text."""

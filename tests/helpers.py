@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,60 @@ def attempt(request: Any, attempt_id: str | None = None) -> Any:
         return value
 
     return dataclasses.replace(request, payload=fill(dict(request.payload)))
+
+
+class BackgroundSandbox:
+    """`polysync sandbox ARGS` running in a process of its own, as a user runs it in a
+    second terminal: started with `command` (the interpreter or the installed `polysync`
+    script), recorded in `state_dir`. `record` is its state record once it is up."""
+
+    def __init__(
+        self, command: list[str], state_dir: Path, env: Mapping[str, str], *args: str
+    ) -> None:
+        import subprocess
+
+        self.state_dir = state_dir
+        self.log = state_dir.parent / f"{state_dir.name}.log"
+        self._out = self.log.open("w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            [*command, "sandbox", "--port", "0", "--state-dir", str(state_dir), *args],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+        )
+
+    def wait_for_record(self, limit: float = 60.0) -> dict[str, Any]:
+        """The record the sandbox writes once it listens and is seeded; fails the test
+        with the sandbox's output if it exits or has not written it within `limit`."""
+        import json
+        import time
+
+        deadline = time.monotonic() + limit
+        record = self.state_dir / "sandbox.json"
+        while time.monotonic() < deadline:
+            if record.exists():
+                return dict(json.loads(record.read_text(encoding="utf-8")))
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        why = "exited" if self.process.returncode is not None else f"no record in {limit:g} s"
+        raise AssertionError(f"sandbox {why}:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def stop(self) -> int:
+        """SIGTERM (as a closed terminal or a CI cancel would), then its exit code."""
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._out.close()
+        return int(self.process.returncode)

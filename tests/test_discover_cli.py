@@ -85,4 +85,4 @@ def test_discover_with_sandbox_needs_no_aws_and_no_environment(
     assert run(["discover", str(EXAMPLES), "-p", "glue_main", "--sandbox"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("Glue jobs on glue_main (us-east-1): 3\n")
-    assert "(sandbox at http://127.0.0.1:" in err
+    assert "(no running sandbox: this command uses its own at http://127.0.0.1:" in err

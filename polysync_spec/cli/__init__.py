@@ -17,7 +17,18 @@ from typing import NoReturn
 import click
 
 from polysync_spec import redact
-from polysync_spec.cli import apply, aws, demo, iam, logs, manifests, plan, runs  # noqa: F401  (registers the commands)
+from polysync_spec.cli import (  # noqa: F401  (registers the commands)
+    apply,
+    aws,
+    demo,
+    iam,
+    init,
+    logs,
+    manifests,
+    plan,
+    runs,
+    sandbox,
+)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 

@@ -1,4 +1,4 @@
-"""Commands that look at AWS without running anything: discover, auth check, sandbox."""
+"""Commands that look at AWS without running anything: discover, auth check, import."""
 
 from __future__ import annotations
 
@@ -114,40 +114,6 @@ def auth_check(
                 click.echo(f"{entry['platform']}: FAILED: {entry['error']}")
     failed = any(entry["status"] != "ok" for entry in results)
     return ExitCode.ERROR if failed or not results else ExitCode.OK
-
-
-@cli.command()
-@click.option(
-    "--seed", "seed_file", type=click.Path(exists=True, dir_okay=False), help="Seed YAML."
-)
-@click.option(
-    "--port", type=int, default=4599, show_default=True, help="Port on 127.0.0.1 (0: any)."
-)
-def sandbox(seed_file: str | None, port: int) -> ExitCode:
-    """Run the local AWS emulator (Glue, Batch, STS, S3) in the foreground, seeded."""
-    import threading
-
-    from polysync_spec.sandbox.seed import apply_seed, load_seed
-    from polysync_spec.sandbox.server import Sandbox
-
-    server = Sandbox(port=port).start()
-    try:
-        created = apply_seed(server, load_seed(seed_file))
-        click.echo(f"polysync sandbox listening on {server.endpoint_url}")
-        click.echo(
-            f"seeded: {created['glue_jobs']} Glue jobs, {created['job_queues']} Batch queues, "
-            f"{created['job_definitions']} Batch definition revisions"
-        )
-        click.echo("point polysync (or any AWS SDK) at it with:")
-        for key, value in server.env().items():
-            click.echo(f"  export {key}={value}")
-        click.echo("Ctrl-C stops it.")
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        click.echo("stopped.", err=True)
-    finally:
-        server.stop()
-    return ExitCode.OK
 
 
 @cli.command("import")

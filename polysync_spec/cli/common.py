@@ -60,18 +60,28 @@ sandbox_option = click.option(
     "--sandbox",
     "use_sandbox",
     is_flag=True,
-    help="Run against an embedded AWS sandbox seeded with the example objects (no AWS account).",
+    help="Run against the running `polysync sandbox`, else an embedded one for this command "
+    "alone, seeded with the example objects (no AWS account).",
 )
 
 
 @contextlib.contextmanager
 def aws_sessions(use_sandbox: bool, **options: Any) -> Iterator[Any]:
-    """AWS sessions for a command: real ones, or ones aimed at a fresh embedded sandbox.
-    `options` go to `Sessions` (e.g. `submit_read_timeout`)."""
+    """AWS sessions for a command: real ones; with `use_sandbox`, ones aimed at the
+    running `polysync sandbox` (its state directory's record, alive and answering), else
+    at an embedded sandbox started for this command alone (said on stderr). `options` go
+    to `Sessions` (e.g. `submit_read_timeout`)."""
     from polysync_spec.providers.aws import Sessions
 
     if not use_sandbox:
         yield Sessions(**options)
+        return
+    from polysync_spec.sandbox import state
+
+    found = state.running(state.state_dir())
+    if found is not None:
+        click.echo(f"(sandbox at {found.endpoint_url}: the running one, pid {found.pid})", err=True)
+        yield Sessions(sandbox_url=found.endpoint_url, **options)
         return
     from polysync_spec.sandbox.seed import apply_seed, load_seed
     from polysync_spec.sandbox.server import Sandbox
@@ -79,7 +89,11 @@ def aws_sessions(use_sandbox: bool, **options: Any) -> Iterator[Any]:
     with Sandbox() as server:
         server.reset()  # moto's state is process-wide: start from nothing, then seed
         apply_seed(server, load_seed())
-        click.echo(f"(sandbox at {server.endpoint_url}, seeded with the example objects)", err=True)
+        click.echo(
+            f"(no running sandbox: this command uses its own at {server.endpoint_url}, seeded "
+            "with the example objects; its state ends with the command)",
+            err=True,
+        )
         yield Sessions(sandbox_url=server.endpoint_url, **options)
 
 
