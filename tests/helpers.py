@@ -139,8 +139,10 @@ class BackgroundSandbox:
         deadline = time.monotonic() + limit
         record = self.state_dir / "sandbox.json"
         while time.monotonic() < deadline:
-            if record.exists():
-                return dict(json.loads(record.read_text(encoding="utf-8")))
+            if record.exists():  # its own: a stale record may be there before it
+                written = dict(json.loads(record.read_text(encoding="utf-8")))
+                if written.get("pid") == self.process.pid:
+                    return written
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
