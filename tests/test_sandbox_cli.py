@@ -242,6 +242,15 @@ def test_outcome_errors_name_the_job_and_the_position(
     assert "outcomes.yaml:1:1: outcome for 'load_orders': unknown field 'mesage'" in (
         capsys.readouterr().err
     )
+    outcomes.write_text(
+        "load_orders: failed\nexport_orders: {result: FAILED, running_seconds: soon}\n",
+        encoding="utf-8",
+    )
+    assert run(["sandbox", "--from", str(project), "--outcomes", str(outcomes), *state]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {outcomes}:2:1: outcome for 'export_orders': running_seconds must be a number "
+        "of seconds from 0 to 3600\n"
+    )
     assert run(["sandbox", "--from", str(project), "--outcome", "nope=failed", *state]) == 64
     assert "no job 'nope' in the manifests (jobs: export_orders, load_orders)" in (
         capsys.readouterr().err

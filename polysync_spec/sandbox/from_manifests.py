@@ -105,10 +105,11 @@ def outcome_of(project: Any, job_name: str, spec: str | Mapping[str, Any]) -> Ou
             f"outcome for {job_name!r}: unknown field {unknown[0]!r} "
             f"(fields: {', '.join(OUTCOME_FIELDS)})"
         )
-    try:
-        outcome = Outcome.from_dict(spec)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"outcome for {job_name!r}: {exc}") from None
+    for key, value in spec.items():
+        problem = _field_problem(key, value, service)
+        if problem:
+            raise ValueError(f"outcome for {job_name!r}: {key} {problem}")
+    outcome = Outcome.from_dict({"result": "SUCCEEDED", **spec})
     results = (
         ("SUCCEEDED", "FAILED")
         if service == "batch"
@@ -120,6 +121,23 @@ def outcome_of(project: Any, job_name: str, spec: str | Mapping[str, Any]) -> Ou
             f"{', '.join(sorted(results))}"
         )
     return outcome
+
+
+def _field_problem(key: str, value: Any, service: str) -> str | None:
+    """What is wrong with one field of a scripted outcome (None: nothing)."""
+    if key in ("starting_seconds", "running_seconds"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+        return None if ok and value <= 3600 else "must be a number of seconds from 0 to 3600"
+    if key == "exit_code":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
+        return None if ok else "must be an integer from 0 to 255"
+    if key == "stuck_in":
+        states = ("RUNNABLE", "RUNNING") if service == "batch" else ("WAITING", "RUNNING")
+        return None if value in states else f"must be one of {', '.join(states)}"
+    if key == "logs":
+        ok = isinstance(value, list) and all(isinstance(line, str) for line in value)
+        return None if ok else "must be a list of lines"
+    return None if isinstance(value, str) else "must be a string"
 
 
 def _collect(project: Any) -> dict[str, _Region]:
