@@ -14,7 +14,7 @@ from polysync_spec.manifest.models import (
     RunPlan,
 )
 from polysync_spec.manifest.rules.base import CheckContext, Rule
-from polysync_spec.manifest.suggest import did_you_mean
+from polysync_spec.manifest.suggest import closest, did_you_mean
 
 
 def _unknown_platforms(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -85,12 +85,23 @@ UNKNOWN_JOB = Rule(codes.UNKNOWN_JOB, "run names an unknown job", check=_unknown
 
 def _unknown_runs(ctx: CheckContext) -> Iterator[Diagnostic]:
     """An `after` entry names a run of the same run plan, by its run key (its `name:`,
-    else its job's name). The message suggests the closest key."""
+    else its job's name). The message suggests the closest key.
+
+    A run without `name:` whose `job` is misspelt has the misspelling as its key, so an
+    `after` that names the job as meant would be reported too, with a hint pointing back
+    at the misspelling. That entry is left to the one error at the `job` (PS503), whose
+    hint names the job the `after` entry already uses."""
+    known_jobs = ctx.raw_section("jobs")
     for plan_name, plan in ctx.run_plans.items():
         keys = [run.key for run in plan.runs]
+        meant = {
+            closest(run.job, known_jobs)
+            for run in plan.runs
+            if run.name is None and run.job not in known_jobs
+        }
         for index, run in enumerate(plan.runs):
             for edge_index, edge in enumerate(run.after):
-                if edge.run not in keys:
+                if edge.run not in keys and edge.run not in meant:
                     yield UNKNOWN_RUN.at(
                         (*_run_at(plan_name, index), "after", edge_index),
                         f"`after` names run '{edge.run}', which is not a run of plan "
