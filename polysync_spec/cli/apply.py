@@ -26,7 +26,7 @@ from polysync_spec.cli.common import (
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.cli.plan import make_plan_for, read_ledger_into, render_plan_text
-from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.errors import ExitCode, Interrupted, PolysyncError
 from polysync_spec.render import diagnostics as render
 
 
@@ -235,5 +235,10 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
         raise PolysyncError(
             "no terminal to confirm on: pass --auto-approve to apply without asking"
         )
-    if not click.confirm(f"Apply the run plan ({the_plan.summary()})?", default=False):
+    try:
+        confirmed = click.confirm(f"Apply the run plan ({the_plan.summary()})?", default=False)
+    except click.Abort:  # Ctrl-C or end of input at the prompt: click turns both into Abort
+        click.echo("", err=True)
+        raise Interrupted("interrupted at the confirmation; nothing was submitted") from None
+    if not confirmed:
         raise PolysyncError("not applied")

@@ -72,8 +72,24 @@ def text(event: ev.Event) -> str | None:
             return f"detached: {in_flight} run(s) continue in AWS"
         case ev.DetachedOnInterrupt():
             return "interrupted: detached, in-flight runs continue in AWS"
-        case ev.StoppedWaitingForCancels():
-            return "second interrupt: detached without waiting for the cancellations"
+        case ev.CancellingOnInterrupt(runs):
+            if not runs:
+                return "interrupted: nothing in flight to cancel; stopping"
+            return (
+                f"interrupted: cancelling {len(runs)} run(s) in flight ({', '.join(runs)}) "
+                "and waiting for AWS to confirm; press Ctrl-C again to detach, leaving "
+                "running any run whose cancel has not been sent"
+            )
+        case ev.StoppedWaitingForCancels(uncancelled):
+            if uncancelled:
+                return (
+                    "second interrupt: detached; may still be running in AWS (cancel not confirmed): "
+                    + ", ".join(uncancelled)
+                )
+            return (
+                "second interrupt: detached without waiting for the cancellations (every "
+                "cancel was sent; AWS is stopping the runs)"
+            )
         case ev.SubmissionUnanswered(key):
             return (
                 f"{key}: its submission got no answer before the apply stopped; apply again "
