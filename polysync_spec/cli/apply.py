@@ -131,7 +131,9 @@ def apply(
                 raise PolysyncError(
                     f"the plan in {source} has errors ({', '.join(codes)}); nothing was submitted"
                 )
-            project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
+            project = load_manifests(
+                saved.manifest_path, saved.target, plan_vars(saved), var_files=()
+            )
             if not project.ok:
                 click.echo(render.text(project.diagnostics), nl=False, err=True)
                 raise PolysyncError(

@@ -376,15 +376,19 @@ def _resolve_variables(
                 out.at,
             )
         scope.variables[name] = UNRESOLVED if default is None else default
+    # A value from a variable file (`--var-file`) is reported where the file sets it.
+    origins: Mapping[str, Position] = getattr(cli_vars, "origins", {})
     for name, text in cli_vars.items():
+        origin = origins.get(name)
+        setter = f"variable '{name}'" if origin else f"--var {name}"
         if name not in merged.get("variables", {}):
             out.add(
                 Diagnostic(
                     codes.UNDECLARED_CLI_VARIABLE,
                     Severity.ERROR,
-                    f"--var {name}: no variable '{name}' is declared"
+                    f"{setter}: no variable '{name}' is declared"
                     + did_you_mean(name, merged.get("variables", {})),
-                    None,
+                    origin,
                 )
             )
             continue
@@ -398,8 +402,8 @@ def _resolve_variables(
                 Diagnostic(
                     codes.VARIABLE_TYPE_MISMATCH,
                     Severity.ERROR,
-                    f"--var {name}: expected a value of type {model.value_type().value}",
-                    None,
+                    f"{setter}: expected a value of type {model.value_type().value}",
+                    origin,
                 )
             )
     project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}

@@ -87,10 +87,8 @@ def _unknown_runs(ctx: CheckContext) -> Iterator[Diagnostic]:
     """An `after` entry names a run of the same run plan, by its run key (its `name:`,
     else its job's name). The message suggests the closest key.
 
-    A run without `name:` whose `job` is misspelt has the misspelling as its key, so an
-    `after` that names the job as meant would be reported too, with a hint pointing back
-    at the misspelling. That entry is left to the one error at the `job` (PS503), whose
-    hint names the job the `after` entry already uses."""
+    An `after` entry naming the job that a misspelt `job:` (in a run without `name:`)
+    meant is not reported: the one error is PS503 at that `job:`, with the right hint."""
     known_jobs = ctx.raw_section("jobs")
     for plan_name, plan in ctx.run_plans.items():
         keys = [run.key for run in plan.runs]
