@@ -123,6 +123,29 @@ path_argument = click.argument(
 
 target_option = click.option("--target", "-t", help="Overlay the named target.")
 
+
+def only_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--only RUN[,RUN]` (the command's `only`, repeatable) and `--only-exact`."""
+    command = click.option(
+        "--only-exact",
+        is_flag=True,
+        help="With --only: the named runs alone, without the runs they wait on (which "
+        "are then not waited for).",
+    )(command)
+    return click.option(
+        "--only",
+        multiple=True,
+        metavar="RUN[,RUN]",
+        help="Apply only these runs of the run plan and the runs they wait on (`after`, "
+        "transitively); the others are left out, untouched (repeatable).",
+    )(command)
+
+
+def check_only(only: tuple[str, ...], only_exact: bool) -> None:
+    if only_exact and not only:
+        raise click.UsageError("--only-exact needs --only RUN[,RUN]")
+
+
 _var = click.option(
     "--var",
     "variables",

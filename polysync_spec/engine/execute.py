@@ -91,7 +91,9 @@ class Executor:
         self.rerun, self.retry_failed = rerun, retry_failed
         self.timeout = timeout
         self.log_lines = log_lines
-        self.runs = {run.key: RunState(run) for run in plan.runs}
+        # The runs this apply handles: with `--only`, the others are neither submitted,
+        # recorded nor cancelled, and their ledger rows are left as they are.
+        self.runs = {run.key: RunState(run) for run in plan.selected_runs}
         self.interrupts = Interrupts()
         # Following runs in AWS: shared with status --watch, cancel and logs --follow.
         self.monitor = Monitor(
@@ -152,6 +154,7 @@ class Executor:
             self.ledger.begin(self.apply_id, self.plan.to_dict())
             if self.rerun or self.retry_failed:  # under the lock: a refused apply changes nothing
                 records = self.ledger.runs(self.apply_id)
+                records = {k: r for k, r in records.items() if k in self.runs}
                 again = forgotten(records, rerun=self.rerun, retry_failed=self.retry_failed)
                 self.ledger.forget(self.apply_id, again)
             self._restore()
