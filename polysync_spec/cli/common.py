@@ -192,7 +192,16 @@ def load_manifests(
     `--var-file`s) set, as `parse_vars` reads them."""
     from polysync_spec import load_project
 
-    return load_project(path, target=target, cli_vars=parse_vars(variables, files=var_files))
+    project = load_project(path, target=target, cli_vars=parse_vars(variables, files=var_files))
+    note_skipped(project, path)
+    return project
+
+
+def note_skipped(project: Any, path: str) -> None:
+    """Say on stderr, in one line, which YAML files below `path` were not read."""
+    note = render.skipped_note(project.skipped, path)
+    if note:
+        click.echo(note, err=True)
 
 
 def usable_platform(project: Any, name: str, path: str) -> Any:

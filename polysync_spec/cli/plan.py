@@ -11,6 +11,7 @@ from polysync_spec.cli.common import (
     aws_sessions,
     check_only,
     load_manifests,
+    note_skipped,
     only_options,
     output_option,
     parse_vars,
@@ -191,6 +192,7 @@ def graph(
     project = load_project(
         path, target=target, cli_vars=parse_vars(variables), unset_env_severity=None
     )
+    note_skipped(project, path)
     if not project.ok:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise PolysyncError("the manifests have errors (see above)")

@@ -58,6 +58,8 @@ class Project:
     targets: dict[str, Target] = field(default_factory=dict)
     # Paths whose values came from the environment: redacted wherever they are shown.
     env_paths: set[DocPath] = field(default_factory=set)
+    # YAML files below the manifest directory that are not manifests (not read).
+    skipped: list[str] = field(default_factory=list)
     # The errors of each entry, by (section, name): commands refuse an entry that has any,
     # even when a value was left unresolved (an unset ${env...} secret) in its model.
     entry_errors: dict[tuple[str, str], list[Diagnostic]] = field(default_factory=dict)
@@ -150,9 +152,9 @@ def load_project(
                     Position(str(path)),
                 )
             )
-        return Project(source, _sorted(out.diagnostics), target)
+        return Project(source, _sorted(out.diagnostics), target, skipped=loaded.skipped)
     raw_targets = merged.get("targets", {})
-    project = Project(source, [], target)
+    project = Project(source, [], target, skipped=loaded.skipped)
     for name, data in raw_targets.items():
         model = validate_entry("targets", name, data, out.at, lambda _p: False)
         if model is not None:

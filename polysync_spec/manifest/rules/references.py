@@ -85,10 +85,9 @@ UNKNOWN_JOB = Rule(codes.UNKNOWN_JOB, "run names an unknown job", check=_unknown
 
 def _unknown_runs(ctx: CheckContext) -> Iterator[Diagnostic]:
     """An `after` entry names a run of the same run plan, by its run key (its `name:`,
-    else its job's name). The message suggests the closest key.
-
-    An `after` entry naming the job that a misspelt `job:` (in a run without `name:`)
-    meant is not reported: the one error is PS503 at that `job:`, with the right hint."""
+    else its job's name). The message suggests the closest key. An `after` entry naming
+    the job that a misspelt `job:` (in a run without `name:`) meant is not reported: the
+    one error is PS503 at that `job:`, with the right hint."""
     known_jobs = ctx.raw_section("jobs")
     for plan_name, plan in ctx.run_plans.items():
         keys = [run.key for run in plan.runs]
