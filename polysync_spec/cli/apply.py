@@ -205,11 +205,14 @@ def _progress(executor: Any, output: str) -> Iterator[None]:
     elif sys.stdout.isatty():
         live = LiveProgress(executor.runs, sys.stdout, click.style)
         executor.sink = text_sink(live)
+        live.start()  # elapsed times advance between polls
     else:
         executor.sink = text_sink(plain(sys.stdout))
-    yield
-    if live is not None:
-        live.finish()
+    try:
+        yield
+    finally:
+        if live is not None:
+            live.finish()
 
 
 def _show_result(result: Any, records: dict[str, Any], output: str) -> None:

@@ -127,12 +127,15 @@ class Reattached:
 
 @dataclass(frozen=True)
 class StatusChanged:
-    """A run in flight changed: its phase, the service's own `state`, AWS's message."""
+    """A run in flight changed: its phase, the service's own `state`, AWS's message;
+    `waiting_on`: the upstream runs AWS holds it for (a Batch job PENDING on its
+    dependsOn), while it does."""
 
     key: str
     phase: RunPhase
     state: str | None
     message: str | None
+    waiting_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

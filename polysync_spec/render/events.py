@@ -50,8 +50,10 @@ def text(event: ev.Event) -> str | None:
             return f"{key}: {phase} in an earlier apply, not submitted again{_hint(phase)}"
         case ev.Reattached(key, run_id, phase):
             return f"{key}: re-attached to {run_id} ({phase})"
-        case ev.StatusChanged(key, phase, state, message):
+        case ev.StatusChanged(key, phase, state, message, waiting_on):
             shown = f" ({state}{': ' + message if message else ''})" if state else ""
+            if waiting_on:
+                return f"{key}: waiting on {', '.join(waiting_on)}{shown}"
             return f"{key}: {phase}{shown}"
         case ev.ChildrenProgress(key, children):
             return f"{key}: {children_text(children)}"
