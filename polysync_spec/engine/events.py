@@ -128,8 +128,8 @@ class Reattached:
 @dataclass(frozen=True)
 class StatusChanged:
     """A run in flight changed: its phase, the service's own `state`, AWS's message;
-    `waiting_on`: the upstream runs AWS holds it for (a Batch job PENDING on its
-    dependsOn), while it does."""
+    `waiting_on`: the upstream runs AWS holds it for (`StatusReport.held`), while it
+    does."""
 
     key: str
     phase: RunPhase
