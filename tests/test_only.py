@@ -149,3 +149,27 @@ def test_rerun_with_only_forgets_only_the_selected_runs(sandbox: Sandbox, tmp_pa
     sandbox.log.clear()
     assert run(["apply", path, *state]) == 0  # everything else is still in the ledger
     assert _submitted(sandbox) == []
+
+
+def test_only_exact_runs_a_run_whose_upstream_failed_earlier_and_plan_says_so(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polysync_spec.sandbox.lifecycle import Outcome
+
+    fast(sandbox, **{"orders-quality": Outcome(starting_seconds=0.1, running_seconds=0.1,
+                                               result="FAILED")})  # fmt: skip
+    path = str(write(tmp_path, CHAIN))
+    state = ["--state", str(tmp_path / "s.db"), "--poll-interval", "0.05"]
+    assert run(["apply", path, "--auto-approve", *state]) == ExitCode.RUNS_FAILED
+    capsys.readouterr()
+    sandbox.log.clear()
+    # export was Skipped (check failed); --only-exact runs it without waiting for check.
+    code, out, _ = _plan(
+        [path, "--only", "export", "--only-exact", "--retry-failed", *state[:2]], capsys
+    )
+    assert code == 0
+    assert "export starts without waiting for check (left out; the ledger shows it Failed)" in out
+    assert out.rstrip().splitlines()[-1].startswith("Plan: 1 run to start, 3 left out")
+    args = ["apply", path, "--only", "export", "--only-exact", "--retry-failed", "--auto-approve"]
+    assert run([*args, *state]) == 0
+    assert _submitted(sandbox) == ["nightly-export"]
