@@ -111,3 +111,9 @@ class PolysyncError(Exception):
 
 class UsageError(PolysyncError):
     exit_code = ExitCode.USAGE
+
+
+class Interrupted(PolysyncError):
+    """Stopped by the user (Ctrl-C, end of input) before anything was submitted."""
+
+    exit_code = ExitCode.INTERRUPTED

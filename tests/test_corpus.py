@@ -49,3 +49,10 @@ def test_one_bad_value_does_not_hide_the_other_problems_of_its_job() -> None:
     codes = {d.code for d in validate(EXAMPLES / "invalid" / "common-mistakes.yaml", env={})}
     assert {"PS303", "PS305", "PS311"} <= codes  # three problems of one Glue job
     assert {"PS402", "PS405", "PS407"} <= codes  # three problems of one Batch job
+
+
+def test_a_misspelt_job_named_by_after_is_one_error_pointing_at_the_job() -> None:
+    found = validate(CORPUS / "invalid" / "run_job_typo_named_by_after.yaml", env={})
+    assert [(d.code, d.message) for d in found] == [
+        ("PS503", "job 'oders_etl' is not defined (did you mean 'orders_etl'?)")
+    ]

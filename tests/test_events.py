@@ -137,8 +137,20 @@ STREAM: list[tuple[ev.Event, str | None]] = [
     (ev.Detached(2), "detached: 2 run(s) continue in AWS"),
     (ev.DetachedOnInterrupt(), "interrupted: detached, in-flight runs continue in AWS"),
     (
+        ev.CancellingOnInterrupt(("load", "clean")),
+        "interrupted: cancelling 2 run(s) in flight (load, clean) and waiting for AWS to "
+        "confirm; press Ctrl-C again to detach, leaving running any run whose cancel has not "
+        "been sent",
+    ),
+    (ev.CancellingOnInterrupt(()), "interrupted: nothing in flight to cancel; stopping"),
+    (
         ev.StoppedWaitingForCancels(),
-        "second interrupt: detached without waiting for the cancellations",
+        "second interrupt: detached without waiting for the cancellations (every cancel was "
+        "sent; AWS is stopping the runs)",
+    ),
+    (
+        ev.StoppedWaitingForCancels(("clean",)),
+        "second interrupt: detached; may still be running in AWS (cancel not confirmed): clean",
     ),
     (
         ev.SubmissionUnanswered("clean"),

@@ -6,9 +6,12 @@ and not in a click command.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from polysync_spec.engine.discovery import discover_live
 from polysync_spec.engine.model import Plan
 from polysync_spec.engine.plan import make_plan
+from polysync_spec.engine.selection import select
 from polysync_spec.errors import PolysyncError, UsageError
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers.aws import Sessions
@@ -36,14 +39,30 @@ def choose_run_plan(project: Project, requested: str | None) -> str:
 
 
 def plan_project(
-    project: Project, run_plan: str | None, sessions: Sessions, *, manifest_path: str
+    project: Project,
+    run_plan: str | None,
+    sessions: Sessions,
+    *,
+    manifest_path: str,
+    only: Sequence[str] = (),
+    only_exact: bool = False,
 ) -> Plan:
     """Discover what `run_plan` touches (through each platform's client) and plan it.
+    With `only` (run keys, `--only`), the plan's selection says which runs apply handles:
+    those, and the runs they wait on unless `only_exact` (`engine.selection`).
 
     Raises `ManifestErrors` when the project has errors, `UsageError` for an unknown or
-    ambiguous run plan, `AwsError` when a read fails."""
+    ambiguous run plan or an unknown run in `only`, `AwsError` when a read fails."""
     if not project.ok:
         raise ManifestErrors(project)
     name = choose_run_plan(project, run_plan)
+    selection = None
+    if only:  # an unknown run is a usage error before any AWS call
+        upstreams = {
+            run.key: [edge.run for edge in run.after] for run in project.run_plans[name].runs
+        }
+        selection = select(name, upstreams, only, exact=only_exact)
     live = discover_live(project, name, clients_of(project, sessions))
-    return make_plan(project, name, live, manifest_path=manifest_path)
+    plan = make_plan(project, name, live, manifest_path=manifest_path)
+    plan.selection = selection
+    return plan

@@ -15,8 +15,10 @@ from polysync_spec.cli.common import (
     DEFAULT_PATH_ENV,
     Seconds,
     aws_sessions,
+    check_only,
     in_plan_order,
     load_manifests,
+    only_options,
     output_option,
     plan_vars,
     sandbox_option,
@@ -26,7 +28,7 @@ from polysync_spec.cli.common import (
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.cli.plan import make_plan_for, read_ledger_into, render_plan_text
-from polysync_spec.errors import ExitCode, PolysyncError
+from polysync_spec.errors import ExitCode, Interrupted, PolysyncError
 from polysync_spec.render import diagnostics as render
 
 
@@ -91,6 +93,7 @@ from polysync_spec.render import diagnostics as render
 @click.option(
     "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
 )
+@only_options
 @sandbox_option
 def apply(
     *,
@@ -113,6 +116,8 @@ def apply(
     settle_seconds: float,
     submit_timeout: float,
     stall_timeout: float,
+    only: tuple[str, ...],
+    only_exact: bool,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -122,7 +127,12 @@ def apply(
     from polysync_spec.app import apply as use_case
     from polysync_spec.engine.monitor import PollPolicy
 
+    check_only(only, only_exact)
     saved = _read_plan_file(source)
+    if saved is not None and only:
+        raise click.UsageError(
+            "a plan file applies the runs it was planned with: pass --only to `plan --out`"
+        )
     with aws_sessions(use_sandbox, submit_read_timeout=submit_timeout) as sessions:
         if saved is not None:
             if saved.has_errors:
@@ -131,7 +141,9 @@ def apply(
                 raise PolysyncError(
                     f"the plan in {source} has errors ({', '.join(codes)}); nothing was submitted"
                 )
-            project = load_manifests(saved.manifest_path, saved.target, plan_vars(saved))
+            project = load_manifests(
+                saved.manifest_path, saved.target, plan_vars(saved), var_files=()
+            )
             if not project.ok:
                 click.echo(render.text(project.diagnostics), nl=False, err=True)
                 raise PolysyncError(
@@ -140,7 +152,9 @@ def apply(
             use_case.require_fresh(project, saved, sessions)
             the_plan = saved
         else:
-            project, the_plan = make_plan_for(source, run_plan, target, variables, sessions)
+            project, the_plan = make_plan_for(
+                source, run_plan, target, variables, sessions, only=only, only_exact=only_exact
+            )
             # What the ledger holds, as `plan` shows it: the plan shown before the
             # confirmation says what this apply will do with each run.
             read_ledger_into(the_plan, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
@@ -191,11 +205,14 @@ def _progress(executor: Any, output: str) -> Iterator[None]:
     elif sys.stdout.isatty():
         live = LiveProgress(executor.runs, sys.stdout, click.style)
         executor.sink = text_sink(live)
+        live.start()  # elapsed times advance between polls
     else:
         executor.sink = text_sink(plain(sys.stdout))
-    yield
-    if live is not None:
-        live.finish()
+    try:
+        yield
+    finally:
+        if live is not None:
+            live.finish()
 
 
 def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
@@ -235,5 +252,10 @@ def _confirm(the_plan: Any, auto_approve: bool) -> None:
         raise PolysyncError(
             "no terminal to confirm on: pass --auto-approve to apply without asking"
         )
-    if not click.confirm(f"Apply the run plan ({the_plan.summary()})?", default=False):
+    try:
+        confirmed = click.confirm(f"Apply the run plan ({the_plan.summary()})?", default=False)
+    except click.Abort:  # Ctrl-C or end of input at the prompt: click turns both into Abort
+        click.echo("", err=True)
+        raise Interrupted("interrupted at the confirmation; nothing was submitted") from None
+    if not confirmed:
         raise PolysyncError("not applied")

@@ -46,14 +46,39 @@ class Seconds(_ParamType):
         return number
 
 
-def parse_vars(values: Sequence[str]) -> dict[str, str]:
+VAR_FILES = "polysync.var_files"
+
+
+def parse_vars(values: Sequence[str], *, files: Sequence[str] | None = None) -> Any:
+    """The variable values a command sets: those of its `--var-file`s (`files`; None: the
+    ones given to the running command), a later file over an earlier one, then `--var
+    NAME=VALUE` over them all. Returns `manifest.varfile.Assignments` (a dict of NAME ->
+    value text that knows where in a file each value was set). A variable file with
+    problems raises `PolysyncError` listing them with file:line:col (exit 1, as a manifest
+    with problems does); a malformed `--var` is a usage error (exit 64)."""
+    from polysync_spec.manifest.varfile import Assignments, read_var_files
+
+    if files is None:
+        context = click.get_current_context(silent=True)
+        files = context.meta.get(VAR_FILES, ()) if context is not None else ()
+    from_files, problems = read_var_files(files)
+    if problems:
+        click.echo(render.text(problems), nl=False, err=True)
+        raise PolysyncError(
+            f"the variable file(s) have {len(problems)} problem(s) (see above); nothing was done"
+        )
     parsed: dict[str, str] = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         parsed[name.strip()] = value
-    return parsed
+    assignments: Assignments = from_files.overridden_by(parsed)
+    return assignments
+
+
+def _remember_var_files(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+    ctx.meta[VAR_FILES] = tuple(value or ())
 
 
 sandbox_option = click.option(
@@ -112,9 +137,52 @@ path_argument = click.argument(
 
 target_option = click.option("--target", "-t", help="Overlay the named target.")
 
-var_option = click.option(
-    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a variable (repeatable)."
+
+def only_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--only RUN[,RUN]` (the command's `only`, repeatable) and `--only-exact`."""
+    command = click.option(
+        "--only-exact",
+        is_flag=True,
+        help="With --only: the named runs alone, without the runs they wait on (which "
+        "are then not waited for).",
+    )(command)
+    return click.option(
+        "--only",
+        multiple=True,
+        metavar="RUN[,RUN]",
+        help="Apply only these runs of the run plan and the runs they wait on (`after`, "
+        "transitively); the others are left out, untouched (repeatable).",
+    )(command)
+
+
+def check_only(only: tuple[str, ...], only_exact: bool) -> None:
+    if only_exact and not only:
+        raise click.UsageError("--only-exact needs --only RUN[,RUN]")
+
+
+_var = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a variable (repeatable; overrides --var-file).",
 )
+_var_file = click.option(
+    "--var-file",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    expose_value=False,
+    callback=_remember_var_files,
+    help="Set variables from a YAML or JSON file of NAME: value (repeatable; a later "
+    "file overrides an earlier one).",
+)
+
+
+def var_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--var NAME=VALUE` (the command's `variables`) and `--var-file FILE`, which
+    `parse_vars` reads from the running command's context."""
+    return _var(_var_file(command))
 
 
 # Their debug output holds request bodies: tokens, keys and secret parameter values. They
@@ -127,10 +195,27 @@ def provider_for(name: str, platform: Any, sessions: Any) -> Any:
     return build(name, platform, sessions)
 
 
-def load_manifests(path: str, target: str | None, variables: tuple[str, ...]) -> Any:
+def load_manifests(
+    path: str,
+    target: str | None,
+    variables: tuple[str, ...],
+    *,
+    var_files: Sequence[str] | None = None,
+) -> Any:
+    """The project at `path` with `variables` (and `var_files`; None: the command's
+    `--var-file`s) set, as `parse_vars` reads them."""
     from polysync_spec import load_project
 
-    return load_project(path, target=target, cli_vars=parse_vars(variables))
+    project = load_project(path, target=target, cli_vars=parse_vars(variables, files=var_files))
+    note_skipped(project, path)
+    return project
+
+
+def note_skipped(project: Any, path: str) -> None:
+    """Say on stderr, in one line, which YAML files below `path` were not read."""
+    note = render.skipped_note(project.skipped, path)
+    if note:
+        click.echo(note, err=True)
 
 
 def usable_platform(project: Any, name: str, path: str) -> Any:

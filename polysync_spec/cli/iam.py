@@ -7,7 +7,13 @@ import re
 
 import click
 
-from polysync_spec.cli.common import parse_vars, path_argument, target_option, var_option
+from polysync_spec.cli.common import (
+    note_skipped,
+    parse_vars,
+    path_argument,
+    target_option,
+    var_option,
+)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 from polysync_spec.providers.permissions import DEFAULT_COMMANDS, Command
@@ -62,6 +68,7 @@ def iam(
     project = load_project(
         path, target=target, cli_vars=parse_vars(variables), unset_env_severity=None
     )
+    note_skipped(project, path)
     if not project.ok:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise PolysyncError("the manifests have errors (see above)")

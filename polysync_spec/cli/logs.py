@@ -64,7 +64,10 @@ def logs(
         apply_id, record = found
         followed = open_apply(ledger, apply_id)
         project = load_manifests(
-            followed.plan.manifest_path, followed.plan.target, plan_vars(followed.plan)
+            followed.plan.manifest_path,
+            followed.plan.target,
+            plan_vars(followed.plan),
+            var_files=(),
         )
         if record.platform not in project.platforms:
             raise PolysyncError(

@@ -16,7 +16,7 @@ from polysync_spec.cli.common import (
 )
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode
-from polysync_spec.manifest.loader import count_manifest_files
+from polysync_spec.manifest.loader import survey
 from polysync_spec.render import diagnostics as render
 from polysync_spec.schema import schema_text
 
@@ -48,7 +48,11 @@ def validate(
         click.echo(render.github(diagnostics), nl=False)
     else:
         click.echo(render.text(diagnostics), nl=False)
-        click.echo(render.summary(diagnostics, count_manifest_files(path)), err=True)
+        files, skipped = survey(path)
+        note = render.skipped_note(skipped, path)
+        if note:
+            click.echo(note, err=True)
+        click.echo(render.summary(diagnostics, files), err=True)
     return ExitCode.ERROR if any(d.is_error for d in diagnostics) else ExitCode.OK
 
 

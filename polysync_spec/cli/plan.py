@@ -9,7 +9,10 @@ import click
 
 from polysync_spec.cli.common import (
     aws_sessions,
+    check_only,
     load_manifests,
+    note_skipped,
+    only_options,
     output_option,
     parse_vars,
     path_argument,
@@ -43,6 +46,7 @@ from polysync_spec.render import diagnostics as render
 )
 @click.option("--rerun", is_flag=True, help="Plan as `apply --rerun` would.")
 @click.option("--retry-failed", is_flag=True, help="Plan as `apply --retry-failed` would.")
+@only_options
 @sandbox_option
 def plan(
     *,
@@ -56,12 +60,17 @@ def plan(
     state_path: str,
     rerun: bool,
     retry_failed: bool,
+    only: tuple[str, ...],
+    only_exact: bool,
     use_sandbox: bool,
 ) -> ExitCode:
     """Diff the manifests against live AWS and show the exact requests apply would send,
     and what apply will do with each run given the ledger (submit, re-attach, skip)."""
+    check_only(only, only_exact)
     with aws_sessions(use_sandbox) as sessions:
-        _, result = make_plan_for(path, run_plan, target, variables, sessions)
+        _, result = make_plan_for(
+            path, run_plan, target, variables, sessions, only=only, only_exact=only_exact
+        )
         read_ledger_into(result, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
     _emit_plan(result, output)
     if out_file:
@@ -109,7 +118,14 @@ def show(plan_file: str, output: str) -> ExitCode:
 
 
 def make_plan_for(
-    path: str, run_plan: str | None, target: str | None, variables: tuple[str, ...], sessions: Any
+    path: str,
+    run_plan: str | None,
+    target: str | None,
+    variables: tuple[str, ...],
+    sessions: Any,
+    *,
+    only: tuple[str, ...] = (),
+    only_exact: bool = False,
 ) -> tuple[Any, Any]:
     """Load and plan (`app.planning`): what both `plan` and `apply` start with. Returns
     the project too, so that apply does not load the manifests a second time."""
@@ -117,7 +133,9 @@ def make_plan_for(
 
     project = load_manifests(path, target, variables)
     try:
-        return project, plan_project(project, run_plan, sessions, manifest_path=path)
+        return project, plan_project(
+            project, run_plan, sessions, manifest_path=path, only=only, only_exact=only_exact
+        )
     except ManifestErrors:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise
@@ -174,6 +192,7 @@ def graph(
     project = load_project(
         path, target=target, cli_vars=parse_vars(variables), unset_env_severity=None
     )
+    note_skipped(project, path)
     if not project.ok:
         click.echo(render.text(project.diagnostics), nl=False, err=True)
         raise PolysyncError("the manifests have errors (see above)")

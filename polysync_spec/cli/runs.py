@@ -96,7 +96,7 @@ def _providers_of(ledger: Any, sessions: Any) -> Any:
             saved = Plan.from_dict(ledger.plan(apply_id) or {})
             projects[apply_id] = (
                 saved,
-                load_manifests(saved.manifest_path, saved.target, plan_vars(saved)),
+                load_manifests(saved.manifest_path, saved.target, plan_vars(saved), var_files=()),
             )
         saved, project = projects[apply_id]
         if platform not in project.platforms:

@@ -127,12 +127,15 @@ class Reattached:
 
 @dataclass(frozen=True)
 class StatusChanged:
-    """A run in flight changed: its phase, the service's own `state`, AWS's message."""
+    """A run in flight changed: its phase, the service's own `state`, AWS's message;
+    `waiting_on`: the upstream runs AWS holds it for (`StatusReport.held`), while it
+    does."""
 
     key: str
     phase: RunPhase
     state: str | None
     message: str | None
+    waiting_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,20 @@ class DetachedOnInterrupt:
 
 
 @dataclass(frozen=True)
+class CancellingOnInterrupt:
+    """A first interrupt (--on-interrupt cancel): the runs in flight, by key, are being
+    cancelled; a second interrupt stops the cancelling and detaches."""
+
+    runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StoppedWaitingForCancels:
-    """A second interrupt while waiting for the cancellations to be confirmed."""
+    """A second interrupt while cancelling: polysync stops without waiting for AWS to
+    confirm. `uncancelled`: the runs (by key) whose cancel AWS did not accept (not sent,
+    refused, or unanswered), which may continue in AWS."""
+
+    uncancelled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,6 +279,7 @@ Event = (
     | CancelRequested
     | Detached
     | DetachedOnInterrupt
+    | CancellingOnInterrupt
     | StoppedWaitingForCancels
     | SubmissionUnanswered
     | LateSubmissionFailed

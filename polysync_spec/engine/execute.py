@@ -91,7 +91,9 @@ class Executor:
         self.rerun, self.retry_failed = rerun, retry_failed
         self.timeout = timeout
         self.log_lines = log_lines
-        self.runs = {run.key: RunState(run) for run in plan.runs}
+        # The runs this apply handles: with `--only`, the others are neither submitted,
+        # recorded nor cancelled, and their ledger rows are left as they are.
+        self.runs = {run.key: RunState(run) for run in plan.selected_runs}
         self.interrupts = Interrupts()
         # Following runs in AWS: shared with status --watch, cancel and logs --follow.
         self.monitor = Monitor(
@@ -152,6 +154,7 @@ class Executor:
             self.ledger.begin(self.apply_id, self.plan.to_dict())
             if self.rerun or self.retry_failed:  # under the lock: a refused apply changes nothing
                 records = self.ledger.runs(self.apply_id)
+                records = {k: r for k, r in records.items() if k in self.runs}
                 again = forgotten(records, rerun=self.rerun, retry_failed=self.retry_failed)
                 self.ledger.forget(self.apply_id, again)
             self._restore()
@@ -312,12 +315,15 @@ class Executor:
 
     # ------------------------------------------------------------ interrupts and the end
 
-    def _cancel_in_flight(self, reason: ev.CancelReason) -> None:
+    def _cancel_in_flight(self, reason: ev.CancelReason) -> set[str]:
         """Cancel every run in flight, best effort per run (the monitor's cancel): a
-        failing or hung cancel is reported and every other run still gets its call."""
+        failing or hung cancel is reported and every other run still gets its call.
+        Returns the run ids whose cancel AWS accepted."""
         in_flight = [state for state in self.runs.values() if state.in_flight]
-        if in_flight:
-            self.monitor.cancel(in_flight, reason, stop=lambda: self.interrupts.count > 1)
+        if not in_flight:
+            return set()
+        answers = self.monitor.cancel(in_flight, reason, stop=lambda: self.interrupts.count > 1)
+        return {run_id for run_id, refusal in answers.items() if refusal is None}
 
     def _stop_for_interrupt(self) -> ApplyResult:
         for state in self.runs.values():
@@ -328,7 +334,13 @@ class Executor:
             self._emit(ev.DetachedOnInterrupt())
             self._collect_abandoned(cancel=False)
             return self._result(ExitCode.INTERRUPTED, interrupted=True)
-        self._cancel_in_flight(ev.CancelReason(ev.CancelCause.INTERRUPTED))
+        self._emit(
+            ev.CancellingOnInterrupt(
+                tuple(s.planned.key for s in self.runs.values() if s.in_flight)
+                + tuple(state.planned.key for state, _call in self.submitter.abandoned)
+            )
+        )
+        cancelled = self._cancel_in_flight(ev.CancelReason(ev.CancelCause.INTERRUPTED))
         deadline = time.monotonic() + self.cancel_timeout
         interval = self.poll_policy.minimum
 
@@ -340,7 +352,12 @@ class Executor:
             if not any(s.in_flight for s in self.runs.values()) and not self.submitter.abandoned:
                 break
             if self.interrupts.count > 1:
-                self._emit(ev.StoppedWaitingForCancels())
+                uncancelled = tuple(
+                    s.planned.key
+                    for s in self.runs.values()
+                    if s.in_flight and s.run_id not in cancelled
+                )
+                self._emit(ev.StoppedWaitingForCancels(uncancelled))
                 break
             self.interrupts.sleep(interval)
             self.monitor.poll(stop=stop_waiting)

@@ -147,6 +147,34 @@ class PlannedRun:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which runs of the run plan one apply handles (`--only`): the runs named
+    (`only`), the runs they wait on, transitively, included as prerequisites (none with
+    `exact`); every other run is left out: not submitted, not recorded, not cancelled.
+    Not part of the plan's identity, so the runs left out keep their place in the ledger
+    for a later apply of the whole plan."""
+
+    only: tuple[str, ...]
+    prerequisites: tuple[str, ...] = ()
+    exact: bool = False
+
+    def includes(self, key: str) -> bool:
+        return key in self.only or key in self.prerequisites
+
+    def to_dict(self, left_out: list[str]) -> dict[str, Any]:
+        return {
+            "only": list(self.only),
+            "prerequisites": list(self.prerequisites),
+            "exact": self.exact,
+            "left_out": left_out,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Selection:
+        return cls(tuple(data["only"]), tuple(data.get("prerequisites", ())), data["exact"])
+
+
 @dataclass
 class Plan:
     """Every run of one run plan, the live objects they depend on, and what was found."""
@@ -165,6 +193,28 @@ class Plan:
     # What the ledger holds for this plan's identity, by run key (plan reads it; not part
     # of the identity, and a plan file's copy is only what was true when it was made).
     ledger: dict[str, LedgerView] = field(default_factory=dict)
+    # `--only`: the runs this apply handles; None: every run.
+    selection: Selection | None = None
+
+    def selects(self, key: str) -> bool:
+        """Whether apply handles the run `key` (every run, without a selection)."""
+        return self.selection is None or self.selection.includes(key)
+
+    @property
+    def selected_runs(self) -> list[PlannedRun]:
+        """The runs apply handles, in plan order."""
+        return [run for run in self.runs if self.selects(run.key)]
+
+    @property
+    def left_out(self) -> list[str]:
+        """The runs `--only` leaves out, in plan order."""
+        return [run.key for run in self.runs if not self.selects(run.key)]
+
+    def unwaited(self, key: str) -> list[str]:
+        """The upstreams (`after`) of a selected run that apply does not wait for:
+        those `--only-exact` leaves out."""
+        run = next(r for r in self.runs if r.key == key)
+        return [e["run"] for e in run.after if not self.selects(e["run"])]
 
     def action(self, key: str) -> RunAction:
         view = self.ledger.get(key)
@@ -174,17 +224,22 @@ class Plan:
     def pending(self) -> bool:
         """Whether apply would submit anything (or may: a submission to look up)."""
         return any(
-            self.action(run.key) in (RunAction.SUBMIT, RunAction.LOOK_UP) for run in self.runs
+            self.action(run.key) in (RunAction.SUBMIT, RunAction.LOOK_UP)
+            for run in self.selected_runs
         )
 
     def all_findings(self) -> list[Diagnostic]:
-        return [*self.findings, *(f for run in self.runs for f in run.findings)]
+        """The plan's findings and those of the runs apply handles (with `--only`, a run
+        left out is listed, and its findings neither counted nor blocking)."""
+        return [*self.findings, *(f for run in self.selected_runs for f in run.findings)]
 
     def count(self, kind: Severity) -> int:
         return sum(f.severity is kind for f in self.all_findings())
 
     @property
     def has_errors(self) -> bool:
+        """Errors that block apply: the plan's own, and those of the runs it handles (a
+        run `--only` leaves out is shown with its findings, and blocks nothing)."""
         return self.count(Severity.ERROR) > 0
 
     @property
@@ -201,7 +256,7 @@ class Plan:
 
     def summary(self) -> str:
         errors, drift = self.count(Severity.ERROR), self.count(Severity.DRIFT)
-        actions = [self.action(run.key) for run in self.runs]
+        actions = [self.action(run.key) for run in self.selected_runs]
         runs = actions.count(RunAction.SUBMIT)
         parts = [f"{runs} run{'s' if runs != 1 else ''} to start"]
         for action, label in (
@@ -211,6 +266,8 @@ class Plan:
         ):
             if actions.count(action):
                 parts.append(f"{actions.count(action)} {label}")
+        if self.left_out:
+            parts.append(f"{len(self.left_out)} left out (--only)")
         return f"{', '.join(parts)}, {drift} drift, {errors} error{'s' if errors != 1 else ''}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,12 +286,19 @@ class Plan:
                 "errors": self.count(Severity.ERROR),
                 "drift": self.count(Severity.DRIFT),
                 "notes": self.count(Severity.NOTE),
-                "to_submit": sum(self.action(r.key) is RunAction.SUBMIT for r in self.runs),
+                "to_submit": sum(
+                    self.action(r.key) is RunAction.SUBMIT for r in self.selected_runs
+                ),
             },
             "findings": [finding_to_dict(f) for f in self.findings],
             "runs": [run.to_dict() for run in self.runs],
             "ledger": {key: view.to_dict() for key, view in self.ledger.items()},
             "fingerprints": dict(sorted(self.fingerprints.items())),
+            **(
+                {"selection": self.selection.to_dict(self.left_out)}
+                if self.selection is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -256,4 +320,5 @@ class Plan:
             findings=[finding_from_dict(f) for f in data.get("findings", [])],
             max_concurrency=data.get("max_concurrency", 4),
             on_failure=data.get("on_failure", "stop"),
+            selection=Selection.from_dict(data["selection"]) if data.get("selection") else None,
         )

@@ -149,6 +149,7 @@ class Monitor:
             and report.state == state.state
             and children == state.children
             and message == state.message
+            and report.held == state.held
         ):
             return False
         now = time.time()
@@ -158,6 +159,7 @@ class Monitor:
         elif not waiting:
             state.waiting_since = None
         state.state, state.children = report.state, children
+        was_held, state.held = state.held, report.held
         if status.final:
             self.settle(state, status, message)
             return True
@@ -165,10 +167,14 @@ class Monitor:
         if running and not waiting and state.started_at is None:
             state.started_at = now
             self.ledger.started(self.apply_id, state.planned.key)
-        if status != state.status or message != state.message:
+        if status != state.status or message != state.message or was_held != state.held:
             state.status, state.message = status, message
             self.ledger.status(self.apply_id, state.planned.key, status, message, False)
-            self.sink(StatusChanged(state.planned.key, status, report.state, message))
+            self.sink(
+                StatusChanged(
+                    state.planned.key, status, report.state, message, state.waiting_on(self.runs)
+                )
+            )
         elif children is not None:
             self.sink(ChildrenProgress(state.planned.key, children))
         return True

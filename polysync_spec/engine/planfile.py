@@ -32,6 +32,7 @@ from jsonschema.exceptions import ValidationError
 
 from polysync_spec.engine.model import Plan
 from polysync_spec.engine.planschema import plan_schema
+from polysync_spec.engine.selection import selection_problems
 from polysync_spec.errors import Diagnostic, PolysyncError
 from polysync_spec.providers.registry import platform_of
 
@@ -100,7 +101,11 @@ def plan_from_document(document: Any, source: str) -> Plan:
             + "\n  ".join(shown)
             + (f"\n  ... and {more} more" if more else "")
         )
-    return Plan.from_dict(document)
+    plan = Plan.from_dict(document)
+    problems = selection_problems(plan)
+    if problems:
+        raise PlanFileError(f"{source} is not a valid plan file:\n  " + "\n  ".join(problems))
+    return plan
 
 
 def schema_problems(document: Any) -> list[str]:

@@ -165,6 +165,16 @@ def plan_schema() -> dict[str, Any]:
                 "findings": {"type": "array", "items": _FINDING},
                 "runs": {"type": "array", "minItems": 1, "items": _run()},
                 "fingerprints": {"type": "object", "additionalProperties": _STRING},
+                # `plan --only`: the runs apply handles (the rest are left out).
+                "selection": _object(
+                    {
+                        "only": {"type": "array", "minItems": 1, "items": _NAME},
+                        "prerequisites": {"type": "array", "items": _NAME},
+                        "exact": {"type": "boolean"},
+                        "left_out": {"type": "array", "items": _NAME},
+                    },
+                    required=["only", "prerequisites", "exact", "left_out"],
+                ),
             },
             required=["format", "version", "run_plan", "manifest_path", "runs"],
         ),

@@ -65,6 +65,8 @@ def read_ledger(plan: Plan, ledger: Ledger, *, rerun: bool, retry_failed: bool) 
             if run.key in views and views[run.key].action is not RunAction.SUBMIT:
                 continue
             for edge in run.after:
+                if not plan.selects(edge["run"]):
+                    continue  # `--only-exact` left it out: apply does not wait for it
                 dep = views.get(edge["run"])
                 if dep is None or dep.action is not RunAction.SKIP or dep.status is None:
                     continue

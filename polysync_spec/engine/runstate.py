@@ -3,6 +3,7 @@ times that bound every wait on it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,25 @@ class RunState:
     gave_up: bool = False  # past a limit (or the --timeout): no longer waited on
     unseen_since: float | None = None  # AWS's reads have not returned it since then
     waiting_since: float | None = None  # waiting to start (or for a free slot) since
+    held: bool = False  # AWS holds it for its dependencies (`StatusReport.held`)
     retry_at: float | None = None  # a refused submission (no free slot) goes again then
     children: dict[str, int] | None = None  # array jobs: child counts by state
 
     @property
     def final(self) -> bool:
         return self.status.final
+
+    def waiting_on(self, runs: Mapping[str, RunState]) -> tuple[str, ...]:
+        """The upstream runs (keys) AWS holds this run for, while it does: those of
+        `runs` (the apply's) not yet succeeded, else all of them (AWS's lag)."""
+        if not self.held or self.final:
+            return ()
+        going = tuple(
+            key
+            for key in self.native_after
+            if key not in runs or runs[key].status is not RunPhase.SUCCESS
+        )
+        return going or tuple(self.native_after)
 
     @property
     def in_flight(self) -> bool:

@@ -265,15 +265,18 @@ class Scheduler:
 
 
 def nodes_of(plan: Plan) -> list[Node]:
-    """The plan's runs as the scheduler sees them. An edge is native (AWS holds the
+    """The runs apply handles (`Plan.selection`) as the scheduler sees them; an edge to
+    a run left out is not waited for. An edge is native (AWS holds the
     wait) when the platform can hold it and the request has room for it
     (`Platform.with_dependencies`); the others wait client-side."""
     by_key = {run.key: run for run in plan.runs}
     nodes = []
-    for run in plan.runs:
+    for run in plan.selected_runs:
         held: list[str] = []
         edges = []
         for edge in run.after:
+            if not plan.selects(edge["run"]):
+                continue  # `--only-exact` left it out: not waited for
             dep = by_key[edge["run"]]
             native = native_edge(
                 run.service, run.platform, dep.service, dep.platform, edge["on"]

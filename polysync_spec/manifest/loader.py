@@ -69,6 +69,49 @@ class SourceDocument:
 class LoadResult:
     documents: list[SourceDocument]
     diagnostics: list[Diagnostic]
+    # YAML files below a directory that are not polysync manifests (`is_manifest_text`):
+    # not read, by display path.
+    skipped: list[str] = field(default_factory=list)
+
+
+# The top-level sections of format v1 (DESIGN.md §1), besides `version`.
+SECTIONS = ("variables", "platforms", "jobs", "run_plans", "targets")
+# Directories never searched for manifests: tools' and package managers' trees, which
+# hold YAML of their own (a hidden directory, such as .git or .venv, is skipped too).
+SKIPPED_DIRECTORIES = frozenset({"node_modules", "__pycache__", "site-packages"})
+# A directory holding one of these is an environment (venv / virtualenv, conda).
+ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")
+_TOP_LEVEL_KEY = re.compile(
+    r"""^(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#'"\-?:{\[][^:#\n]*?))[ \t]*:(?:[ \t]+(.*))?$""",
+    re.M,
+)
+_INTEGER_VALUE = re.compile(r"[-+]?[0-9]+\s*(?:#.*)?\Z")
+
+
+def is_manifest_text(text: str) -> bool:
+    """Whether a YAML file found below a directory is a polysync manifest: it has a
+    top-level polysync section (or a near misspelling of one, whose error then stands),
+    or a top-level `version` whose value is a number (docker-compose's `version` is a
+    string such as "3.8"). A file whose top-level keys cannot be seen from the text
+    (flow style, a list) is taken for a manifest, so that its problems are reported.
+    Reads block-style top-level keys only: it decides which files are read, not what
+    they say."""
+    from polysync_spec.manifest.suggest import closest
+
+    keys = False
+    for match in _TOP_LEVEL_KEY.finditer(text):
+        keys = True
+        key = next(group for group in match.groups()[:3] if group is not None)
+        if key == "version":
+            if _INTEGER_VALUE.match((match.group(4) or "").strip()):
+                return True
+        elif key in SECTIONS or closest(key, SECTIONS, cutoff=0.8) is not None:
+            return True
+    return not keys
+
+
+def _environment(directory: Path) -> bool:
+    return any(os.path.lexists(directory / marker) for marker in ENVIRONMENT_MARKERS)
 
 
 def load_path(path: str | os.PathLike[str]) -> LoadResult:
@@ -79,42 +122,56 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
     """
     root = Path(path)
     diagnostics: list[Diagnostic] = []
+    skipped: list[str] = []
     if not root.exists():
         return LoadResult(
             [], [_diag(codes.PATH_NOT_FOUND, f"no such file or directory: {root}", None)]
         )
     if root.is_dir():
-        files = sorted(_manifest_files(root, diagnostics))
+        files = sorted(_manifest_files(root, diagnostics, skipped))
         if not files:
             diagnostics.append(
                 _diag(
                     codes.PATH_NOT_FOUND,
-                    f"no *.yaml or *.yml manifest files found below {root}",
+                    f"no *.yaml or *.yml manifest files found below {root}"
+                    + (f" ({len(skipped)} YAML file(s) that are not manifests)" if skipped else ""),
                     Position(str(root)),
                 )
             )
         directory = root
     else:
-        files = [root]
+        files = [root]  # a file named on its own is always read
         directory = root.parent
     documents: list[SourceDocument] = []
     for file in files:
         document = load_file(file, diagnostics, directory=directory)
         if document is not None:
             documents.append(document)
-    return LoadResult(documents, diagnostics)
+    return LoadResult(documents, diagnostics, sorted(skipped))
 
 
 def count_manifest_files(path: str | os.PathLike[str]) -> int:
-    """How many files `load_path` would read, without reading them."""
+    """How many files `load_path` would read."""
+    return survey(path)[0]
+
+
+def survey(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
+    """How many files `load_path` would read, and the YAML files it would skip as not
+    polysync manifests (display paths, sorted)."""
     root = Path(path)
     if root.is_dir():
-        return sum(1 for _ in _manifest_files(root, []))
-    return 1 if root.exists() else 0
+        skipped: list[str] = []
+        count = sum(1 for _ in _manifest_files(root, [], skipped))
+        return count, sorted(skipped)
+    return (1 if root.exists() else 0), []
 
 
-def _manifest_files(root: Path, diagnostics: list[Diagnostic]) -> Iterator[Path]:
-    """Walk a directory for manifests, skipping hidden entries and `.polysyncignore` globs.
+def _manifest_files(
+    root: Path, diagnostics: list[Diagnostic], skipped: list[str] | None = None
+) -> Iterator[Path]:
+    """Walk a directory for manifests, skipping hidden entries, `.polysyncignore` globs,
+    environments and package trees (`SKIPPED_DIRECTORIES`, `ENVIRONMENT_MARKERS`), and
+    YAML files that are not manifests (`is_manifest_text`; added to `skipped`).
 
     `os.walk` does not follow directory symlinks, so a symlink loop cannot trap the walk;
     a symlinked directory is reported rather than silently skipped.
@@ -126,6 +183,8 @@ def _manifest_files(root: Path, diagnostics: list[Diagnostic]) -> Iterator[Path]
         for name in sorted(dirnames):
             rel = (here / name).relative_to(root).as_posix()
             if name.startswith(".") or _ignored(rel + "/", patterns):
+                continue
+            if name in SKIPPED_DIRECTORIES or _environment(here / name):
                 continue
             if (here / name).is_symlink():
                 diagnostics.append(
@@ -146,7 +205,25 @@ def _manifest_files(root: Path, diagnostics: list[Diagnostic]) -> Iterator[Path]
                 continue
             if _ignored(rel, patterns):
                 continue
+            if not _looks_like_manifest(here / name):
+                if skipped is not None:
+                    skipped.append(str(here / name))
+                continue
             yield here / name
+
+
+def _looks_like_manifest(file: Path) -> bool:
+    """`is_manifest_text` of a plain regular file. Anything else (a link, a FIFO, a file
+    too large or unreadable, not UTF-8) is left to `load_file`, which says what is wrong."""
+    try:
+        info = os.lstat(file)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return True
+        with open(file, "rb") as stream:
+            text = stream.read(MAX_FILE_BYTES + 1).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return True
+    return is_manifest_text(text)
 
 
 def _ignore_patterns(root: Path, diagnostics: list[Diagnostic]) -> list[str]:

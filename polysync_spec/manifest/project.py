@@ -58,6 +58,8 @@ class Project:
     targets: dict[str, Target] = field(default_factory=dict)
     # Paths whose values came from the environment: redacted wherever they are shown.
     env_paths: set[DocPath] = field(default_factory=set)
+    # YAML files below the manifest directory that are not manifests (not read).
+    skipped: list[str] = field(default_factory=list)
     # The errors of each entry, by (section, name): commands refuse an entry that has any,
     # even when a value was left unresolved (an unset ${env...} secret) in its model.
     entry_errors: dict[tuple[str, str], list[Diagnostic]] = field(default_factory=dict)
@@ -150,9 +152,9 @@ def load_project(
                     Position(str(path)),
                 )
             )
-        return Project(source, _sorted(out.diagnostics), target)
+        return Project(source, _sorted(out.diagnostics), target, skipped=loaded.skipped)
     raw_targets = merged.get("targets", {})
-    project = Project(source, [], target)
+    project = Project(source, [], target, skipped=loaded.skipped)
     for name, data in raw_targets.items():
         model = validate_entry("targets", name, data, out.at, lambda _p: False)
         if model is not None:
@@ -376,15 +378,19 @@ def _resolve_variables(
                 out.at,
             )
         scope.variables[name] = UNRESOLVED if default is None else default
+    # A value from a variable file (`--var-file`) is reported where the file sets it.
+    origins: Mapping[str, Position] = getattr(cli_vars, "origins", {})
     for name, text in cli_vars.items():
+        origin = origins.get(name)
+        setter = f"variable '{name}'" if origin else f"--var {name}"
         if name not in merged.get("variables", {}):
             out.add(
                 Diagnostic(
                     codes.UNDECLARED_CLI_VARIABLE,
                     Severity.ERROR,
-                    f"--var {name}: no variable '{name}' is declared"
+                    f"{setter}: no variable '{name}' is declared"
                     + did_you_mean(name, merged.get("variables", {})),
-                    None,
+                    origin,
                 )
             )
             continue
@@ -398,8 +404,8 @@ def _resolve_variables(
                 Diagnostic(
                     codes.VARIABLE_TYPE_MISMATCH,
                     Severity.ERROR,
-                    f"--var {name}: expected a value of type {model.value_type().value}",
-                    None,
+                    f"{setter}: expected a value of type {model.value_type().value}",
+                    origin,
                 )
             )
     project.variables = {k: v for k, v in scope.variables.items() if v is not UNRESOLVED}

@@ -6,9 +6,10 @@ import difflib
 from collections.abc import Iterable
 
 
-def closest(word: str, options: Iterable[str]) -> str | None:
-    """The option `word` most likely misspells, if one is close enough (difflib ratio >= 0.6)."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+def closest(word: str, options: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The option `word` most likely misspells, if one is close enough (difflib ratio >=
+    `cutoff`)."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
     return close[0] if close else None
 
 

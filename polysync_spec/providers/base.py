@@ -141,6 +141,9 @@ class StatusReport:
     children: Mapping[str, int] | None = None
     # Queued: accepted, waiting to start (what the stall limit bounds).
     waiting: bool = False
+    # Held by AWS until a dependency it holds for the run ends (`Platform.holds_dependency`:
+    # Batch keeps a job with dependsOn PENDING): waiting on its upstream, not on capacity.
+    held: bool = False
     # Failed because a dependency AWS held for it (`Platform.holds_dependency`) did not
     # succeed: the run never started.
     dependency_failed: bool = False

@@ -84,3 +84,20 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
     if not c["errors"] and not c["warnings"]:
         return f"{files} {noun} valid, no problems"
     return f"{c['errors']} error(s), {c['warnings']} warning(s) in {files} {noun}"
+
+
+def skipped_note(skipped: Sequence[str], root: str, shown: int = 3) -> str | None:
+    """One line saying which YAML files below `root` were skipped as not polysync
+    manifests (the first `shown` by name, relative to `root`), or None when none was."""
+    if not skipped:
+        return None
+    import os
+
+    names = [os.path.relpath(path, root) for path in skipped[:shown]]
+    more = ", …" if len(skipped) > shown else ""
+    noun = "file" if len(skipped) == 1 else "files"
+    verb = "is" if len(skipped) == 1 else "are"
+    return (
+        f"skipped {len(skipped)} YAML {noun} that {verb} not polysync manifests "
+        f"({', '.join(names)}{more})"
+    )

@@ -50,8 +50,10 @@ def text(event: ev.Event) -> str | None:
             return f"{key}: {phase} in an earlier apply, not submitted again{_hint(phase)}"
         case ev.Reattached(key, run_id, phase):
             return f"{key}: re-attached to {run_id} ({phase})"
-        case ev.StatusChanged(key, phase, state, message):
+        case ev.StatusChanged(key, phase, state, message, waiting_on):
             shown = f" ({state}{': ' + message if message else ''})" if state else ""
+            if waiting_on:
+                return f"{key}: waiting on {', '.join(waiting_on)}{shown}"
             return f"{key}: {phase}{shown}"
         case ev.ChildrenProgress(key, children):
             return f"{key}: {children_text(children)}"
@@ -72,8 +74,24 @@ def text(event: ev.Event) -> str | None:
             return f"detached: {in_flight} run(s) continue in AWS"
         case ev.DetachedOnInterrupt():
             return "interrupted: detached, in-flight runs continue in AWS"
-        case ev.StoppedWaitingForCancels():
-            return "second interrupt: detached without waiting for the cancellations"
+        case ev.CancellingOnInterrupt(runs):
+            if not runs:
+                return "interrupted: nothing in flight to cancel; stopping"
+            return (
+                f"interrupted: cancelling {len(runs)} run(s) in flight ({', '.join(runs)}) "
+                "and waiting for AWS to confirm; press Ctrl-C again to detach, leaving "
+                "running any run whose cancel has not been sent"
+            )
+        case ev.StoppedWaitingForCancels(uncancelled):
+            if uncancelled:
+                return (
+                    "second interrupt: detached; may still be running in AWS (cancel not confirmed): "
+                    + ", ".join(uncancelled)
+                )
+            return (
+                "second interrupt: detached without waiting for the cancellations (every "
+                "cancel was sent; AWS is stopping the runs)"
+            )
         case ev.SubmissionUnanswered(key):
             return (
                 f"{key}: its submission got no answer before the apply stopped; apply again "

@@ -52,17 +52,24 @@ def text(plan: Plan, *, color: bool = False) -> str:
     style: Style = click.style if color else _plain
     target = plan.target or "none"
     lines = [f"Plan for run plan '{plan.run_plan}' (target: {target}, id {plan.plan_id})", ""]
+    if plan.selection is not None:
+        lines += [*selection_lines(plan), ""]
     for finding in plan.findings:
         lines.append(_finding_line(finding, style))
     for run in plan.runs:
         action = plan.action(run.key)
         marker = (
-            style("!", fg="red", bold=True)
+            style("-", fg="bright_black")
+            if not plan.selects(run.key)
+            else style("!", fg="red", bold=True)
             if run.blocked
             else style(_MARKERS[action], fg="green" if action is RunAction.SUBMIT else "cyan")
         )
         live = f" -> {run.live}" if run.live else " -> (not found)"
         lines.append(f"{marker} {style(run.key, bold=True)}  {run.platform}  {run.api}{live}")
+        if not plan.selects(run.key):
+            lines += ["    left out (--only): apply neither submits nor records it", ""]
+            continue
         if run.key in plan.ledger:
             lines.append(f"    ledger: {ledger_note(plan, run.key)}")
         lines.extend(_request_lines(run.request, "      "))
@@ -88,6 +95,30 @@ _MARKERS = {
     RunAction.REATTACH: "~",
     RunAction.SKIP: "=",
 }
+
+
+def selection_lines(plan: Plan) -> list[str]:
+    """What `--only` selected, one statement a line: the runs named, the prerequisites
+    included, the runs left out, and (with `--only-exact`) each upstream not waited for
+    with what the ledger says of it."""
+    selection = plan.selection
+    if selection is None:
+        return []
+    flag = "--only-exact" if selection.exact else "--only"
+    lines = [f"Selected ({flag}): {', '.join(selection.only)}"]
+    if not selection.exact:
+        lines.append("Included as prerequisites: " + (", ".join(selection.prerequisites) or "none"))
+    lines.append("Left out (not submitted, not recorded): " + (", ".join(plan.left_out) or "none"))
+    for key in selection.only:
+        for upstream in plan.unwaited(key):
+            view = plan.ledger.get(upstream)
+            said = (
+                f"the ledger shows it {view.status}"
+                if view is not None and view.status
+                else "the ledger has no run of it for this plan"
+            )
+            lines.append(f"{key} starts without waiting for {upstream} (left out; {said})")
+    return lines
 
 
 def ledger_note(plan: Plan, key: str) -> str:
@@ -144,6 +175,8 @@ def markdown(plan: Plan) -> str:
         f"**{plan.summary()}** · plan id `{plan.plan_id}`",
         "",
     ]
+    if plan.selection is not None:
+        lines += [f"- {_cell(line)}" for line in selection_lines(plan)] + [""]
     for finding in plan.findings:
         lines.append(
             f"- **{finding.severity.value}** {finding.code}{_where(finding)}: {_cell(finding.message)}"
@@ -163,19 +196,19 @@ def markdown(plan: Plan) -> str:
             or "—"
         )
         live = f"`{_cell(run.live)}`" if run.live else "**not found**"
-        lines.append(
-            f"| `{run.key}` | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |"
-        )
+        key = f"`{run.key}`" if plan.selects(run.key) else f"`{run.key}` (left out)"
+        lines.append(f"| {key} | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |")
     lines.append("")
-    for key in plan.ledger:
+    noted = [key for key in plan.ledger if plan.selects(key)]
+    for key in noted:
         lines.append(f"- `{key}`: {_cell(ledger_note(plan, key))}")
-    if plan.ledger:
+    if noted:
         lines.append("")
     if any(run.after for run in plan.runs):
         from polysync_spec.render.graph import mermaid, plan_graph
 
         lines += ["```mermaid", mermaid(*plan_graph(plan)).rstrip(), "```", ""]
-    for run in plan.runs:
+    for run in plan.selected_runs:
         lines += [
             "<details>",
             f"<summary><code>{run.key}</code>: {run.api} ({_counts(run)})</summary>",

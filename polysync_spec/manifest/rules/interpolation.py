@@ -35,8 +35,9 @@ UNKNOWN_TARGET = Rule(
 UNDECLARED_CLI_VARIABLE = Rule(
     codes.UNDECLARED_CLI_VARIABLE,
     "--var names an undeclared variable",
-    doc="""`--var NAME=VALUE` may only set a variable the manifests declare under
-    `variables:`; a misspelled name would otherwise be ignored.""",
+    doc="""`--var NAME=VALUE`, or an entry of a `--var-file`, may only set a variable
+    the manifests declare under `variables:`; a misspelled name would otherwise be
+    ignored. An entry of a file is reported at its `file:line:col`.""",
 )
 VARIABLE_WITHOUT_VALUE = Rule(
     codes.VARIABLE_WITHOUT_VALUE,
@@ -47,8 +48,10 @@ VARIABLE_WITHOUT_VALUE = Rule(
 VARIABLE_TYPE_MISMATCH = Rule(
     codes.VARIABLE_TYPE_MISMATCH,
     "variable value does not match its type",
-    doc="""A variable's `default`, or the value `--var` gives it, does not fit the
-    variable's declared `type` (string, integer, number or boolean).""",
+    doc="""A variable's `default`, or the value `--var` or a `--var-file` gives it, does
+    not fit the variable's declared `type` (string, integer, number or boolean). A
+    variable file's value must be a string, number or boolean (not a list, a mapping or
+    empty).""",
 )
 TARGET_OVERLAYS_UNKNOWN = Rule(
     codes.TARGET_OVERLAYS_UNKNOWN,

@@ -14,7 +14,7 @@ from polysync_spec.manifest.models import (
     RunPlan,
 )
 from polysync_spec.manifest.rules.base import CheckContext, Rule
-from polysync_spec.manifest.suggest import did_you_mean
+from polysync_spec.manifest.suggest import closest, did_you_mean
 
 
 def _unknown_platforms(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -85,12 +85,20 @@ UNKNOWN_JOB = Rule(codes.UNKNOWN_JOB, "run names an unknown job", check=_unknown
 
 def _unknown_runs(ctx: CheckContext) -> Iterator[Diagnostic]:
     """An `after` entry names a run of the same run plan, by its run key (its `name:`,
-    else its job's name). The message suggests the closest key."""
+    else its job's name). The message suggests the closest key. An `after` entry naming
+    the job that a misspelt `job:` (in a run without `name:`) meant is not reported: the
+    one error is PS503 at that `job:`, with the right hint."""
+    known_jobs = ctx.raw_section("jobs")
     for plan_name, plan in ctx.run_plans.items():
         keys = [run.key for run in plan.runs]
+        meant = {
+            closest(run.job, known_jobs)
+            for run in plan.runs
+            if run.name is None and run.job not in known_jobs
+        }
         for index, run in enumerate(plan.runs):
             for edge_index, edge in enumerate(run.after):
-                if edge.run not in keys:
+                if edge.run not in keys and edge.run not in meant:
                     yield UNKNOWN_RUN.at(
                         (*_run_at(plan_name, index), "after", edge_index),
                         f"`after` names run '{edge.run}', which is not a run of plan "

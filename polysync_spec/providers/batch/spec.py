@@ -116,6 +116,8 @@ def map_status(
         message,
         dict(summary) if summary else None,
         waiting=state in QUEUED,
+        # 003: a job with dependsOn stays PENDING until its dependencies end.
+        held=state == "PENDING" and bool(job.get("dependsOn")),
         dependency_failed=state == "FAILED" and job.get("statusReason") == DEPENDENCY_FAILED,
     )
 

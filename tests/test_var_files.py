@@ -1,0 +1,134 @@
+"""`--var-file`: precedence (files in order, then --var), positions of bad files, and
+values of masked variables never shown. Plans go to the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polysync_spec.cli import run
+from polysync_spec.errors import ExitCode
+from polysync_spec.sandbox.server import Sandbox
+from tests.helpers import write
+
+MANIFEST = """\
+version: 1
+variables:
+  run_date: {default: '2026-01-01'}
+  workers: {default: 2}
+  token: {default: '${env.VAR_FILE_TOKEN}'}
+platforms:
+  glue: {type: aws_glue, region: us-east-1}
+jobs:
+  load:
+    platform: glue
+    external_id: customers-etl
+    parameters: {day: x}
+run_plans:
+  p:
+    runs:
+      - job: load
+        parameters: {day: '${var.run_date}'}
+        compute: {number_of_workers: '${var.workers}'}
+"""
+
+
+def _plan_json(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, object], str]:
+    code = run(["plan", *args, "-o", "json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else {}), out + err
+
+
+def test_later_files_override_earlier_ones_and_var_overrides_files(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VAR_FILE_TOKEN", "t")
+    path = write(tmp_path, MANIFEST)
+    first = write(tmp_path, "run_date: '2026-03-01'\nworkers: 3\n", "first.yaml")
+    second = write(tmp_path, '{"workers": 4}\n', "second.json")
+    files = ["--var-file", str(first), "--var-file", str(second)]
+    code, document, _ = _plan_json([str(path), *files], capsys)
+    assert code == 0
+    assert document["variables"] == {"run_date": "2026-03-01", "token": "***", "workers": 4}
+    code, document, _ = _plan_json([str(path), *files, "--var", "workers=5"], capsys)
+    assert document["variables"] == {"run_date": "2026-03-01", "token": "***", "workers": 5}
+    planned: Any = document["runs"][0]  # type: ignore[index]
+    assert planned["request"]["NumberOfWorkers"] == 5
+    assert planned["request"]["Arguments"]["--day"] == "2026-03-01"
+
+
+def test_a_value_a_file_gives_a_masked_variable_is_never_shown(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("VAR_FILE_TOKEN", "t")
+    path = write(tmp_path, MANIFEST)
+    secrets = write(tmp_path, "token: s3cr3t-from-the-file\nworkers: [1]\n", "secrets.yaml")
+    code = run(["validate", str(path), "--var-file", str(secrets)])
+    assert code == ExitCode.ERROR
+    assert "s3cr3t-from-the-file" not in "".join(capsys.readouterr())
+    write(tmp_path, "token: s3cr3t-from-the-file\n", "secrets.yaml")
+    code, document, text = _plan_json([str(path), "--var-file", str(secrets)], capsys)
+    assert code == 0 and document["variables"]["token"] == "***"  # type: ignore[index]
+    assert "s3cr3t-from-the-file" not in text
+    code = run(["plan", str(path), "--var-file", str(secrets)])
+    assert "s3cr3t-from-the-file" not in "".join(capsys.readouterr())
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "run_date: '2026-03-01'\nworkers:\n  - 3\n",
+            "vars.yaml:3:3: error PS207: variable 'workers': a variable file sets a string, "
+            "number or boolean, found a list",
+        ),
+        ("workers: {n: 3}\n", "vars.yaml:1:10: error PS207"),
+        ("workers:\n", "vars.yaml:1:9: error PS207: variable 'workers': a variable file sets"),
+        ("run_date: 'open\n", "vars.yaml:2:1: error PS004: YAML syntax error"),
+        ("- workers\n", "vars.yaml:1:1: error PS007: a variable file holds a mapping"),
+        ("run_dat: x\n", "vars.yaml:1:1: error PS205: variable 'run_dat': no variable "
+                         "'run_dat' is declared (did you mean 'run_date'?)"),
+        ("workers: many\n", "vars.yaml:1:1: error PS207: variable 'workers': expected a "
+                            "value of type integer"),
+    ],
+)  # fmt: skip
+def test_a_bad_variable_file_is_reported_at_its_position(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, MANIFEST, "manifests/polysync.yaml")
+    write(tmp_path, content, "vars.yaml")
+    code = run(["validate", "manifests", "--var-file", "vars.yaml"])
+    assert code == ExitCode.ERROR
+    assert expected in "".join(capsys.readouterr())
+
+
+def test_a_missing_variable_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST)
+    assert run(["validate", str(path), "--var-file", str(tmp_path / "nope.yaml")]) == 64
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "graph", "iam", "discover"])
+def test_every_command_with_var_takes_var_file(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run([command, "--help"]) == 0
+    assert "--var-file FILE" in capsys.readouterr().out
