@@ -481,7 +481,32 @@ run_plans:
 """
 
 
+def _glue(sandbox: Sandbox) -> Any:
+    return boto3.client(
+        "glue",
+        region_name="us-east-1",
+        endpoint_url=sandbox.endpoint_url,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+
+
+def _security_configurations(sandbox: Sandbox, *names: str) -> None:
+    for name in names:
+        _glue(sandbox).create_security_configuration(
+            Name=name, EncryptionConfiguration={"S3Encryption": [{"S3EncryptionMode": "SSE-S3"}]}
+        )
+
+
+def _plan_of(sandbox: Sandbox, tmp_path: Path, text: str) -> Any:
+    path = write(tmp_path, text)
+    project = polysync_spec.load_project(path, env={})
+    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
+    return polysync_spec.make_plan(project, None, sessions, manifest_path=str(path))
+
+
 def _applied(sandbox: Sandbox, tmp_path: Path, text: str) -> tuple[Any, list[dict[str, Any]]]:
+    _security_configurations(sandbox, "platform-sec", "run-sec")
     path = write(tmp_path, text)
     sandbox.script("glue", "orders-quality", Outcome(starting_seconds=0.1, running_seconds=0.1))
     assert [d for d in validate(path, env={}) if d.is_error] == []
@@ -546,20 +571,64 @@ def test_a_python_shell_capacity_of_a_sixteenth_dpu(sandbox: Sandbox, tmp_path: 
     assert sent[1]["MaxCapacity"] == 0.0625
 
 
+def test_a_security_configuration_glue_does_not_have_stops_plan(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    _security_configurations(sandbox, "platform-sec")
+    text = WIRE.replace("{security_configuration: run-sec}", "{security_configuration: «at»gone}")
+    path, marks = write_marked(tmp_path, text)
+    project = polysync_spec.load_project(path, env={})
+    plan = polysync_spec.make_plan(
+        project, None, Sessions(sandbox_url=sandbox.endpoint_url), manifest_path=str(path)
+    )
+    found = [(f.code, f.position) for f in plan.all_findings() if f.is_error]
+    assert found == [(codes.GLUE_SECURITY_CONFIGURATION_MISSING, marks["at"])]
+    asked = sorted(r.params["Name"] for r in sandbox.requests("GetSecurityConfiguration"))
+    assert asked == ["gone", "platform-sec"]  # once each
+
+
+def test_a_denied_security_configuration_lookup_is_not_an_error(
+    sandbox: Sandbox, tmp_path: Path, as_iam_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    as_iam_user(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["glue:BatchGetJobs"], "Resource": "*"}],
+        }
+    )
+    path = write(tmp_path, WIRE)
+    project = polysync_spec.load_project(path, env={})
+    # Sessions() takes the IAM user's keys from the environment (AWS_ENDPOINT_URL: the sandbox).
+    plan = polysync_spec.make_plan(project, None, Sessions(), manifest_path=str(path))
+    assert [f for f in plan.all_findings() if f.is_error] == []
+    assert "glue:GetSecurityConfiguration is denied" in caplog.text
+    assert len(sandbox.requests("GetSecurityConfiguration")) == 1  # denied once, not again
+
+
+def test_iam_grants_get_security_configuration_only_when_runs_send_one() -> None:
+    from polysync_spec.providers.permissions import Command
+
+    with_one = Glue().grants(
+        Command.PLAN, "us-east-1", "123456789012", {"job": {"j"}, "security_configuration": {"s"}}
+    )
+    without = Glue().grants(Command.PLAN, "us-east-1", "123456789012", {"job": {"j"}})
+    assert [g.actions for g in with_one] == [
+        ("glue:BatchGetJobs",),
+        ("glue:GetSecurityConfiguration",),
+    ]
+    assert [g.actions for g in without] == [("glue:BatchGetJobs",)]
+    assert with_one[1].resources == ("*",)
+
+
 def test_a_live_job_on_a_retired_version_stops_plan(sandbox: Sandbox, tmp_path: Path) -> None:
-    boto3.client("glue", region_name="us-east-1", endpoint_url=sandbox.endpoint_url).create_job(
+    _glue(sandbox).create_job(
         Name="old-etl",
         Role="r",
         Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
         GlueVersion="2.0",
     )
-    path = write(
-        tmp_path,
-        GLUE_BASE.replace("external_id: etl-job", "external_id: old-etl") + RUN_PLAN,
-    )
-    project = polysync_spec.load_project(path, env={})
-    sessions = Sessions(sandbox_url=sandbox.endpoint_url)
-    plan = polysync_spec.make_plan(project, None, sessions, manifest_path=str(path))
+    text = GLUE_BASE.replace("external_id: etl-job", "external_id: old-etl") + RUN_PLAN
+    plan = _plan_of(sandbox, tmp_path, text)
     [finding] = [f for f in plan.all_findings() if f.is_error]
     assert finding.code == codes.GLUE_JOB_VERSION_RETIRED
     assert "use Glue version 5.0" in finding.message

@@ -126,6 +126,7 @@ GLUE_FLEX_FOR_JOB: Final = "PS724"
 GLUE_MAX_CAPACITY_FOR_JOB: Final = "PS725"
 GLUE_JOB_VERSION_RETIRED: Final = "PS726"
 MAX_CAPACITY_DEFAULT_SKIPPED: Final = "PS727"
+GLUE_SECURITY_CONFIGURATION_MISSING: Final = "PS728"
 
 # Range and value errors on these fields carry an AWS-specific code, so that a search for
 # the code lands on the rule that names the AWS limit rather than on a generic one.

@@ -1,6 +1,6 @@
 """AWS Glue rules of StartJobRun's options beyond workers and timeout: ExecutionClass,
 JobRunQueuingEnabled, NotificationProperty, SecurityConfiguration, MaxCapacity, and the
-Glue versions AWS no longer runs. PS314-PS321 (validate) and PS724-PS727 (plan; their
+Glue versions AWS no longer runs. PS314-PS321 (validate) and PS724-PS728 (plan; their
 checks are `preflight.py`'s)."""
 
 from __future__ import annotations
@@ -118,9 +118,8 @@ SECURITY_CONFIGURATION = Rule(
     codes.GLUE_SECURITY_CONFIGURATION,
     "invalid Glue security_configuration",
     doc="""`security_configuration` (StartJobRun SecurityConfiguration) names a Glue
-    security configuration: 1 to 255 characters on one line (NameString). Whether it
-    exists is not checked by plan (glue:GetSecurityConfiguration is not among the
-    permissions polysync asks for).""",
+    security configuration: 1 to 255 characters on one line (NameString). plan checks
+    that it exists (PS728).""",
 )
 MAX_CAPACITY = Rule(
     codes.GLUE_MAX_CAPACITY,
@@ -202,6 +201,14 @@ JOB_VERSION_RETIRED = Rule(
     version to move to for the job's kind (Spark or Python shell); update the job
     definition. Blocks apply.""",
 )
+SECURITY_CONFIGURATION_MISSING = Rule(
+    codes.GLUE_SECURITY_CONFIGURATION_MISSING,
+    "the Glue security configuration does not exist",
+    doc="""plan asked Glue for the security configuration a run sends
+    (glue:GetSecurityConfiguration) and Glue has none of that name in the platform's
+    region. Where the call is denied, plan says so once and does not check. Blocks
+    apply.""",
+)
 MAX_CAPACITY_DEFAULT_SKIPPED = Rule(
     codes.MAX_CAPACITY_DEFAULT_SKIPPED,
     "the platform's max_capacity default skipped for a job that is not a Python shell job",
@@ -223,4 +230,5 @@ RULES = (
     MAX_CAPACITY_FOR_JOB,
     JOB_VERSION_RETIRED,
     MAX_CAPACITY_DEFAULT_SKIPPED,
+    SECURITY_CONFIGURATION_MISSING,
 )

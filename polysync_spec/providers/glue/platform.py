@@ -30,6 +30,7 @@ from polysync_spec.providers.glue.spec import (
     GlueDefinition,
     build_request,
     job_arn,
+    resolve_compute,
 )
 from polysync_spec.providers.glue.versions import retired
 from polysync_spec.providers.glue.workers import (
@@ -47,7 +48,8 @@ _ATTEMPT_ID_LENGTH = 36
 GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
 GLUE_5_DEFAULT_TIMEOUT_MINUTES = 480
 
-#: What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or None.
+#: What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or None
+#: (a `GlueSnapshot`, which also says which security configurations exist).
 GlueLive = Mapping[str, GlueDefinition | None]
 
 
@@ -153,6 +155,7 @@ class Glue:
         self._check_worker_type(run, job, definition, request.compute, out)
         preflight.check_live_version(job_path, job, definition, out)
         preflight.check_flex(run, job, definition, request.compute, out)
+        preflight.check_security_configuration(run, job, live, request.compute, out)
         preflight.check_max_capacity(
             run, job, platform, definition, compute=request.compute, out=out
         )
@@ -315,19 +318,32 @@ class Glue:
         platform's defaults and a target's, changing what runs."""
         return ImportedJob(definition.name, imported_parameters(definition), {})
 
-    sample_resources: ClassVar[Mapping[str, set[str]]] = {"job": {"JOB"}}
+    sample_resources: ClassVar[Mapping[str, set[str]]] = {
+        "job": {"JOB"},
+        "security_configuration": {"NAME"},
+    }
     logs_note: ClassVar[str] = (
         "Glue logs: a job with a security configuration or --continuous-log-logGroup "
         f"logs outside {', '.join(permissions.GLUE_LOG_GROUPS)}; add those groups"
     )
 
     def resources_used(self, run: Run, job: GlueJob, platform: GluePlatform) -> Mapping[str, str]:
-        return {"job": job.external_id}
+        used = {"job": job.external_id}
+        chosen = resolve_compute(job, platform, run).get("security_configuration")
+        if chosen is not None:
+            used["security_configuration"] = str(chosen.value)
+        return used
 
     def grants(
         self, command: Command, region: str, account: str, used: Mapping[str, set[str]]
     ) -> list[Grant]:
-        return permissions.grants(command, region, account, used.get("job", set()))
+        return permissions.grants(
+            command,
+            region,
+            account,
+            used.get("job", set()),
+            security_configurations=bool(used.get("security_configuration")),
+        )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout (or Glue's default when the job sets none), once for the

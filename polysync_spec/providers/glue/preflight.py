@@ -1,5 +1,5 @@
-"""Plan's checks of StartJobRun's options against the live Glue job (PS724-PS727, PS726
-for the job's own Glue version): pure, reported to a `FindingSink`."""
+"""Plan's checks of StartJobRun's options against the live Glue job and the
+security configurations Glue has (PS724-PS728): pure, reported to a `FindingSink`."""
 
 from __future__ import annotations
 
@@ -103,3 +103,25 @@ def compute_at(tier: Tier, key: str, run: Run, job: GlueJob, out: FindingSink) -
     if tier is Tier.JOB:
         return ("jobs", run.job, "compute", key)
     return ("platforms", job.platform, "defaults", key)
+
+
+def check_security_configuration(
+    run: Run,
+    job: GlueJob,
+    live: object,
+    compute: Mapping[str, Resolved],
+    out: FindingSink,
+) -> None:
+    """The security configuration a run sends exists (GetSecurityConfiguration, read
+    into the snapshot's `security_configurations`; not known where it was denied)."""
+    chosen = compute.get("security_configuration")
+    if chosen is None or chosen.tier is Tier.DEFINITION:
+        return
+    known: Mapping[str, bool | None] = getattr(live, "security_configurations", {})
+    if known.get(str(chosen.value)) is False:
+        out.error(
+            codes.GLUE_SECURITY_CONFIGURATION_MISSING,
+            f"no Glue security configuration named '{chosen.value}' exists "
+            "(glue:GetSecurityConfiguration answered EntityNotFoundException)",
+            compute_at(chosen.tier, "security_configuration", run, job, out),
+        )

@@ -90,6 +90,21 @@ class GlueDefinition:
         )
 
 
+class GlueSnapshot(dict[str, "GlueDefinition | None"]):
+    """What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or
+    None; and `security_configurations`: each SecurityConfiguration name the runs send ->
+    True (GetSecurityConfiguration found it), False (EntityNotFoundException) or None
+    (not known: the call was denied or failed)."""
+
+    def __init__(
+        self,
+        jobs: Mapping[str, GlueDefinition | None] | None = None,
+        security_configurations: Mapping[str, bool | None] | None = None,
+    ) -> None:
+        super().__init__(jobs or {})
+        self.security_configurations: dict[str, bool | None] = dict(security_configurations or {})
+
+
 def composite_run_id(job_name: str, job_run_id: str) -> str:
     """`{jobName}/{jobRunId}`: GetJobRun needs both parts."""
     return f"{job_name}/{job_run_id}"
