@@ -552,6 +552,17 @@ def test_each_option_reaches_the_emulator_exactly(sandbox: Sandbox, tmp_path: Pa
             "MaxCapacity": 1.0,
         },
     ]
+    # What the emulator kept of the run, as GetJobRun answers it on AWS.
+    [etl_run] = _glue(sandbox).get_job_runs(JobName="orders-etl")["JobRuns"]
+    assert {
+        k: etl_run.get(k) for k in ("ExecutionClass", "JobRunQueuingEnabled", "GlueVersion")
+    } == {
+        "ExecutionClass": "FLEX",
+        "JobRunQueuingEnabled": True,
+        "GlueVersion": "4.0",
+    }
+    assert etl_run["NotificationProperty"] == {"NotifyDelayAfter": 45}
+    assert etl_run["SecurityConfiguration"] == "platform-sec"
     shown = {run.key: run.compute for run in plan.runs}
     assert shown["etl"]["execution_class"] == {"value": "FLEX", "tier": "job"}
     assert shown["etl"]["job_run_queuing"] == {"value": True, "tier": "run"}

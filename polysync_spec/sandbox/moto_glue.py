@@ -12,6 +12,9 @@
   run stays FAILED. Runs that time out are not restarted. Retries are started lazily,
   on the first read of the job's runs once due, with the times they would have had.
 - GetJobRuns lists a job's runs newest first, as AWS does (moto: oldest first).
+- A run keeps the StartJobRun members moto drops, `ExecutionClass` (the job's when not
+  sent) and `JobRunQueuingEnabled` (false when not sent: moto keeps no job-level
+  setting), and GetJobRun answers them with the job's `GlueVersion` (moto: always "0.9").
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from polysync_spec.sandbox.lifecycle import (
 
 RETRIED_STATES = frozenset({"FAILED"})
 _retry_lock = threading.Lock()
+# The StartJobRun members moto's response handler does not pass to its backend, read by
+# the patched handler and handed to the patched FakeJob.start_job_run on the same thread.
+_REQUEST = threading.local()
+KEPT_MEMBERS = ("ExecutionClass", "JobRunQueuingEnabled")
 
 
 def _utc(epoch: float) -> dt.datetime:
@@ -81,6 +88,7 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
         security_configuration=run.security_configuration,
         number_of_workers=run.number_of_workers,
     )
+    retry.polysync_members = dict(getattr(run, "polysync_members", {}))
     retry.job_run_id = f"{first_id}_attempt_{attempt}"
     retry.started_on = _utc(clock.wall(started))
     first = LIFECYCLES.clocks.get(first_id)
@@ -98,7 +106,16 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
 
 def patch() -> None:
     glue_models = moto_module("moto.glue.models")
+    glue_responses = moto_module("moto.glue.responses")
     fake_job, fake_job_run = glue_models.FakeJob, glue_models.FakeJobRun
+    original_response = glue_responses.GlueResponse.start_job_run
+
+    def start_job_run_response(self: Any) -> Any:
+        _REQUEST.members = {k: self._get_param(k) for k in KEPT_MEMBERS}
+        try:
+            return original_response(self)
+        finally:
+            _REQUEST.members = {}
 
     original_start = fake_job.start_job_run
     original_get_run = fake_job.get_job_run
@@ -110,6 +127,13 @@ def patch() -> None:
         run_id: str = original_start(self, *args, **kwargs)
         region = self.backend.region_name
         started = next((r for r in self.job_runs if r.job_run_id == run_id), None)
+        if started is not None:
+            sent = getattr(_REQUEST, "members", {})
+            started.polysync_members = {
+                "GlueVersion": self.glue_version,
+                "ExecutionClass": sent.get("ExecutionClass") or self.execution_class,
+                "JobRunQueuingEnabled": bool(sent.get("JobRunQueuingEnabled")),
+            }
         arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
         outcome = LIFECYCLES.outcome_for("glue", self.name).for_attempt(0)
         LIFECYCLES.start(run_id, outcome, region=region, arguments=arguments)
@@ -139,6 +163,11 @@ def patch() -> None:
     def as_dict(self: Any) -> dict[str, Any]:
         result: dict[str, Any] = original_as_dict(self)
         result["LogGroupName"] = GLUE_LOG_BASE
+        for member, value in getattr(self, "polysync_members", {}).items():
+            if value is None:
+                result.pop(member, None)
+            else:
+                result[member] = value
         clock = LIFECYCLES.clocks.get(self.job_run_id)
         if clock is None:
             return result
@@ -160,6 +189,7 @@ def patch() -> None:
             write_logs(clock.region, group, self.job_run_id, lines)
         return result
 
+    glue_responses.GlueResponse.start_job_run = start_job_run_response
     fake_job.start_job_run = start_job_run
     fake_job.get_job_run = get_job_run
     fake_job.get_job_runs = get_job_runs
