@@ -574,6 +574,8 @@ def test_each_option_reaches_the_emulator_exactly(sandbox: Sandbox, tmp_path: Pa
     assert "execution_class FLEX (job)" in text
     assert "notify_delay_after 45 (job)" in text
     assert "security_configuration run-sec (run)" in text
+    assert "job_run_queuing true (run)" in text
+    assert "max_capacity 1.0 (job)" in text
 
 
 def test_a_python_shell_capacity_of_a_sixteenth_dpu(sandbox: Sandbox, tmp_path: Path) -> None:
