@@ -674,3 +674,28 @@ def test_the_attempt_slot_is_filled_before_the_wire() -> None:
     platform = GluePlatform.model_validate({"type": "aws_glue", "region": "us-east-1"})
     request = glue_spec.build_request(job, platform)
     assert request.payload["Arguments"] == {ATTEMPT_ARGUMENT: ATTEMPT_SLOT}
+
+
+@pytest.mark.parametrize(
+    ("job", "members", "refused"),
+    [
+        ("orders-quality", {"ExecutionClass": "FLEX"}, "command type glueetl"),
+        ("orders-etl", {"ExecutionClass": "FLEX", "WorkerType": "G.4X"}, "G.1X or G.2X"),
+        ("orders-etl", {"MaxCapacity": 1.0}, "cannot specify a Maximum capacity"),
+        ("orders-etl", {"ExecutionClass": "FLEX"}, None),
+        ("orders-quality", {"MaxCapacity": 1.0}, None),
+    ],
+)
+def test_the_sandbox_refuses_what_aws_documents_for_the_job(
+    sandbox: Sandbox, job: str, members: dict[str, Any], refused: str | None
+) -> None:
+    """What plan's PS724 and PS725 refuse, the emulator refuses too (not kinder than AWS)."""
+    from botocore.exceptions import ClientError
+
+    if refused is None:
+        assert _glue(sandbox).start_job_run(JobName=job, **members)["JobRunId"]
+        return
+    with pytest.raises(ClientError) as caught:
+        _glue(sandbox).start_job_run(JobName=job, **members)
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    assert refused in caught.value.response["Error"]["Message"]

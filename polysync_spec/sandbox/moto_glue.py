@@ -15,6 +15,11 @@
 - A run keeps the StartJobRun members moto drops, `ExecutionClass` (the job's when not
   sent) and `JobRunQueuingEnabled` (false when not sent: moto keeps no job-level
   setting), and GetJobRun answers them with the job's `GlueVersion` (moto: always "0.9").
+- StartJobRun refuses, with InvalidInputException, what botocore's model documents as
+  not allowed for the job (moto takes it): ExecutionClass FLEX on a job that is not a
+  Glue 3.0+ `glueetl` job or runs on other workers than G.1X or G.2X, and MaxCapacity
+  on a job that is not a Python shell job (Glue 2.0+ "cannot specify a Maximum
+  capacity"). A job without a GlueVersion is taken as AWS's default, 6.0.
 """
 
 from __future__ import annotations
@@ -104,13 +109,55 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
     return retry
 
 
+# Jobs created without a GlueVersion "default to Glue 6.0" (CreateJob GlueVersion).
+DEFAULT_GLUE_VERSION = (6, 0)
+
+
+def _version(job: Any) -> tuple[int, int]:
+    parts = str(job.glue_version or "").split(".")
+    if len(parts) >= 2 and parts[0].isdecimal() and parts[1].isdecimal():
+        return int(parts[0]), int(parts[1])
+    return DEFAULT_GLUE_VERSION  # none, or `auto`: a current version
+
+
+def refused_start(job: Any, params: dict[str, Any]) -> str | None:
+    """Why Glue refuses this StartJobRun of `job` (botocore's StartJobRun documentation),
+    or None."""
+    command = (job.command or {}).get("Name")
+    if params.get("ExecutionClass") == "FLEX":
+        worker = params.get("WorkerType") or job.worker_type
+        if command != "glueetl" or _version(job) < (3, 0):
+            return (
+                "Only jobs with Glue version 3.0 and above and command type glueetl will be "
+                "allowed to set ExecutionClass to FLEX."
+            )
+        if worker not in (None, "G.1X", "G.2X"):
+            return "Flexible job runs are supported for G.1X or G.2X worker types only."
+    capacity = params.get("MaxCapacity") is not None
+    if capacity and command != "pythonshell" and _version(job) >= (2, 0):
+        return "For Glue version 2.0+ jobs, you cannot specify a Maximum capacity."
+    return None
+
+
 def patch() -> None:
     glue_models = moto_module("moto.glue.models")
     glue_responses = moto_module("moto.glue.responses")
+    glue_exceptions = moto_module("moto.glue.exceptions")
     fake_job, fake_job_run = glue_models.FakeJob, glue_models.FakeJobRun
     original_response = glue_responses.GlueResponse.start_job_run
 
     def start_job_run_response(self: Any) -> Any:
+        try:
+            job = self.glue_backend.get_job(self._get_param("JobName"))
+        except glue_exceptions.EntityNotFoundException:
+            job = None  # moto's own handler answers a missing job
+        if job is not None:
+            refusal = refused_start(
+                job,
+                {k: self._get_param(k) for k in ("ExecutionClass", "MaxCapacity", "WorkerType")},
+            )
+            if refusal is not None:
+                raise glue_exceptions.InvalidInputException("StartJobRun", refusal)
         _REQUEST.members = {k: self._get_param(k) for k in KEPT_MEMBERS}
         try:
             return original_response(self)
