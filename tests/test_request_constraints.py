@@ -75,18 +75,26 @@ RUN_PLAN = "run_plans:\n  p:\n    runs:\n      - job: {job}\n"
 
 def _version_cases() -> list[Boundary]:
     """Each worker type at the first Glue version AWS documents for it, and the release
-    before it."""
+    before it. The releases before 3.0 are retired: that, not the worker type, is their
+    finding (PS321), at the version."""
     before = {(3, 0): "2.0", (4, 0): "3.0"}
-    return [
-        Boundary(
-            f"glue-{worker}-needs-glue-{major}.{minor}",
-            _glue(f'    compute: {{worker_type: «at»{worker}, glue_version: "{{value}}"}}\n'),
-            f"{major}.{minor}",
-            before[(major, minor)],
-            codes.GLUE_WORKER_VERSION,
+    cases = []
+    for worker, ((major, minor), _) in WORKER_MIN_VERSION.items():
+        retired = (major, minor) == (3, 0)
+        worker_at, version_at = ("", "«at»") if retired else ("«at»", "")
+        cases.append(
+            Boundary(
+                f"glue-{worker}-needs-glue-{major}.{minor}",
+                _glue(
+                    f"    compute: {{worker_type: {worker_at}{worker}, "
+                    f'glue_version: {version_at}"{{value}}"}}\n'
+                ),
+                f"{major}.{minor}",
+                before[(major, minor)],
+                codes.GLUE_VERSION_RETIRED if retired else codes.GLUE_WORKER_VERSION,
+            )
         )
-        for worker, ((major, minor), _) in WORKER_MIN_VERSION.items()
-    ]
+    return cases
 
 
 def _tags(count: int) -> str:
@@ -558,8 +566,8 @@ def _live_job(command: str, version: str | None = None) -> GlueDefinition:
             {"worker_type": "G.4X"},
             _live_job("glueetl", "2.0"),
             "job",
-            [("error", WORKER_FOR_JOB, JOB_WORKER)],
-            id="g4x-job-version-2.0",
+            [("error", codes.GLUE_JOB_VERSION_RETIRED, ("jobs", "etl", "external_id"))],
+            id="g4x-job-version-2.0-is-retired",
         ),
         pytest.param(
             {"worker_type": "G.16X"},
@@ -579,7 +587,8 @@ def _live_job(command: str, version: str | None = None) -> GlueDefinition:
             {"worker_type": "G.4X", "glue_version": "3.0"},
             _live_job("glueetl", "2.0"),
             "job",
-            [],
+            # The manifest's version is sent as an argument: the job's own still decides.
+            [("error", codes.GLUE_JOB_VERSION_RETIRED, ("jobs", "etl", "external_id"))],
             id="a-manifest-glue-version-is-validates-to-check",
         ),
         pytest.param(

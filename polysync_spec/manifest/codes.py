@@ -59,6 +59,14 @@ GLUE_MAX_RETRIES: Final = "PS310"
 GLUE_VERSION_NOT_STRING: Final = "PS311"
 GLUE_JOB_NAME: Final = "PS312"
 GLUE_WORKER_VERSION: Final = "PS313"
+GLUE_EXECUTION_CLASS: Final = "PS314"
+GLUE_FLEX: Final = "PS315"
+GLUE_JOB_RUN_QUEUING: Final = "PS316"
+GLUE_NOTIFY_DELAY: Final = "PS317"
+GLUE_SECURITY_CONFIGURATION: Final = "PS318"
+GLUE_MAX_CAPACITY: Final = "PS319"
+GLUE_MAX_CAPACITY_WITH_WORKERS: Final = "PS320"
+GLUE_VERSION_RETIRED: Final = "PS321"
 
 # PS4xx: AWS Batch
 BATCH_ATTEMPT_DURATION: Final = "PS401"
@@ -114,6 +122,11 @@ QUEUE_UNCHECKED: Final = "PS719"
 INHERITED_COMPUTE: Final = "PS721"
 INHERITED_PARAMETERS: Final = "PS722"
 PYTHON_SHELL_DEFAULTS_SKIPPED: Final = "PS723"
+GLUE_FLEX_FOR_JOB: Final = "PS724"
+GLUE_MAX_CAPACITY_FOR_JOB: Final = "PS725"
+GLUE_JOB_VERSION_RETIRED: Final = "PS726"
+MAX_CAPACITY_DEFAULT_SKIPPED: Final = "PS727"
+GLUE_SECURITY_CONFIGURATION_MISSING: Final = "PS728"
 
 # Range and value errors on these fields carry an AWS-specific code, so that a search for
 # the code lands on the rule that names the AWS limit rather than on a generic one.
@@ -123,6 +136,11 @@ FIELD_CODES: Final[dict[str, str]] = {
     "timeout_minutes": GLUE_TIMEOUT,
     "max_retries": GLUE_MAX_RETRIES,
     "glue_version": GLUE_VERSION_NOT_STRING,
+    "execution_class": GLUE_EXECUTION_CLASS,
+    "job_run_queuing": GLUE_JOB_RUN_QUEUING,
+    "notify_delay_after": GLUE_NOTIFY_DELAY,
+    "security_configuration": GLUE_SECURITY_CONFIGURATION,
+    "max_capacity": GLUE_MAX_CAPACITY,
     "attempt_duration_seconds": BATCH_ATTEMPT_DURATION,
     "retry_attempts": BATCH_RETRY_ATTEMPTS,
     "array_size": BATCH_ARRAY_SIZE,

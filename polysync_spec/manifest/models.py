@@ -12,6 +12,7 @@ import enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,6 +22,7 @@ from pydantic import (
     StringConstraints,
     Tag,
 )
+from pydantic_core import PydanticCustomError
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
 # Where the manifest schema is published (its `$id`): a schema line that resolves from any
@@ -226,6 +228,65 @@ GlueTimeout = Annotated[
 GlueMaxRetries = Annotated[
     int, Field(ge=0, description="Informational: Glue honours retries on the job definition only.")
 ]
+# Glue's NameString (StartJobRun JobName, SecurityConfiguration): 1-255 characters of its
+# single-line set, i.e. no control character but tab and no U+FFFE / U+FFFF. Written as
+# the set it excludes, so that Rust's, Python's and ECMAScript's regex engines read it alike.
+GLUE_NAME_STRING_PATTERN = r"^[^\x00-\x08\x0A-\x1F\uFFFE\uFFFF]+$"
+GlueExecutionClass = Annotated[
+    Literal["STANDARD", "FLEX"],
+    Field(
+        description="Glue ExecutionClass of the run: FLEX (spare capacity) only for Glue 3.0+ "
+        "Spark ETL jobs (glueetl) on G.1X or G.2X workers."
+    ),
+]
+GlueJobRunQueuing = Annotated[
+    bool,
+    Field(
+        description="Glue JobRunQueuingEnabled: queue the run, rather than refuse it, when the "
+        "job's MaxConcurrentRuns or the account's limits are reached."
+    ),
+]
+GlueNotifyDelay = Annotated[
+    int,
+    Field(
+        ge=1,
+        description="Glue NotificationProperty.NotifyDelayAfter: minutes after the run starts "
+        "before Glue sends a job run delay notification.",
+    ),
+]
+GlueSecurityConfiguration = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=GLUE_NAME_STRING_PATTERN),
+    Field(description="Glue SecurityConfiguration of the run: the configuration's name."),
+]
+# StartJobRun MaxCapacity: "When you specify a Python shell job
+# (JobCommand.Name="pythonshell"), you can allocate either 0.0625 or 1 DPU" (botocore's
+# model). Spark jobs of Glue 2.0+ "cannot specify a Maximum capacity", and the Glue
+# versions that could (0.9, 1.0) no longer run: so only the Python shell values remain.
+PYTHON_SHELL_CAPACITIES = (0.0625, 1.0)
+
+
+def _python_shell_capacity(value: float) -> float:
+    if value not in PYTHON_SHELL_CAPACITIES:
+        raise PydanticCustomError(
+            "max_capacity",
+            "'max_capacity' must be 0.0625 or 1, got {value} (StartJobRun MaxCapacity: a Python "
+            "shell job allocates either 0.0625 or 1 DPU; Spark jobs of Glue 2.0 and later use "
+            "worker_type and number_of_workers)",
+            {"value": value},
+        )
+    return value
+
+
+GlueMaxCapacity = Annotated[
+    float,
+    AfterValidator(_python_shell_capacity),
+    Field(
+        description="Glue MaxCapacity of a Python shell job's run, in DPUs: 0.0625 or 1. Not "
+        "with worker_type or number_of_workers.",
+        json_schema_extra={"enum": list(PYTHON_SHELL_CAPACITIES)},
+    ),
+]
 
 
 class GlueCompute(Model):
@@ -236,6 +297,11 @@ class GlueCompute(Model):
     glue_version: GlueVersion | None = None
     timeout_minutes: GlueTimeout | None = None
     max_retries: GlueMaxRetries | None = None
+    execution_class: GlueExecutionClass | None = None
+    job_run_queuing: GlueJobRunQueuing | None = None
+    notify_delay_after: GlueNotifyDelay | None = None
+    security_configuration: GlueSecurityConfiguration | None = None
+    max_capacity: GlueMaxCapacity | None = None
 
 
 ShareIdentifier = Annotated[
@@ -273,6 +339,11 @@ class RunCompute(Model):
     glue_version: GlueVersion | None = None
     timeout_minutes: GlueTimeout | None = None
     max_retries: GlueMaxRetries | None = None
+    execution_class: GlueExecutionClass | None = None
+    job_run_queuing: GlueJobRunQueuing | None = None
+    notify_delay_after: GlueNotifyDelay | None = None
+    security_configuration: GlueSecurityConfiguration | None = None
+    max_capacity: GlueMaxCapacity | None = None
     job_queue: JobQueue | None = Field(None, description="Batch queue for this run only.")
     share_identifier: ShareIdentifier | None = None
     scheduling_priority_override: Priority | None = None
@@ -371,10 +442,8 @@ RunParameterSpec = Annotated[
 # ---------------------------------------------------------------- jobs
 
 
-# Glue's NameString (StartJobRun JobName): 1-255 characters of its single-line set, i.e.
-# no control character but tab and no U+FFFE / U+FFFF. Written as the set it excludes, so
-# that Rust's, Python's and ECMAScript's regex engines all read it alike.
-GLUE_JOB_NAME_PATTERN = r"^[^\x00-\x08\x0A-\x1F\uFFFE\uFFFF]+$"
+# StartJobRun JobName is a NameString too.
+GLUE_JOB_NAME_PATTERN = GLUE_NAME_STRING_PATTERN
 GlueJobName = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=GLUE_JOB_NAME_PATTERN)
 ]

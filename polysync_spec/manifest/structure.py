@@ -285,6 +285,8 @@ def _describe(
             f"{label} is not valid{shown}: {_pattern_help(field, code)}",
             False,
         )
+    if kind == "max_capacity":
+        return code or codes.INVALID_VALUE, str(error["msg"]), False  # says the field itself
     return code or codes.INVALID_VALUE, f"{label}: {error['msg']}", False
 
 
@@ -317,6 +319,9 @@ _AWS_MEMBERS = {
     codes.GLUE_TIMEOUT: "StartJobRun Timeout: less than 7 days or 10080 minutes",
     codes.GLUE_VERSION_NOT_STRING: "the Glue job's GlueVersion, GlueVersionString: 1-255",
     codes.GLUE_JOB_NAME: "StartJobRun JobName, NameString: 1-255 characters",
+    codes.GLUE_NOTIFY_DELAY: "StartJobRun NotificationProperty.NotifyDelayAfter: at least 1",
+    codes.GLUE_SECURITY_CONFIGURATION: "StartJobRun SecurityConfiguration, NameString: "
+    "1-255 characters",
     codes.BATCH_ATTEMPT_DURATION: "SubmitJob timeout.attemptDurationSeconds: at least 60",
     codes.BATCH_RETRY_ATTEMPTS: "SubmitJob retryStrategy.attempts: 1-10",
     codes.BATCH_ARRAY_SIZE: "SubmitJob arrayProperties.size: 2-10,000",
@@ -334,6 +339,11 @@ def _aws_member(code: str | None) -> str:
 def _pattern_help(field: str | None, code: str | None) -> str:
     if code == codes.GLUE_JOB_NAME:
         return "a Glue job name is 1-255 characters on one line (Glue JobName, NameString)"
+    if code == codes.GLUE_SECURITY_CONFIGURATION:
+        return (
+            "a security configuration's name is 1-255 characters on one line "
+            "(StartJobRun SecurityConfiguration, NameString)"
+        )
     return _PATTERN_HELP.get(field or "", "see the manifest reference")
 
 

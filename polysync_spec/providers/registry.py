@@ -13,12 +13,17 @@ from polysync_spec.manifest.rules import Rule
 from polysync_spec.providers.base import Platform
 from polysync_spec.providers.batch import rules as batch_rules
 from polysync_spec.providers.batch.platform import Batch
+from polysync_spec.providers.glue import option_rules as glue_option_rules
 from polysync_spec.providers.glue import rules as glue_rules
 from polysync_spec.providers.glue.platform import Glue
 
 PLATFORMS: tuple[Platform, ...] = (Glue(), Batch())
 # Each platform's validate rules (what `load_project` runs besides the manifest layer's).
-PLATFORM_RULES: tuple[Rule, ...] = (*glue_rules.RULES, *batch_rules.RULES)
+PLATFORM_RULES: tuple[Rule, ...] = (
+    *glue_rules.RULES,
+    *glue_option_rules.RULES,
+    *batch_rules.RULES,
+)
 # Every rule of every layer, in code order: what the docs and the code tables list.
 RULES: tuple[Rule, ...] = tuple(
     sorted((*manifest_rules.RULES, *PLATFORM_RULES), key=lambda r: r.code)

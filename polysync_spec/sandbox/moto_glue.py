@@ -12,6 +12,14 @@
   run stays FAILED. Runs that time out are not restarted. Retries are started lazily,
   on the first read of the job's runs once due, with the times they would have had.
 - GetJobRuns lists a job's runs newest first, as AWS does (moto: oldest first).
+- A run keeps the StartJobRun members moto drops, `ExecutionClass` (the job's when not
+  sent) and `JobRunQueuingEnabled` (false when not sent: moto keeps no job-level
+  setting), and GetJobRun answers them with the job's `GlueVersion` (moto: always "0.9").
+- StartJobRun refuses, with InvalidInputException, what botocore's model documents as
+  not allowed for the job (moto takes it): ExecutionClass FLEX on a job that is not a
+  Glue 3.0+ `glueetl` job or runs on other workers than G.1X or G.2X, and MaxCapacity
+  on a job that is not a Python shell job (Glue 2.0+ "cannot specify a Maximum
+  capacity"). A job without a GlueVersion is taken as AWS's default, 6.0.
 """
 
 from __future__ import annotations
@@ -34,6 +42,10 @@ from polysync_spec.sandbox.lifecycle import (
 
 RETRIED_STATES = frozenset({"FAILED"})
 _retry_lock = threading.Lock()
+# The StartJobRun members moto's response handler does not pass to its backend, read by
+# the patched handler and handed to the patched FakeJob.start_job_run on the same thread.
+_REQUEST = threading.local()
+KEPT_MEMBERS = ("ExecutionClass", "JobRunQueuingEnabled")
 
 
 def _utc(epoch: float) -> dt.datetime:
@@ -81,6 +93,7 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
         security_configuration=run.security_configuration,
         number_of_workers=run.number_of_workers,
     )
+    retry.polysync_members = dict(getattr(run, "polysync_members", {}))
     retry.job_run_id = f"{first_id}_attempt_{attempt}"
     retry.started_on = _utc(clock.wall(started))
     first = LIFECYCLES.clocks.get(first_id)
@@ -96,9 +109,60 @@ def _retry(glue_models: Any, job: Any, run: Any, clock: Clock) -> Any:
     return retry
 
 
+# Jobs created without a GlueVersion "default to Glue 6.0" (CreateJob GlueVersion).
+DEFAULT_GLUE_VERSION = (6, 0)
+
+
+def _version(job: Any) -> tuple[int, int]:
+    parts = str(job.glue_version or "").split(".")
+    if len(parts) >= 2 and parts[0].isdecimal() and parts[1].isdecimal():
+        return int(parts[0]), int(parts[1])
+    return DEFAULT_GLUE_VERSION  # none, or `auto`: a current version
+
+
+def refused_start(job: Any, params: dict[str, Any]) -> str | None:
+    """Why Glue refuses this StartJobRun of `job` (botocore's StartJobRun documentation),
+    or None."""
+    command = (job.command or {}).get("Name")
+    if params.get("ExecutionClass") == "FLEX":
+        worker = params.get("WorkerType") or job.worker_type
+        if command != "glueetl" or _version(job) < (3, 0):
+            return (
+                "Only jobs with Glue version 3.0 and above and command type glueetl will be "
+                "allowed to set ExecutionClass to FLEX."
+            )
+        if worker not in (None, "G.1X", "G.2X"):
+            return "Flexible job runs are supported for G.1X or G.2X worker types only."
+    capacity = params.get("MaxCapacity") is not None
+    if capacity and command != "pythonshell" and _version(job) >= (2, 0):
+        return "For Glue version 2.0+ jobs, you cannot specify a Maximum capacity."
+    return None
+
+
 def patch() -> None:
     glue_models = moto_module("moto.glue.models")
+    glue_responses = moto_module("moto.glue.responses")
+    glue_exceptions = moto_module("moto.glue.exceptions")
     fake_job, fake_job_run = glue_models.FakeJob, glue_models.FakeJobRun
+    original_response = glue_responses.GlueResponse.start_job_run
+
+    def start_job_run_response(self: Any) -> Any:
+        try:
+            job = self.glue_backend.get_job(self._get_param("JobName"))
+        except glue_exceptions.EntityNotFoundException:
+            job = None  # moto's own handler answers a missing job
+        if job is not None:
+            refusal = refused_start(
+                job,
+                {k: self._get_param(k) for k in ("ExecutionClass", "MaxCapacity", "WorkerType")},
+            )
+            if refusal is not None:
+                raise glue_exceptions.InvalidInputException("StartJobRun", refusal)
+        _REQUEST.members = {k: self._get_param(k) for k in KEPT_MEMBERS}
+        try:
+            return original_response(self)
+        finally:
+            _REQUEST.members = {}
 
     original_start = fake_job.start_job_run
     original_get_run = fake_job.get_job_run
@@ -110,6 +174,13 @@ def patch() -> None:
         run_id: str = original_start(self, *args, **kwargs)
         region = self.backend.region_name
         started = next((r for r in self.job_runs if r.job_run_id == run_id), None)
+        if started is not None:
+            sent = getattr(_REQUEST, "members", {})
+            started.polysync_members = {
+                "GlueVersion": self.glue_version,
+                "ExecutionClass": sent.get("ExecutionClass") or self.execution_class,
+                "JobRunQueuingEnabled": bool(sent.get("JobRunQueuingEnabled")),
+            }
         arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
         outcome = LIFECYCLES.outcome_for("glue", self.name).for_attempt(0)
         LIFECYCLES.start(run_id, outcome, region=region, arguments=arguments)
@@ -139,6 +210,11 @@ def patch() -> None:
     def as_dict(self: Any) -> dict[str, Any]:
         result: dict[str, Any] = original_as_dict(self)
         result["LogGroupName"] = GLUE_LOG_BASE
+        for member, value in getattr(self, "polysync_members", {}).items():
+            if value is None:
+                result.pop(member, None)
+            else:
+                result[member] = value
         clock = LIFECYCLES.clocks.get(self.job_run_id)
         if clock is None:
             return result
@@ -160,6 +236,7 @@ def patch() -> None:
             write_logs(clock.region, group, self.job_run_id, lines)
         return result
 
+    glue_responses.GlueResponse.start_job_run = start_job_run_response
     fake_job.start_job_run = start_job_run
     fake_job.get_job_run = get_job_run
     fake_job.get_job_runs = get_job_runs

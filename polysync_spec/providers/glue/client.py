@@ -21,9 +21,11 @@ from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.runs import GET_JOB_RUNS, RunReader
 from polysync_spec.providers.glue.spec import (
     GlueDefinition,
+    GlueSnapshot,
     composite_run_id,
     job_arn,
     monitor_url,
+    resolve_compute,
     split_run_id,
     with_remedy,
 )
@@ -40,6 +42,7 @@ GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides 
 # moments, with room to spare. Runs are matched by identity; the window only bounds paging.
 RECOVERY_MARGIN = 300.0
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
+GET_SECURITY_CONFIGURATION = "glue:GetSecurityConfiguration"
 
 
 class GlueClient(AwsProvider["Boto3GlueClient"]):
@@ -56,15 +59,49 @@ class GlueClient(AwsProvider["Boto3GlueClient"]):
         self.denials = Denials()  # permissions refused: those calls are not made again
         self.runs = RunReader(self.client, self.denials)
 
-    def snapshot(
-        self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]
-    ) -> dict[str, GlueDefinition | None]:
+    def snapshot(self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]) -> GlueSnapshot:
         """Every Glue job the runs use, by name: BatchGetJobs, 100 names a call (where it
-        is denied: GetJob each, or GetJobs pages for many)."""
-        del platform
+        is denied: GetJob each, or GetJobs pages for many); and whether each security
+        configuration the runs send exists (GetSecurityConfiguration each)."""
         names = sorted({job.external_id for _, job in runs})
         found, _ = self.discover(names)
-        return {name: found.get(name) for name in names}
+        configurations = sorted(
+            {
+                str(chosen.value)
+                for run, job in runs
+                if (chosen := resolve_compute(job, platform, run).get("security_configuration"))
+            }
+        )
+        return GlueSnapshot(
+            {name: found.get(name) for name in names},
+            {name: self._security_configuration_exists(name) for name in configurations},
+        )
+
+    def _security_configuration_exists(self, name: str) -> bool | None:
+        """Whether Glue has the security configuration `name`; None where
+        glue:GetSecurityConfiguration is denied (said once) or the call fails."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if GET_SECURITY_CONFIGURATION in self.denials:
+            return None
+        try:
+            self.client.get_security_configuration(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+                return False
+            if is_denied(exc):
+                self.denials.note(
+                    GET_SECURITY_CONFIGURATION,
+                    "plan cannot check that the runs' security configurations exist; "
+                    + grant_hint(GET_SECURITY_CONFIGURATION, "*"),
+                )
+            else:
+                log.warning("cannot read Glue security configuration %r: %s", name, exc)
+            return None
+        except BotoCoreError as exc:
+            log.warning("cannot read Glue security configuration %r: %s", name, exc)
+            return None
+        return True
 
     def discover(
         self, names: list[str] | None = None

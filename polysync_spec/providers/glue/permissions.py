@@ -18,6 +18,10 @@ Facts, with their sources:
   `/aws-glue/jobs/output` (GetJobRun's LogGroupName, default `/aws-glue/jobs`); a job
   with a security configuration or continuous logging (`--continuous-log-logGroup`)
   logs elsewhere, which the manifests do not say.
+- GetSecurityConfiguration, which plan calls for each security configuration the runs
+  send, has no resource type: it takes "*" (Service Authorization Reference, "Actions,
+  resources, and condition keys for AWS Glue": GetSecurityConfiguration lists no
+  resource type).
 - The product document (000) lists glue:ListJobs, GetJobs, GetJob, StartJobRun,
   GetJobRun and BatchStopJobRun; BatchGetJobs and GetJobRuns are permissions of their
   own, which polysync does without where they are denied (GetJob each; GetJobRun each).
@@ -48,14 +52,30 @@ JOB_ACTIONS: dict[Command, tuple[str, ...]] = {
 LOG_COMMANDS = frozenset({Command.APPLY, Command.LOGS})
 
 
-def grants(command: Command, region: str, account: str, job_names: Iterable[str]) -> list[Grant]:
-    """What `command` needs on one Glue platform whose runs use `job_names`."""
+# Plan (and apply, which plans first) checks that each security configuration exists.
+SECURITY_CONFIGURATION_COMMANDS = frozenset({Command.PLAN, Command.APPLY})
+
+
+def grants(
+    command: Command,
+    region: str,
+    account: str,
+    job_names: Iterable[str],
+    *,
+    security_configurations: bool = False,
+) -> list[Grant]:
+    """What `command` needs on one Glue platform whose runs use `job_names` (and, with
+    `security_configurations`, send a SecurityConfiguration)."""
     found: list[Grant] = []
     if command is Command.DISCOVER:
         return [Grant("Unscoped", ("glue:GetJobs",), ("*",))]
     jobs = tuple(sorted({job_arn(region, name, account) for name in job_names}))
     if jobs and command in JOB_ACTIONS:
         found.append(Grant("GlueJobs", JOB_ACTIONS[command], jobs))
+    if security_configurations and command in SECURITY_CONFIGURATION_COMMANDS:
+        found.append(
+            Grant("GlueSecurityConfigurations", ("glue:GetSecurityConfiguration",), ("*",))
+        )
     if jobs and command in LOG_COMMANDS:
         found.append(
             Grant(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from polysync_spec.manifest import codes
-from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+from polysync_spec.manifest.models import PYTHON_SHELL_CAPACITIES, GlueJob, GluePlatform, Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.providers.base import (
     ATTEMPT_SLOT,
@@ -20,7 +20,7 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.glue import permissions
+from polysync_spec.providers.glue import permissions, preflight
 from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
@@ -30,8 +30,13 @@ from polysync_spec.providers.glue.spec import (
     GlueDefinition,
     build_request,
     job_arn,
+    resolve_compute,
 )
-from polysync_spec.providers.glue.workers import command_refuses, version_too_old
+from polysync_spec.providers.glue.versions import retired
+from polysync_spec.providers.glue.workers import (
+    command_refuses,
+    version_too_old,
+)
 from polysync_spec.providers.permissions import Command, Grant
 from polysync_spec.values import aws_string, glue_argument_key, is_internal
 
@@ -43,7 +48,8 @@ _ATTEMPT_ID_LENGTH = 36
 GLUE_DEFAULT_TIMEOUT_MINUTES = 2880
 GLUE_5_DEFAULT_TIMEOUT_MINUTES = 480
 
-#: What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or None.
+#: What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or None
+#: (a `GlueSnapshot`, which also says which security configurations exist).
 GlueLive = Mapping[str, GlueDefinition | None]
 
 
@@ -80,6 +86,13 @@ class Glue:
                 "WorkerType": {"type": "string"},
                 "NumberOfWorkers": {"type": "integer", "minimum": 1},
                 "Timeout": {"type": "integer", "minimum": 1},
+                "ExecutionClass": {"enum": ["STANDARD", "FLEX"]},
+                "JobRunQueuingEnabled": {"type": "boolean"},
+                "NotificationProperty": object_schema(
+                    {"NotifyDelayAfter": {"type": "integer", "minimum": 1}}
+                ),
+                "SecurityConfiguration": {"type": "string", "minLength": 1, "maxLength": 255},
+                "MaxCapacity": {"enum": list(PYTHON_SHELL_CAPACITIES)},
             },
             required=["JobName", "Arguments"],
             description="Glue StartJobRun, exactly as polysync builds it",
@@ -140,6 +153,12 @@ class Glue:
                     job_path,
                 )
         self._check_worker_type(run, job, definition, request.compute, out)
+        preflight.check_live_version(job_path, job, definition, out)
+        preflight.check_flex(run, job, definition, request.compute, out)
+        preflight.check_security_configuration(run, job, live, request.compute, out)
+        preflight.check_max_capacity(
+            run, job, platform, definition, compute=request.compute, out=out
+        )
         inherited = [
             f"{k} {v.value}" for k, v in request.compute.items() if v.tier is Tier.DEFINITION
         ]
@@ -193,8 +212,12 @@ class Glue:
             return  # not sent: the job's own setting
         problem = command_refuses(str(worker.value), definition.command_name)
         version = compute.get("glue_version")
-        if problem is None and version is not None and version.tier is Tier.DEFINITION:
-            problem = version_too_old(str(worker.value), str(version.value), " on the Glue job")
+        live_version = (
+            str(version.value) if version is not None and version.tier is Tier.DEFINITION else None
+        )
+        if problem is None and live_version is not None and retired(live_version) is None:
+            # A retired version is PS726's: no worker type runs on it.
+            problem = version_too_old(str(worker.value), live_version, " on the Glue job")
         if problem is None:
             return
         where: DocPath = {
@@ -247,7 +270,9 @@ class Glue:
         """Runs of one Glue job that the plan may start at once, beyond its
         MaxConcurrentRuns: Glue would refuse the extra ones."""
         by_job: dict[tuple[str, str], list[tuple[int, str]]] = {}
-        for index, run, job, _ in context.runs:
+        for index, run, job, platform in context.runs:
+            if preflight.queued(run, job, platform):
+                continue  # Glue queues the run rather than refuse it (JobRunQueuingEnabled)
             by_job.setdefault((job.platform, job.external_id), []).append((index, run.key))
         for (platform, name), runs in by_job.items():
             definition = (live.get(platform) or {}).get(name)
@@ -293,19 +318,32 @@ class Glue:
         platform's defaults and a target's, changing what runs."""
         return ImportedJob(definition.name, imported_parameters(definition), {})
 
-    sample_resources: ClassVar[Mapping[str, set[str]]] = {"job": {"JOB"}}
+    sample_resources: ClassVar[Mapping[str, set[str]]] = {
+        "job": {"JOB"},
+        "security_configuration": {"NAME"},
+    }
     logs_note: ClassVar[str] = (
         "Glue logs: a job with a security configuration or --continuous-log-logGroup "
         f"logs outside {', '.join(permissions.GLUE_LOG_GROUPS)}; add those groups"
     )
 
     def resources_used(self, run: Run, job: GlueJob, platform: GluePlatform) -> Mapping[str, str]:
-        return {"job": job.external_id}
+        used = {"job": job.external_id}
+        chosen = resolve_compute(job, platform, run).get("security_configuration")
+        if chosen is not None:
+            used["security_configuration"] = str(chosen.value)
+        return used
 
     def grants(
         self, command: Command, region: str, account: str, used: Mapping[str, set[str]]
     ) -> list[Grant]:
-        return permissions.grants(command, region, account, used.get("job", set()))
+        return permissions.grants(
+            command,
+            region,
+            account,
+            used.get("job", set()),
+            security_configurations=bool(used.get("security_configuration")),
+        )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout (or Glue's default when the job sets none), once for the

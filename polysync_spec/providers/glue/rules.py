@@ -20,6 +20,7 @@ from polysync_spec.manifest.models import (
     RunCompute,
 )
 from polysync_spec.manifest.rules.base import CheckContext, Rule, parameter_sets
+from polysync_spec.providers.glue.versions import retired
 from polysync_spec.providers.glue.workers import version_too_old
 from polysync_spec.values import glue_argument_key, is_internal
 
@@ -64,7 +65,7 @@ def _newer_worker_types(ctx: CheckContext) -> Iterator[Diagnostic]:
     """A worker type AWS documents but that is newer than the set botocore's model lists
     is accepted with a warning: check that the job's region and Glue version support
     it."""
-    for path, compute in _glue_computes(ctx):
+    for path, compute in glue_computes(ctx):
         worker_type = compute.get("worker_type")
         if worker_type in GLUE_NEWER_WORKER_TYPES:
             yield WORKER_TYPE_NEWER.at(
@@ -75,7 +76,7 @@ def _newer_worker_types(ctx: CheckContext) -> Iterator[Diagnostic]:
             )
 
 
-def _glue_computes(ctx: CheckContext) -> Iterator[tuple[DocPath, dict[str, Any]]]:
+def glue_computes(ctx: CheckContext) -> Iterator[tuple[DocPath, dict[str, Any]]]:
     for name, platform in ctx.resolved.get("platforms", {}).items():
         if isinstance(platform, dict) and isinstance(platform.get("defaults"), dict):
             yield ("platforms", name, "defaults"), platform["defaults"]
@@ -242,8 +243,8 @@ def _worker_and_version(tiers: list[Tier]) -> Iterator[tuple[DocPath, str]]:
         found["worker_type"],
         found["glue_version"],
     )
-    if min(w_rank, v_rank) != 0:
-        return
+    if min(w_rank, v_rank) != 0 or retired(version) is not None:
+        return  # a retired version is PS321's: no worker type runs on it
     source = f" at {_where(v_path)}" if v_rank else ""
     problem = version_too_old(worker, version, source)
     if problem is None:
@@ -295,6 +296,8 @@ WORKER_VERSION = Rule(
     "Glue worker type needs a newer Glue version",
     check=_worker_versions,
 )
+
+
 JOB_NAME = Rule(
     codes.GLUE_JOB_NAME,
     "invalid Glue job name",

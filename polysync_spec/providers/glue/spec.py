@@ -26,6 +26,7 @@ from polysync_spec.providers.base import (
 from polysync_spec.providers.glue.rules import (
     ATTEMPT_ARGUMENT,
 )
+from polysync_spec.providers.glue.workers import FLEX_COMMAND
 from polysync_spec.values import aws_string, glue_argument_key, partition_of
 
 START_JOB_RUN = "StartJobRun"
@@ -87,6 +88,21 @@ class GlueDefinition:
             non_overridable_arguments=dict(job.get("NonOverridableArguments") or {}),
             last_modified=job.get("LastModifiedOn"),
         )
+
+
+class GlueSnapshot(dict[str, "GlueDefinition | None"]):
+    """What `GlueClient.snapshot` finds: each Glue job name the runs use -> the job, or
+    None; and `security_configurations`: each SecurityConfiguration name the runs send ->
+    True (GetSecurityConfiguration found it), False (EntityNotFoundException) or None
+    (not known: the call was denied or failed)."""
+
+    def __init__(
+        self,
+        jobs: Mapping[str, GlueDefinition | None] | None = None,
+        security_configurations: Mapping[str, bool | None] | None = None,
+    ) -> None:
+        super().__init__(jobs or {})
+        self.security_configurations: dict[str, bool | None] = dict(security_configurations or {})
 
 
 def composite_run_id(job_name: str, job_run_id: str) -> str:
@@ -173,6 +189,96 @@ def retry_pending(job_run: Mapping[str, Any], max_retries: int) -> StatusReport:
     )
 
 
+# The manifest's compute keys in the order plan shows them, and those read from the live
+# job too (tier "definition": Glue applies them itself, so they are shown, never sent).
+COMPUTE_KEYS = (
+    "worker_type",
+    "number_of_workers",
+    "glue_version",
+    "timeout_minutes",
+    "max_retries",
+    "execution_class",
+    "job_run_queuing",
+    "notify_delay_after",
+    "security_configuration",
+    "max_capacity",
+)
+DEFINITION_KEYS = frozenset(
+    {"worker_type", "number_of_workers", "glue_version", "timeout_minutes", "max_retries"}
+)
+# Compute key -> StartJobRun member, sent when the manifest sets the key (botocore's
+# StartJobRunRequest; NotifyDelayAfter is nested in NotificationProperty).
+MEMBERS = (
+    ("worker_type", "WorkerType"),
+    ("number_of_workers", "NumberOfWorkers"),
+    ("timeout_minutes", "Timeout"),
+    ("execution_class", "ExecutionClass"),
+    ("job_run_queuing", "JobRunQueuingEnabled"),
+    ("security_configuration", "SecurityConfiguration"),
+    ("max_capacity", "MaxCapacity"),
+)
+AUTO_VERSION = "auto"
+# The manifest's tiers, most specific first.
+_MANIFEST_TIERS = (Tier.RUN, Tier.JOB, Tier.PLATFORM)
+
+
+def resolve_compute(
+    job: GlueJob,
+    platform: GluePlatform,
+    run: Run | None = None,
+    definition: GlueDefinition | None = None,
+) -> dict[str, Resolved]:
+    """Each compute key's value and tier: run > job > platform > definition.
+
+    `glue_version: auto` means the live job's own GlueVersion: it resolves to the
+    definition's (tier "definition"), or to nothing without one. MaxCapacity and
+    WorkerType/NumberOfWorkers exclude each other ("Do not set MaxCapacity if using
+    WorkerType and NumberOfWorkers", StartJobRun): the platform's defaults of one kind
+    give way to the other set at the job or the run; where the platform's defaults hold
+    both, the live job's command decides (Python shell jobs take MaxCapacity only).
+    """
+    tiers = (
+        (run.compute if run is not None else None, Tier.RUN),
+        (job.compute, Tier.JOB),
+        (platform.defaults, Tier.PLATFORM),
+    )
+    compute: dict[str, Resolved] = {}
+    for key in COMPUTE_KEYS:
+        candidates = [(getattr(block, key, None), tier) for block, tier in tiers]
+        if key in DEFINITION_KEYS:
+            candidates.append((getattr(definition, key, None), Tier.DEFINITION))
+        resolved = first_set(*candidates)
+        manifest_auto = (
+            resolved is not None
+            and resolved.value == AUTO_VERSION
+            and resolved.tier is not Tier.DEFINITION
+        )
+        if key == "glue_version" and manifest_auto:
+            live = getattr(definition, "glue_version", None)
+            resolved = Resolved(live, Tier.DEFINITION) if live is not None else None
+        if resolved is not None:
+            compute[key] = resolved
+    shell = definition is not None and definition.command_name == PYTHON_SHELL
+    flex = compute.get("execution_class")
+    command = definition.command_name if definition is not None else None
+    if flex is not None and flex.tier is Tier.PLATFORM and command not in (None, FLEX_COMMAND):
+        del compute["execution_class"]  # a platform's FLEX default is for its Spark ETL jobs
+    capacity = compute.get("max_capacity")
+    sent_workers = [
+        k for k in WORKER_KEYS if k in compute and compute[k].tier is not Tier.DEFINITION
+    ]
+    if shell or (capacity is not None and capacity.tier is not Tier.PLATFORM):
+        # Python shell jobs size by MaxCapacity; worker settings from the platform's
+        # defaults cannot apply to them (job- or run-level ones are an error).
+        for key in WORKER_KEYS:
+            if key in compute and compute[key].tier is Tier.PLATFORM:
+                del compute[key]
+    elif capacity is not None and (definition is not None or sent_workers):
+        # A platform's MaxCapacity is a Python shell default: not for other jobs.
+        del compute["max_capacity"]
+    return compute
+
+
 def build_request(
     job: GlueJob,
     platform: GluePlatform,
@@ -181,51 +287,25 @@ def build_request(
 ) -> RunRequest:
     """The StartJobRun call for one run.
 
-    Compute precedence is run > job > platform > definition. Values from the definition
-    tier are not sent: Glue already applies them. Glue version is forwarded as the
-    `--glue-version` argument (AWS binds the version on the job definition); max retries
-    is informational only, since StartJobRun has no such member.
+    Compute precedence is run > job > platform > definition (`resolve_compute`). Values
+    from the definition tier are not sent: Glue already applies them. Glue version is
+    forwarded as the `--glue-version` argument (AWS binds the version on the job
+    definition); max retries is informational only, since StartJobRun has no such member.
     """
-    job_compute = job.compute
-    defaults = platform.defaults
-    run_compute = run.compute if run is not None else None
-    compute: dict[str, Resolved] = {}
-    for key, attribute in (
-        ("worker_type", "worker_type"),
-        ("number_of_workers", "number_of_workers"),
-        ("glue_version", "glue_version"),
-        ("timeout_minutes", "timeout_minutes"),
-        ("max_retries", "max_retries"),
-    ):
-        resolved = first_set(
-            (getattr(run_compute, attribute, None), Tier.RUN),
-            (getattr(job_compute, attribute, None), Tier.JOB),
-            (getattr(defaults, attribute, None), Tier.PLATFORM),
-            (getattr(definition, attribute, None), Tier.DEFINITION),
-        )
-        if resolved is not None:
-            compute[key] = resolved
-    if definition is not None and definition.command_name == PYTHON_SHELL:
-        # Python shell jobs size by MaxCapacity; worker settings from the platform's
-        # defaults cannot apply to them (job- or run-level ones are a plan error).
-        for key in WORKER_KEYS:
-            if key in compute and compute[key].tier is Tier.PLATFORM:
-                del compute[key]
-
+    compute = resolve_compute(job, platform, run, definition)
     arguments, secrets = _arguments(job, run)
     arguments[ATTEMPT_ARGUMENT] = ATTEMPT_SLOT
     version = compute.get("glue_version")
     if version is not None and version.tier is not Tier.DEFINITION:
         arguments.setdefault("--glue-version", str(version.value))
     payload: dict[str, Any] = {"JobName": job.external_id, "Arguments": arguments}
-    for key, member in (
-        ("worker_type", "WorkerType"),
-        ("number_of_workers", "NumberOfWorkers"),
-        ("timeout_minutes", "Timeout"),
-    ):
+    for key, member in MEMBERS:
         chosen = compute.get(key)
         if chosen is not None and chosen.tier is not Tier.DEFINITION:
             payload[member] = chosen.value
+    delay = compute.get("notify_delay_after")
+    if delay is not None and delay.tier is not Tier.DEFINITION:
+        payload["NotificationProperty"] = {"NotifyDelayAfter": delay.value}
     return RunRequest(
         START_JOB_RUN,
         payload,

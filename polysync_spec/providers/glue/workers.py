@@ -1,11 +1,12 @@
 """What each Glue worker type needs: the Glue versions and the job commands AWS documents
 for it (botocore's StartJobRun WorkerType and the job's GlueVersion). Pure data and two
-questions, asked by validate (PS313) and by plan against the live job (PS716)."""
+questions, asked by validate (PS313, PS315) and by plan against the live job (PS716, PS724)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from polysync_spec.providers.glue.versions import parse
 
 # The first Glue version each worker type runs on, with the sentence of botocore's model
 # that says so (StartJobRun's WorkerType; for Ray, the job's GlueVersion).
@@ -26,18 +27,17 @@ WORKER_MIN_VERSION: Mapping[str, tuple[tuple[int, int], str]] = {
     "R.8X": ((4, 0), _SPARK_4),
     "Z.2X": ((4, 0), "Ray jobs should set GlueVersion to 4.0 or greater"),
 }
-_VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
 def version_too_old(worker_type: str, glue_version: str, source: str = "") -> str | None:
     """Why `worker_type` cannot run on `glue_version` (which `source` says where it comes
     from), or None when it can, or when the version is not a number (`auto`)."""
     needed = WORKER_MIN_VERSION.get(worker_type)
-    match = _VERSION.match(glue_version)
-    if needed is None or match is None:
+    version = parse(glue_version)
+    if needed is None or version is None:
         return None
     (major, minor), sentence = needed
-    if (int(match.group(1)), int(match.group(2))) >= (major, minor):
+    if version >= (major, minor):
         return None
     return (
         f"worker type '{worker_type}' needs Glue version {major}.{minor} or later, but the "
@@ -73,5 +73,39 @@ def command_refuses(worker_type: str, command: str | None) -> str | None:
         return (
             f"worker type {STREAMING_ONLY} on a '{command}' job: StartJobRun WorkerType says "
             "it is only available for Glue version 3.0 or later streaming jobs (gluestreaming)"
+        )
+    return None
+
+
+# ExecutionClass FLEX: "Only jobs with Glue version 3.0 and above and command type glueetl
+# will be allowed to set ExecutionClass to FLEX" (botocore's StartJobRun ExecutionClass);
+# "Flexible job runs are supported for jobs using AWS Glue version 3.0 or later and G.1X
+# or G.2X worker types" (AWS Glue developer guide, Job properties:
+# https://docs.aws.amazon.com/glue/latest/dg/add-job.html).
+FLEX_COMMAND = "glueetl"
+FLEX_MIN_VERSION = (3, 0)
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")
+
+
+def flex_refuses(
+    command: str | None, glue_version: str | None, worker_type: str | None
+) -> str | None:
+    """Why a run cannot be FLEX on a job whose command is `command`, on `glue_version`,
+    with `worker_type` (each None when not known), or None when it can."""
+    if command is not None and command != FLEX_COMMAND:
+        return (
+            f"ExecutionClass FLEX on a '{command}' job: only Spark ETL jobs ({FLEX_COMMAND}) "
+            "may run FLEX (StartJobRun ExecutionClass)"
+        )
+    version = parse(glue_version)
+    if version is not None and version < FLEX_MIN_VERSION:
+        return (
+            f"ExecutionClass FLEX needs Glue version 3.0 or later, but the Glue version is "
+            f"'{glue_version}' (StartJobRun ExecutionClass)"
+        )
+    if worker_type is not None and worker_type not in FLEX_WORKER_TYPES:
+        return (
+            f"ExecutionClass FLEX runs on G.1X or G.2X workers only, but the worker type is "
+            f"'{worker_type}' (AWS Glue developer guide, Job properties: flexible job runs)"
         )
     return None
