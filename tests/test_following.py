@@ -259,8 +259,9 @@ def test_on_failure_cancel_survives_a_failing_stop_call(sandbox: Sandbox, tmp_pa
     )
     plan = plan_for(sandbox, write(tmp_path, text))
     sandbox.fail("BatchStopJobRun", Fault("InternalServiceException", "boom", 500))
-    # The Glue run's cancel keeps failing: --timeout ends the wait on it.
-    result, lines = apply_plan(sandbox, plan, tmp_path, timeout=5.0)
+    # The Glue run's cancel keeps failing: --timeout ends the wait on it. It must leave
+    # time for the Batch run's cancel to be confirmed on a loaded machine (5 s did not).
+    result, lines = apply_plan(sandbox, plan, tmp_path, timeout=15.0)
     assert result.runs["check"].status == "Failed"
     assert result.runs["clean"].status == "Cancelled"  # the other platform's run
     assert any("refused: InternalServiceException" in line for line in lines), lines
