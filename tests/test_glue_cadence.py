@@ -103,7 +103,6 @@ def test_only_a_starting_or_running_run_is_followed_by_the_cadence() -> None:
 # ------------------------------------------------------------------ over the wire
 
 JOB = "cadence-etl"
-SECONDS = 5.0  # the job's runs, past and present
 
 
 @pytest.fixture
@@ -114,53 +113,65 @@ def glue_provider(sandbox: Sandbox) -> GlueClient:
     return provider
 
 
-def _job_with_history(sandbox: Sandbox) -> Any:
-    """A job whose three latest runs each succeeded after SECONDS (started long ago)."""
+def _job_with_history(sandbox: Sandbox, seconds: float, now: Outcome | None = None) -> None:
+    """A job whose three latest runs each succeeded after `seconds` (started long ago);
+    its runs from now on behave as `now` (default: as those did)."""
     glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
     glue.create_job(
         Name=JOB, Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
         ExecutionProperty={"MaxConcurrentRuns": 10},
     )  # fmt: skip
-    sandbox.script("glue", JOB, Outcome(starting_seconds=0.5, running_seconds=SECONDS - 0.5))
+    past = Outcome(starting_seconds=0.5, running_seconds=seconds - 0.5)
+    sandbox.script("glue", JOB, past)
     for _ in range(3):
         glue.start_job_run(JobName=JOB)
-    assert age_runs(JOB, 10 * SECONDS) == 3
-    return glue
+    assert age_runs(JOB, 2 * seconds) == 3
+    sandbox.script("glue", JOB, now or past)
 
 
 def _reads(sandbox: Sandbox) -> int:
     return len(sandbox.requests("GetJobRuns")) + len(sandbox.requests("GetJobRun"))
 
 
-def test_runs_are_read_sparsely_before_their_window_and_each_end_is_reported(
+def _start(glue_provider: GlueClient, count: int = 3) -> list[str]:
+    return [glue_provider.submit(RunRequest("StartJobRun", {"JobName": JOB})) for _ in range(count)]
+
+
+def test_runs_far_from_their_jobs_usual_end_are_not_read_again_at_once(
     glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
-    _job_with_history(sandbox)
-    runs = [glue_provider.submit(RunRequest("StartJobRun", {"JobName": JOB})) for _ in range(3)]
+    _job_with_history(sandbox, 600.0, now=Outcome(stuck_in="RUNNING", starting_seconds=0.1))
+    runs = _start(glue_provider)
     sandbox.log.clear()
     first = glue_provider.poll(runs)  # never read: read, and the history learnt
-    assert {r.state for r in first.values()} <= {"STARTING", "RUNNING"} and set(first) == set(runs)
-    assert glue_provider.runs.recent[JOB] == [pytest.approx(SECONDS, abs=0.1)] * 3
-    assert glue_provider.poll(runs) == {}  # just read, far from the window: not read again
+    assert set(first) == set(runs)
+    assert {r.state for r in first.values()} <= {"STARTING", "RUNNING"}
+    assert glue_provider.runs.recent[JOB] == [pytest.approx(600.0, abs=0.5)] * 3
+    assert glue_provider.poll(runs) == {}  # ten minutes from the window: not read again
     assert _reads(sandbox) == 1
+
+
+def test_each_end_is_still_reported_when_the_cadence_skips_reads(
+    glue_provider: GlueClient, sandbox: Sandbox
+) -> None:
+    _job_with_history(sandbox, 4.0)
+    runs = _start(glue_provider)
     ended: dict[str, str | None] = {}
-    polls = 2
     deadline = time.monotonic() + 60  # the bound of this wait, not a figure under test
     while len(ended) < len(runs) and time.monotonic() < deadline:
-        time.sleep(0.1)
-        polls += 1
         for run_id, report in glue_provider.poll(runs).items():
             if report.status.terminal:
                 ended[run_id] = report.state
-    assert ended == dict.fromkeys(runs, "SUCCEEDED")  # every end reported
-    assert _reads(sandbox) < polls  # and reads were skipped on the way
+        time.sleep(0.1)
+    assert glue_provider.runs.recent[JOB]  # the cadence was in force
+    assert ended == dict.fromkeys(runs, "SUCCEEDED")  # and every end was reported
 
 
 def test_a_run_asked_to_stop_is_read_at_every_round(
     glue_provider: GlueClient, sandbox: Sandbox
 ) -> None:
-    _job_with_history(sandbox)
-    runs = [glue_provider.submit(RunRequest("StartJobRun", {"JobName": JOB})) for _ in range(3)]
+    _job_with_history(sandbox, 600.0, now=Outcome(stuck_in="RUNNING", starting_seconds=0.1))
+    runs = _start(glue_provider)
     glue_provider.poll(runs)
     assert glue_provider.poll(runs) == {}
     assert glue_provider.cancel(runs[:1]) == {runs[0]: None}
