@@ -26,7 +26,7 @@ from typing import Any
 from benchmarks.airflow_env import PINS
 from benchmarks.harness import table
 from benchmarks.scenarios import (
-    AIRFLOW_HISTORY,
+    GLUE_HISTORY,
     Settings,
     airflow_scenario,
     apply_scenario,
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             "airflow": {
                 "runs": {"batch": settings.airflow_size[0], "glue": settings.airflow_size[1]},
                 "run_seconds": settings.airflow_seconds,
-                "glue_history_runs_per_job": AIRFLOW_HISTORY,
+                "glue_history_runs_per_job": GLUE_HISTORY,
                 "pins": list(PINS),
             },
         },

@@ -441,11 +441,14 @@ def apply_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[
     for scale, interval in settings.apply_runs:
         fresh(sandbox, settings)
         place = workdir / f"apply-{scale:g}-{interval:g}"
-        workload = build_workload(sandbox, settings, place, batch_runs, glue_runs, scale=scale)
+        workload = build_workload(
+            sandbox, settings, place, batch_runs, glue_runs, scale=scale, history=GLUE_HISTORY
+        )
         sandbox.log.clear()
-        LIFECYCLES.clocks.clear()
         label = f", runs {60 * scale:g}-{300 * scale:g} s, polls {interval:g} s"
         row = run_tool(sandbox, workload, place, interval, label)
+        row.update(_floor(sandbox, workload, row))
+        row["glue_reads"] = sum(row["calls_by_operation"].get(op, 0) for op in GLUE_READS)
         checks = {
             "describe_jobs_within_ceil_in_flight_over_100": row["describe_jobs_over_bound"] == 0,
             "reported_within_one_max_poll_interval": (row["report_lag_max_s"] or 0.0)
@@ -503,7 +506,7 @@ def airflow_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> lis
         place = workdir / f"airflow-side-by-side-{runner}"
         workload = build_workload(
             sandbox, settings, place, batch_runs, glue_runs,
-            seconds=settings.airflow_seconds, history=AIRFLOW_HISTORY,
+            seconds=settings.airflow_seconds, history=GLUE_HISTORY,
         )  # fmt: skip
         sandbox.log.clear()
         if runner == "polysync":
@@ -512,6 +515,7 @@ def airflow_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> lis
         else:
             row = run_airflow(sandbox, workload, airflow_env.python())
         row["polling_calls"] = sum(row["calls_by_operation"].get(op, 0) for op in POLLING)
+        row["glue_reads"] = sum(row["calls_by_operation"].get(op, 0) for op in GLUE_READS)
         rows.append(row)
     tool, contender = rows
     contender["polling_calls_ratio"] = contender["polling_calls"] / max(1, tool["polling_calls"])
@@ -528,7 +532,8 @@ def airflow_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> lis
     return rows
 
 
-AIRFLOW_HISTORY = 5  # finished runs of each Glue job before the workload
+GLUE_HISTORY = 5  # finished runs of each Glue job before the workload
+GLUE_READS = ("GetJobRun", "GetJobRuns")
 
 
 def run_airflow(sandbox: Sandbox, workload: Workload, python: Path) -> Row:
