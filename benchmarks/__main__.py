@@ -1,12 +1,15 @@
 """polysync benchmarks: validate, plan and apply at scale, side by side with the AWS CLI.
 
-    .venv/bin/python -m benchmarks [--quick] [--json PATH] [--only validate|plan|apply]
+    .venv/bin/python -m benchmarks [--quick] [--airflow] [--json PATH]
+                                   [--only validate|plan|apply|airflow]
 
 Every scenario runs the real `polysync` command in a child process against the embedded
 sandbox on 127.0.0.1, paced like a real account (30 ms a call, 50 calls a second per
 service). Wall time, CPU time and peak RSS come from the kernel (wait4); AWS calls are
 counted by operation at the emulator. Prints a table and writes JSON (BENCHMARKS.md
-explains every column and holds the latest figures).
+explains every column and holds the latest figures). `--airflow` adds the side by side
+with Apache Airflow's amazon provider (300 Batch + 40 Glue runs of 60 s, real time),
+`airflow_env.py` installs Airflow into .bench/airflow-venv on first use.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.airflow_env import PINS
 from benchmarks.harness import table
 from benchmarks.scenarios import (
+    GLUE_HISTORY,
     Settings,
+    airflow_scenario,
     apply_scenario,
     plan_scenario,
     validate_scenario,
@@ -41,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=Path("benchmarks/results.json"), help="where the JSON goes"
     )
-    parser.add_argument("--only", choices=("validate", "plan", "apply"), action="append")
+    parser.add_argument("--only", choices=("validate", "plan", "apply", "airflow"), action="append")
+    parser.add_argument(
+        "--airflow",
+        action="store_true",
+        help="add the side by side with Airflow's amazon provider (a few minutes more)",
+    )
     parser.add_argument(
         "--latency", type=float, default=0.03, help="seconds added to every AWS call (0.03)"
     )
@@ -55,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     commit = _commit()  # before the run: the tree may change while it goes
     rows: list[dict[str, Any]] = []
-    chosen = args.only or ["validate", "plan", "apply"]
+    chosen = args.only or ["validate", "plan", "apply", *(["airflow"] if args.airflow else [])]
     with workdir() as tmp, Sandbox() as sandbox:
         root = Path(tmp)
         if "validate" in chosen:
@@ -64,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += _announce(plan_scenario(sandbox, settings, root))
         if "apply" in chosen:
             rows += _announce(apply_scenario(sandbox, settings, root))
+        if "airflow" in chosen:
+            rows += _announce(airflow_scenario(sandbox, settings, root))
     elapsed = time.perf_counter() - started
     print()
     print(table(rows, COLUMNS))
@@ -87,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
             "side_by_side": {
                 "time_scale": settings.time_scale,
                 "poll_interval_s": settings.poll_interval,
+            },
+            "airflow": {
+                "runs": {"batch": settings.airflow_size[0], "glue": settings.airflow_size[1]},
+                "run_seconds": settings.airflow_seconds,
+                "glue_history_runs_per_job": GLUE_HISTORY,
+                "pins": list(PINS),
             },
         },
         "elapsed_s": elapsed,

@@ -25,6 +25,7 @@ from benchmarks.harness import (
     measure,
 )
 from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
+from polysync_spec.sandbox.moto_glue import age_runs
 from polysync_spec.sandbox.seed import apply_seed, load_seed
 from polysync_spec.sandbox.server import Pacing, Sandbox
 
@@ -56,6 +57,9 @@ class Settings:
     @property
     def apply_size(self) -> tuple[int, int]:  # (Batch runs, Glue runs)
         return (200, 40) if self.quick else (1000, 200)
+
+    airflow_size: tuple[int, int] = (300, 40)  # (Batch runs, Glue runs) against Airflow
+    airflow_seconds: float = 60.0  # every run's length, real time
 
     @property
     def sample_size(self) -> tuple[int, int]:  # the side-by-side with the AWS CLI
@@ -220,6 +224,9 @@ class Workload:
     root: Path
     runs: int
     baseline_runs: Path  # the same runs, as lines for baseline.sh
+    glue_jobs: int = 0
+    definitions: int = 0
+    history: int = 0  # Glue runs started (and ended) before the workload: the jobs' past
 
 
 def build_workload(
@@ -230,17 +237,24 @@ def build_workload(
     glue_runs: int,
     *,
     scale: float | None = None,
+    seconds: float | None = None,
+    history: int = 0,
 ) -> Workload:
     """Glue jobs of 10 runs each and Batch definitions of 50 runs each; every job and
-    definition has its own simulated duration, 60-300 s times the time scale."""
+    definition has its own simulated duration, 60-300 s times the time scale (or exactly
+    `seconds`). `history`: runs of each Glue job that ended before the workload, as a
+    job that runs every day has (they last as long as the job's runs do)."""
     rng = random.Random(settings.seed)
     glue, batch = _client(sandbox, "glue"), _client(sandbox, "batch")
     glue_jobs, definitions = max(1, glue_runs // 10), max(1, batch_runs // 50)
     lines = [PLATFORMS, "jobs:"]
 
     def outcome() -> Outcome:
-        seconds = rng.uniform(60, 300) * (settings.time_scale if scale is None else scale)
-        return Outcome(starting_seconds=0.1 * seconds, running_seconds=0.9 * seconds)
+        if seconds is not None:
+            length = seconds
+        else:
+            length = rng.uniform(60, 300) * (settings.time_scale if scale is None else scale)
+        return Outcome(starting_seconds=0.1 * length, running_seconds=0.9 * length)
 
     for j in range(glue_jobs):
         glue.create_job(
@@ -248,7 +262,13 @@ def build_workload(
             Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
             ExecutionProperty={"MaxConcurrentRuns": 1000},
         )  # fmt: skip
-        sandbox.script("glue", f"bench-g{j}", outcome())
+        scripted = outcome()
+        sandbox.script("glue", f"bench-g{j}", scripted)
+        if history:
+            for _ in range(history):
+                glue.start_job_run(JobName=f"bench-g{j}")
+            length = scripted.starting_seconds + scripted.running_seconds
+            age_runs(f"bench-g{j}", length + 60.0)  # ended a minute ago
         lines.append(f"  g{j}: {{platform: glue, external_id: bench-g{j}, parameters: {{i: 0}}}}")
     for j in range(definitions):
         batch.register_job_definition(
@@ -278,7 +298,7 @@ def build_workload(
     (root / "polysync.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     runs_file = root / "baseline-runs.txt"
     runs_file.write_text("\n".join(baseline) + "\n", encoding="utf-8")
-    return Workload(root, total, runs_file)
+    return Workload(root, total, runs_file, glue_jobs, definitions, history * glue_jobs)
 
 
 def _watch_submissions(sandbox: Sandbox, expected: int) -> Callable[[int, Measured], None]:
@@ -306,7 +326,8 @@ def run_tool(
     result = measure(
         [*POLYSYNC, "apply", str(workload.root), "-r", "bench", "--auto-approve", "--state",
          str(state), "--poll-interval", str(poll_interval), "--log-lines", "0"],
-        env_for(sandbox), sandbox, watch=_watch_submissions(sandbox, workload.runs),
+        env_for(sandbox), sandbox,
+        watch=_watch_submissions(sandbox, workload.runs + workload.history),
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"apply failed ({result.returncode}): {result.stderr[-800:]}")
@@ -356,15 +377,25 @@ def _report_lag(state: Path) -> Row:
     ledger = SqliteLedger(state)
     try:
         (apply_id, _, _), *_ = ledger.applies()
-        pairs = [
-            (ends[key], record.finished_at)
+        seen = {
+            key: record.finished_at
             for record in ledger.runs(apply_id).values()
             if (key := (record.run_id or "").rsplit("/", 1)[-1]) in ends
             and record.finished_at is not None
-        ]
+        }
     finally:
         ledger.close()
-    return _lag_summary(pairs)
+    return _lags(ends, seen)
+
+
+def _lags(ends: dict[str, float], seen: dict[str, float]) -> Row:
+    """Report lags over every run seen to end, and the Glue runs' (ids `jr_...`) alone."""
+    row = _lag_summary([(ends[key], at) for key, at in seen.items() if key in ends])
+    glue = _lag_summary(
+        [(ends[key], at) for key, at in seen.items() if key in ends and key.startswith("jr_")]
+    )
+    row["glue_report_lag_p95_s"] = glue["report_lag_p95_s"]
+    return row
 
 
 def run_baseline(sandbox: Sandbox, settings: Settings, workload: Workload) -> Row:
@@ -395,9 +426,10 @@ def _true_ends() -> dict[str, float]:
 
 
 def _lag_summary(pairs: list[tuple[float, float]]) -> Row:
-    """(true end, reported at) pairs -> the worst and 95th-percentile report lag."""
+    """(true end, reported at) pairs -> the median, 95th-percentile and worst report lag."""
     lags = sorted(reported - ended for ended, reported in pairs)
     return {
+        "report_lag_p50_s": lags[int(0.5 * (len(lags) - 1))] if lags else None,
         "report_lag_max_s": lags[-1] if lags else None,
         "report_lag_p95_s": lags[int(0.95 * (len(lags) - 1))] if lags else None,
     }
@@ -409,11 +441,14 @@ def apply_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[
     for scale, interval in settings.apply_runs:
         fresh(sandbox, settings)
         place = workdir / f"apply-{scale:g}-{interval:g}"
-        workload = build_workload(sandbox, settings, place, batch_runs, glue_runs, scale=scale)
+        workload = build_workload(
+            sandbox, settings, place, batch_runs, glue_runs, scale=scale, history=GLUE_HISTORY
+        )
         sandbox.log.clear()
-        LIFECYCLES.clocks.clear()
         label = f", runs {60 * scale:g}-{300 * scale:g} s, polls {interval:g} s"
         row = run_tool(sandbox, workload, place, interval, label)
+        row.update(_floor(sandbox, workload, row))
+        row["glue_reads"] = sum(row["calls_by_operation"].get(op, 0) for op in GLUE_READS)
         checks = {
             "describe_jobs_within_ceil_in_flight_over_100": row["describe_jobs_over_bound"] == 0,
             "reported_within_one_max_poll_interval": (row["report_lag_max_s"] or 0.0)
@@ -449,6 +484,121 @@ def apply_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[
     baseline["bar"] = "10x the tool's calls"
     baseline["met"] = baseline["calls_ratio"] >= 10
     return rows
+
+
+# ------------------------------------------------------------------ Airflow
+
+
+POLLING = ("DescribeJobs", "GetJobRun", "GetJobRuns")  # reads of runs in flight
+SUBMISSIONS = ("SubmitJob", "StartJobRun")
+
+
+def airflow_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[Row]:
+    """The workload data teams run with Airflow's amazon provider (300 Batch and 40 Glue
+    runs of 60 s, every Glue job with a history of such runs), applied by polysync and
+    then by the provider's hooks, each on a fresh emulator paced alike."""
+    from benchmarks import airflow_env
+
+    batch_runs, glue_runs = settings.airflow_size
+    rows: list[Row] = []
+    for runner in ("polysync", "airflow"):
+        fresh(sandbox, settings)
+        place = workdir / f"airflow-side-by-side-{runner}"
+        workload = build_workload(
+            sandbox, settings, place, batch_runs, glue_runs,
+            seconds=settings.airflow_seconds, history=GLUE_HISTORY,
+        )  # fmt: skip
+        sandbox.log.clear()
+        if runner == "polysync":
+            row = run_tool(sandbox, workload, place, 2.0, ", the Airflow workload")
+            row.update(_floor(sandbox, workload, row))
+        else:
+            row = run_airflow(sandbox, workload, airflow_env.python())
+        row["polling_calls"] = sum(row["calls_by_operation"].get(op, 0) for op in POLLING)
+        row["glue_reads"] = sum(row["calls_by_operation"].get(op, 0) for op in GLUE_READS)
+        rows.append(row)
+    tool, contender = rows
+    contender["polling_calls_ratio"] = contender["polling_calls"] / max(1, tool["polling_calls"])
+    contender["calls_ratio"] = contender["calls"] / tool["calls"]
+    contender["cpu_ratio"] = contender["cpu_s"] / tool["cpu_s"]
+    checks = {
+        "polling_calls_10x_fewer_than_airflow": contender["polling_calls_ratio"] >= 10,
+        "calls_within_10_pct_of_the_floor": tool["calls"] <= 1.1 * tool["floor_calls"],
+        "report_lag_p95_at_most_3_s": (tool["report_lag_p95_s"] or 0.0) <= 3.0,
+        "cpu_10x_less_than_airflow": contender["cpu_ratio"] >= 10,
+    }
+    tool["checks"] = checks
+    tool["met"] = all(checks.values())
+    return rows
+
+
+GLUE_HISTORY = 5  # finished runs of each Glue job before the workload
+GLUE_READS = ("GetJobRun", "GetJobRuns")
+
+
+def run_airflow(sandbox: Sandbox, workload: Workload, python: Path) -> Row:
+    """`airflow_contender.py` on the workload, in the Airflow environment's Python."""
+    from benchmarks.airflow_env import CONTENDER
+
+    results = workload.root / "airflow-results.txt"
+    home = workload.root / "airflow-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = env_for(sandbox, AIRFLOW_HOME=str(home), PYTHONPATH="")
+    result = measure(
+        [str(python), str(CONTENDER), str(workload.baseline_runs), str(results)],
+        env, sandbox, watch=_watch_submissions(sandbox, workload.runs + workload.history),
+    )  # fmt: skip
+    lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
+    if result.returncode != 0 or len(lines) != workload.runs:
+        tail = result.stderr[-1500:] or result.stdout[-1500:]
+        raise RuntimeError(f"Airflow saw {len(lines)} of {workload.runs} runs end: {tail}")
+    row = _row(f"apply {workload.runs} runs (Airflow amazon provider hooks)", result)
+    seen = {line.split()[0]: float(line.split()[2]) for line in lines}
+    row.update(_lags(_true_ends(), seen))
+    return row
+
+
+def _floor(sandbox: Sandbox, workload: Workload, row: Row) -> Row:
+    """The fewest calls the APIs allow for this apply at the tool's own rounds: the
+    submissions, one discovery page per operation per 100 names, and per round
+    ceil(in flight / 100) DescribeJobs and one Glue call per job with runs in flight.
+    Rounds are the tool's, read off the DescribeJobs calls."""
+    clocks = dict(LIFECYCLES.clocks)
+    offset = time.time() - time.monotonic()
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for clock in clocks.values():
+        for name, outcome in LIFECYCLES.glue.items():
+            if clock.outcome is outcome:
+                start = clock.created + offset
+                end = start + outcome.starting_seconds + outcome.running_seconds
+                spans.setdefault(name, []).append((start, end))
+    batch = glue = 0
+    seen: set[str] = set()
+    calls = 0
+    starts: list[float] = []
+    for request in sandbox.log.items("DescribeJobs"):
+        ids = set((request.params or {}).get("jobs", []))
+        if not seen or ids & seen:
+            if seen:
+                batch += math.ceil(len(seen) / 100)
+            seen, calls = set(), 0
+            starts.append(request.at)
+        seen |= ids
+        calls += 1
+    if seen:
+        batch += math.ceil(len(seen) / 100)
+    for at in starts:
+        glue += sum(any(s <= at < e for s, e in runs) for runs in spans.values())
+    counts = row["calls_by_operation"]
+    submissions = sum(counts.get(op, 0) for op in SUBMISSIONS)
+    discovery = math.ceil(workload.glue_jobs / 100) + math.ceil(workload.definitions / 100) + 1
+    floor = submissions + discovery + batch + glue
+    return {
+        "floor_calls": floor,
+        "floor_describe_jobs": batch,
+        "floor_glue_polls": glue,
+        "calls_over_floor_pct": 100 * (row["calls"] - floor) / floor,
+    }
 
 
 # ------------------------------------------------------------------ helpers

@@ -4,12 +4,24 @@ baseline really drives runs to their end."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import sys
 import time
 from pathlib import Path
 
+import boto3
+
+from benchmarks.airflow_env import CONTENDER
 from benchmarks.harness import describe_rounds, env_for, measure
-from benchmarks.scenarios import Settings, build_workload, generate_project, run_baseline
+from benchmarks.scenarios import (
+    Settings,
+    Workload,
+    _floor,
+    build_workload,
+    generate_project,
+    run_baseline,
+)
 from polysync_spec import validate
 from polysync_spec.sandbox.server import Recorded, Sandbox
 
@@ -57,3 +69,56 @@ def test_the_aws_cli_baseline_submits_each_run_and_sees_each_end(
     # each end was seen, and not before it happened
     assert row["report_lag_max_s"] is not None and row["report_lag_p95_s"] > -0.5
     assert "AWS_PROFILE" not in env_for(sandbox)
+
+
+def test_a_workload_with_history_gives_each_glue_job_runs_that_ended_before_it(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    settings = Settings(quick=True)
+    workload = build_workload(
+        sandbox, settings, tmp_path, batch_runs=1, glue_runs=20, seconds=60.0, history=3
+    )
+    assert (workload.glue_jobs, workload.history) == (2, 6)
+    glue = boto3.client("glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    for job in ("bench-g0", "bench-g1"):
+        runs = glue.get_job_runs(JobName=job)["JobRuns"]
+        assert [r["JobRunState"] for r in runs] == ["SUCCEEDED"] * 3
+        lengths = {round((r["CompletedOn"] - r["StartedOn"]).total_seconds()) for r in runs}
+        assert lengths == {60}  # as long as the job's runs in the workload
+
+
+def test_the_floor_is_the_submissions_discovery_and_one_describe_per_100_per_round(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    def describe(*ids: str) -> None:
+        sandbox.log.add(Recorded("batch", "DescribeJobs", {"jobs": list(ids)}, time.time()))
+
+    ids = [f"j{i}" for i in range(150)]
+    describe(*ids[:100])
+    describe(*ids[100:])  # round 1: 2 calls, the floor
+    describe(*ids[:100])
+    describe(*ids[100:120])
+    describe(*ids[120:130])  # round 2: 3 calls for 130 jobs, one over the floor
+    workload = Workload(tmp_path, 150, tmp_path / "runs", glue_jobs=0, definitions=3)
+    row = {"calls": 5 + 150 + 3, "calls_by_operation": {"SubmitJob": 150, "DescribeJobs": 5}}
+    floor = _floor(sandbox, workload, row)
+    assert floor["floor_describe_jobs"] == 4 and floor["floor_glue_polls"] == 0
+    # submissions; one page each of DescribeJobDefinitions and DescribeJobQueues (no Glue
+    # job: no BatchGetJobs); the rounds
+    assert floor["floor_calls"] == 150 + 2 + 4
+
+
+def test_the_airflow_contender_stays_out_of_the_test_environment() -> None:
+    """Airflow is installed by the benchmark in an environment of its own, and the
+    contender imports nothing of polysync: it is measured on its own."""
+    assert importlib.util.find_spec("airflow") is None
+    tree = ast.parse(CONTENDER.read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0] for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }  # fmt: skip
+    assert "polysync_spec" not in imported and "benchmarks" not in imported
+    assert "airflow" in imported

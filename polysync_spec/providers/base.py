@@ -401,7 +401,9 @@ class RunClient(Protocol):
         ...
 
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
-        """One read of each run, batched; a run AWS does not know is Unknown."""
+        """One read of each run, batched; a run AWS does not know is Unknown. A platform
+        may leave out runs it has no need to read this round (its own cadence, e.g.
+        Glue's from its jobs' recent run durations): those keep the state they had."""
         ...
 
     def cancel(self, run_ids: list[str]) -> dict[str, Refusal | None]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -188,9 +189,22 @@ def patch() -> None:
     original_describe = job_class.describe
     original_short = job_class.describe_short
 
+    # moto's DescribeJobs iterates over every job while a concurrent SubmitJob adds one
+    # ("dictionary changed size during iteration", a 500): AWS serves both at once.
+    jobs_lock = threading.Lock()
+    backend_class = batch_models.BatchBackend
+    original_describe_jobs = backend_class.describe_jobs
+
+    def describe_jobs(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with jobs_lock:
+            return original_describe_jobs(self, *args, **kwargs)
+
+    backend_class.describe_jobs = describe_jobs
+
     def mark_started(simple: Any, job: Any) -> None:
         # Docker-less Batch would finish the job right here; register a clock instead.
-        simple.backend._jobs[job.job_id] = job
+        with jobs_lock:
+            simple.backend._jobs[job.job_id] = job
         properties = job.array_properties or {}
         index, size = properties.get("index"), properties.get("size")
         outcome = LIFECYCLES.outcome_for("batch", job.job_definition.name)

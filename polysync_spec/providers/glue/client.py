@@ -181,6 +181,7 @@ class GlueClient(AwsProvider["Boto3GlueClient"]):
         """Stop each run's latest attempt (as last polled, else the run itself). A stop
         refused for good may mean the run has moved on to a retry since: its latest
         attempt is read and, if it is another run, stopped instead."""
+        self.runs.hasten(run_ids)
         targets = {run_id: self.runs.latest.get(run_id, run_id) for run_id in run_ids}
         stopped = self._stop(list(dict.fromkeys(targets.values())))
         results = {run_id: stopped.get(target) for run_id, target in targets.items()}

@@ -14,6 +14,7 @@ from typing import Any
 
 from polysync_spec.providers.base import RunStatus, StatusReport
 from polysync_spec.providers.denials import Denials, is_denied
+from polysync_spec.providers.glue import cadence
 from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.spec import (
     RETRIED_STATES,
@@ -40,13 +41,36 @@ JobRun = Mapping[str, Any]
 
 class RunReader:
     """The runs of one Glue client: `latest` maps a run id to its latest attempt's (as
-    last read), MaxRetries is read once per job."""
+    last read), MaxRetries is read once per job. `seen` and `recent` feed the cadence
+    (`cadence.py`): what the last read of each run in flight said, and each job's
+    recent successful run durations from the GetJobRuns pages read."""
 
     def __init__(self, client: Any, denials: Denials) -> None:
         self.client = client
         self.denials = denials
         self._max_retries: dict[str, int] = {}  # job name -> MaxRetries
         self.latest: dict[str, str] = {}  # run id -> its latest attempt's run id
+        self.seen: dict[str, cadence.Seen] = {}  # run id -> its last read, while in flight
+        self.recent: dict[str, list[float]] = {}  # job name -> recent durations (s)
+
+    def hasten(self, run_ids: list[str]) -> None:
+        """Read these runs at every round from now on (e.g. once a stop was asked for:
+        they end when stopped, not when their job's runs usually do)."""
+        for run_id in run_ids:
+            self.seen.pop(run_id, None)
+
+    def due(self, run_ids: list[str], now: float) -> list[str]:
+        """The runs of `run_ids` to read this round: all the runs of each job that
+        `cadence.due` says is due (one GetJobRuns page reads them together)."""
+        by_job: dict[str, list[str]] = {}
+        for run_id in run_ids:
+            by_job.setdefault(split_run_id(run_id)[0], []).append(run_id)
+        chosen: list[str] = []
+        for job_name, ids in by_job.items():
+            recent = self.recent.get(job_name, [])
+            if cadence.due((self.seen.get(run_id) for run_id in ids), recent, now):
+                chosen += ids
+        return chosen
 
     def poll(self, run_ids: list[str]) -> dict[str, StatusReport]:
         """Glue has no batch read of runs. A job with several runs in flight is read with
@@ -54,9 +78,14 @@ class RunReader:
         pages miss, a job with few runs, and every run once glue:GetJobRuns is denied, is
         read with GetJobRun each. A run Glue no longer knows is Unknown, not an error. A
         run that failed, of a job with retries left, reports its latest attempt: Glue's
-        retry once it has started, and not final while it is about to."""
+        retry once it has started, and not final while it is about to.
+
+        Runs that the cadence (`cadence.py`) says need no read this round are left out
+        of the answer: they keep the state they had."""
         from botocore.exceptions import ClientError
 
+        now = time.time()
+        run_ids = self.due(run_ids, now)
         reports: dict[str, StatusReport] = {}
         read: dict[str, JobRun] = {}
         listed: dict[str, list[JobRun]] = {}
@@ -70,6 +99,7 @@ class RunReader:
                 read.update(found)
                 if pages is not None:
                     listed[job_name] = pages
+                    self.recent[job_name] = cadence.recent_durations(pages)
             remaining += [run_id for run_id in ids if run_id not in read]
         for run_id in remaining:
             job_name, job_run_id = split_run_id(run_id)
@@ -89,6 +119,11 @@ class RunReader:
             latest, awaited = self.latest_attempt(job_name, job_run, listed.get(job_name))
             if latest.get("Id"):
                 self.latest[run_id] = composite_run_id(job_name, str(latest["Id"]))
+            seen = cadence.seen_of(latest, now) if awaited is None else None
+            if seen is None:
+                self.seen.pop(run_id, None)
+            else:
+                self.seen[run_id] = seen
             reports[run_id] = (
                 retry_pending(latest, awaited) if awaited is not None else map_status(latest)
             )
