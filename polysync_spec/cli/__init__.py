@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 
 from polysync_spec import redact
-from polysync_spec.cli import apply, aws, demo, iam, logs, manifests, plan, runs  # noqa: F401  (registers the commands)
+from polysync_spec.cli import apply, aws, demo, events, iam, logs, manifests, plan, runs  # noqa: F401  (registers the commands)
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 

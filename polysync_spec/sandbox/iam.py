@@ -34,7 +34,7 @@ from typing import Any
 from polysync_spec.sandbox.lifecycle import moto_module
 
 ACCOUNT_ID = "123456789012"
-SERVICES = frozenset({"glue", "batch", "logs"})
+SERVICES = frozenset({"glue", "batch", "logs", "sqs", "events"})
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 # The Glue actions authorised against the job their JobName names; BatchGetJobs against
@@ -182,7 +182,7 @@ def authorize(
                 else f"because no identity-based policy allows the {action} action"
             )
             return Denial(
-                "AccessDeniedException",
+                "AccessDenied" if service == "sqs" else "AccessDeniedException",
                 f"User: {key.arn} is not authorized to perform: {action}{on} {because}",
                 # AWS's JSON services answer 400; Batch's REST front end 403.
                 403 if service == "batch" else 400,
@@ -207,6 +207,11 @@ def required(
         return _glue(action, operation, params, region)
     if service == "batch":
         return _batch(action, operation, params, region)
+    if service == "sqs":
+        return _sqs(operation, params, region)
+    if service == "events" and params.get("Name", params.get("Rule")):
+        rule = params.get("Name", params.get("Rule"))
+        return [(action, f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule}")]
     if service == "logs" and operation == "GetLogEvents":
         # A log stream's ARN: arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM
         # (CloudWatch Logs User Guide, "CloudWatch Logs resources and operations").
@@ -260,3 +265,23 @@ def _definition_arn(params: Mapping[str, Any], region: str, prefix: str) -> str:
     if reference.startswith("arn:"):
         return reference
     return f"{prefix}:job-definition/{reference}"
+
+
+# SQS's batch calls are authorised as their single forms (Amazon SQS Developer Guide,
+# "Amazon SQS API permissions: Actions and resource reference": DeleteMessageBatch needs
+# sqs:DeleteMessage, ChangeMessageVisibilityBatch sqs:ChangeMessageVisibility,
+# SendMessageBatch sqs:SendMessage); every SQS action takes the queue's ARN.
+_SQS_BATCH = {
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "SendMessageBatch": "SendMessage",
+}
+
+
+def _sqs(operation: str, params: Mapping[str, Any], region: str) -> list[tuple[str, str]]:
+    """The queue's ARN, from its URL (`https://HOST/ACCOUNT/NAME`) or its name."""
+    queue = str(
+        params.get("QueueName") or str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
+    )
+    action = f"sqs:{_SQS_BATCH.get(operation, operation)}"
+    return [(action, f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}")]

@@ -1,0 +1,250 @@
+"""Event-driven waiting (README, "Event-driven waiting"): `polysync events setup` makes
+the SQS queue, the EventBridge rules and the queue policy; apply with a platform's
+`events_queue` learns of run ends from the queue and reads runs only to reconcile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from polysync_spec import load_project
+from polysync_spec.cli import run
+from polysync_spec.engine.listen import EventWaiting
+from polysync_spec.engine.monitor import PollPolicy
+from polysync_spec.errors import ExitCode
+from polysync_spec.providers.aws import Sessions
+from polysync_spec.providers.clients import event_feeds
+from polysync_spec.sandbox.lifecycle import Outcome
+from polysync_spec.sandbox.server import Sandbox
+from tests.applying import apply_plan, plan_for, statuses
+from tests.helpers import write
+
+QUEUE = "polysync-events"
+MANIFEST = f"""\
+version: 1
+platforms:
+  glue: {{type: aws_glue, region: us-east-1, events_queue: {QUEUE}}}
+  batch: {{type: aws_batch, region: us-east-1, default_job_queue: etl-standard, events_queue: {QUEUE}}}
+jobs:
+  load: {{platform: glue, external_id: customers-etl}}
+  clean: {{platform: batch, external_id: cleanup}}
+"""
+WAITING_OPERATIONS = frozenset(
+    {"DescribeJobs", "ListJobs", "GetJobRun", "GetJobRuns", "ReceiveMessage",
+     "DeleteMessageBatch", "DeleteMessage", "GetQueueUrl", "GetQueueAttributes"}
+)  # fmt: skip
+SUBMISSIONS = frozenset({"SubmitJob", "StartJobRun"})
+
+
+def _batch_runs(n: int, job: str = "clean") -> str:
+    runs = "".join(f"      - {{name: r{i}, job: {job}}}\n" for i in range(n))
+    return f"run_plans:\n  p:\n    max_concurrency: {n}\n    runs:\n{runs}"
+
+
+def _sqs(sandbox: Sandbox) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=sandbox.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+
+
+def _events(sandbox: Sandbox) -> Any:
+    return boto3.client(
+        "events",
+        endpoint_url=sandbox.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+
+
+def _set_up(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert run(["events", "setup", str(path)]) == ExitCode.OK
+    return capsys.readouterr().out
+
+
+def _waiting(sandbox: Sandbox, path: Path, reconcile: float = 300.0) -> EventWaiting:
+    project = load_project(path, env={})
+    feeds = event_feeds(dict(project.platforms), Sessions(sandbox_url=sandbox.endpoint_url))
+    return EventWaiting(feeds, reconcile=reconcile, gather=0.5)
+
+
+def _calls_while_waiting(sandbox: Sandbox) -> list[str]:
+    """The AWS calls after the last submission, submissions excluded."""
+    records = sandbox.requests()
+    last = max(i for i, r in enumerate(records) if r.operation in SUBMISSIONS)
+    return [r.operation for r in records[last + 1 :] if r.operation not in SUBMISSIONS]
+
+
+# ---------------------------------------------------------------- setup
+
+
+def test_setup_creates_queue_rules_and_policy_and_a_second_run_changes_nothing(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(1))
+    first = _set_up(path, capsys)
+    assert "+ SQS queue polysync-events created" in first
+    assert "+ EventBridge rule polysync-batch-polysync-events created" in first
+    assert "+ EventBridge rule polysync-glue-polysync-events created" in first
+    events = _events(sandbox)
+    rule = events.describe_rule(Name="polysync-batch-polysync-events")
+    assert rule["State"] == "ENABLED"
+    pattern = json.loads(rule["EventPattern"])
+    assert pattern["source"] == ["aws.batch"]
+    assert pattern["detail-type"] == ["Batch Job State Change"]
+    assert pattern["detail"]["status"] == ["SUCCEEDED", "FAILED"]
+    glue_rule = json.loads(
+        events.describe_rule(Name="polysync-glue-polysync-events")["EventPattern"]
+    )
+    assert glue_rule["detail-type"] == ["Glue Job State Change"]
+    targets = events.list_targets_by_rule(Rule="polysync-batch-polysync-events")["Targets"]
+    assert [t["Arn"] for t in targets] == ["arn:aws:sqs:us-east-1:123456789012:polysync-events"]
+    sqs = _sqs(sandbox)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    sources = sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in policy["Statement"])
+    assert sources == [
+        "arn:aws:events:us-east-1:123456789012:rule/polysync-batch-polysync-events",
+        "arn:aws:events:us-east-1:123456789012:rule/polysync-glue-polysync-events",
+    ]
+    assert {s["Principal"]["Service"] for s in policy["Statement"]} == {"events.amazonaws.com"}
+
+    sandbox.log.clear()
+    second = _set_up(path, capsys)
+    assert "created" not in second and "updated" not in second
+    assert second.count("unchanged") == 8  # queue, rule, target, policy; per platform
+    writes = {"CreateQueue", "PutRule", "PutTargets", "SetQueueAttributes"}
+    assert not [r.operation for r in sandbox.requests() if r.operation in writes]
+
+
+def test_setup_dry_run_creates_nothing(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(1))
+    assert run(["events", "setup", str(path), "--platform", "batch", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "+ SQS queue polysync-events would create" in out
+    assert "+ EventBridge rule polysync-batch-polysync-events would create" in out
+    writes = {"CreateQueue", "PutRule", "PutTargets", "SetQueueAttributes"}
+    assert not [r.operation for r in sandbox.requests() if r.operation in writes]
+
+
+def test_without_the_queue_policy_the_rule_delivers_nothing(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As on AWS: EventBridge may send to the queue only as its policy allows."""
+    path = write(tmp_path, MANIFEST + _batch_runs(2))
+    _set_up(path, capsys)
+    sqs = _sqs(sandbox)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    plan = plan_for(sandbox, path)
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path, reconcile=1.0))
+    assert statuses(result) == {"r0": "Success", "r1": "Success"}  # by reconcile reads
+    answered = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+    assert not answered.get("Messages")
+
+
+# ---------------------------------------------------------------- apply
+
+
+def test_with_events_a_hundred_runs_are_waited_on_with_fewer_than_50_calls(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = 100
+    path = write(tmp_path, MANIFEST + _batch_runs(n))
+    _set_up(path, capsys)
+    # Half fail, each with its own exit code: every run's own end is reported.
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.3, running_seconds=1.0))
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    result, _ = apply_plan(
+        sandbox,
+        plan,
+        tmp_path,
+        poll=PollPolicy(minimum=0.05, maximum=0.2),
+        events=_waiting(sandbox, path),
+    )
+    assert result.exit_code is ExitCode.OK
+    assert set(statuses(result).values()) == {"Success"}
+    assert len([r for r in sandbox.requests() if r.operation == "SubmitJob"]) == n
+    waiting = _calls_while_waiting(sandbox)
+    assert len(waiting) < 50, waiting
+    # One batched read at the start; every end came from the queue.
+    assert waiting.count("DescribeJobs") == 1
+    assert waiting.count("ReceiveMessage") >= 1
+    # ... and the ledger holds each run's end.
+    from polysync_spec.engine.ledger import SqliteLedger
+
+    ledger = SqliteLedger(tmp_path / "state.db")
+    try:
+        recorded = {key: r.status for key, r in ledger.runs(result.apply_id).items()}
+    finally:
+        ledger.close()
+    assert set(recorded.values()) == {"Success"} and len(recorded) == n
+
+
+def test_without_events_the_same_runs_are_polled_as_before(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(3))
+    _set_up(path, capsys)
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    result, _ = apply_plan(sandbox, plan, tmp_path)  # no events: polling
+    assert result.exit_code is ExitCode.OK
+    operations = {r.operation for r in sandbox.requests()}
+    assert "ReceiveMessage" not in operations and "DescribeJobs" in operations
+
+
+def test_failures_and_cancellations_come_with_aws_s_reason(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(2))
+    _set_up(path, capsys)
+    sandbox.script(
+        "batch",
+        "cleanup",
+        Outcome(result="FAILED", exit_code=3, starting_seconds=0.2, running_seconds=0.3),
+    )
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path), log_lines=0)
+    assert result.exit_code is ExitCode.RUNS_FAILED
+    assert statuses(result) == {"r0": "Failed", "r1": "Failed"}
+    assert {s.message for s in result.runs.values()} == {
+        "Essential container in task exited (exit code 3)"
+    }
+    assert _calls_while_waiting(sandbox).count("DescribeJobs") == 1
+
+
+def test_a_lost_event_is_caught_by_the_reconcile_read(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from polysync_spec.sandbox import eventbridge
+
+    path = write(tmp_path, MANIFEST + _batch_runs(1))
+    _set_up(path, capsys)
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=0.2))
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    # The run's end never reaches the queue (events are best effort).
+    monkeypatch.setattr(eventbridge, "put_event", lambda *args, **kwargs: None)
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path, reconcile=1.5))
+    assert statuses(result) == {"r0": "Success"}
+    waiting = _calls_while_waiting(sandbox)
+    assert waiting.count("DescribeJobs") == 2, waiting  # at the start, then the reconcile
+    assert waiting.index("ReceiveMessage") < len(waiting) - 1 - waiting[::-1].index("DescribeJobs")
