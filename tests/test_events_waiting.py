@@ -248,3 +248,172 @@ def test_a_lost_event_is_caught_by_the_reconcile_read(
     waiting = _calls_while_waiting(sandbox)
     assert waiting.count("DescribeJobs") == 2, waiting  # at the start, then the reconcile
     assert waiting.index("ReceiveMessage") < len(waiting) - 1 - waiting[::-1].index("DescribeJobs")
+
+
+def _event_body(detail_type: str, source: str, detail: dict[str, Any], age: float = 0.0) -> str:
+    """A message as an EventBridge rule puts it on an SQS queue: the whole event."""
+    import datetime as dt
+    import time
+    import uuid
+
+    at = dt.datetime.fromtimestamp(time.time() - age, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": "123456789012",
+            "time": at,
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+    )
+
+
+def _in_queue(sandbox: Sandbox) -> int:
+    sqs = _sqs(sandbox)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def test_duplicate_and_stale_events_are_ignored_and_other_applies_messages_left(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polysync_spec.engine.events import RunSettled
+    from tests.applying import applier_for
+
+    slow = "  slow: {platform: batch, external_id: nightly-export, parameters: {input_path: x, partners: y}}\n"
+    runs = "run_plans:\n  p:\n    runs:\n      - {name: quick, job: clean}\n      - {name: long, job: slow}\n"
+    path = write(tmp_path, MANIFEST + slow + runs)
+    _set_up(path, capsys)
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=0.2))
+    sandbox.script("batch", "nightly-export", Outcome(starting_seconds=0.2, running_seconds=4.0))
+    plan = plan_for(sandbox, path)
+    applier, ledger, _ = applier_for(sandbox, plan, tmp_path, events=_waiting(sandbox, path))
+    sqs = _sqs(sandbox)
+    url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    told = applier.sink
+
+    def sink(event: Any) -> None:
+        told(event)
+        if isinstance(event, RunSettled) and event.key == "quick":
+            job_id = applier.runs["quick"].run_id
+            late = {
+                "jobId": job_id,
+                "jobName": "Polysync-x",
+                "status": "FAILED",
+                "statusReason": "late",
+            }
+            again = {"jobId": job_id, "jobName": "Polysync-x", "status": "SUCCEEDED"}
+            other = {"jobId": "not-ours", "jobName": "Polysync-y", "status": "SUCCEEDED"}
+            for body in (
+                _event_body("Batch Job State Change", "aws.batch", late),
+                _event_body("Batch Job State Change", "aws.batch", again),
+                _event_body("Batch Job State Change", "aws.batch", other),
+                _event_body("Batch Job State Change", "aws.batch", other, age=3600),
+            ):
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    applier.sink = sink
+    try:
+        result = applier.run()
+        recorded = {key: r.status for key, r in ledger.runs(result.apply_id).items()}
+    finally:
+        ledger.close()
+    assert statuses(result) == {"quick": "Success", "long": "Success"}
+    assert recorded == {"quick": "Success", "long": "Success"}
+    # This apply's messages were deleted, so was the hour-old one about no run of it;
+    # the fresh one about another apply's run is left for that apply.
+    assert _in_queue(sandbox) == 1
+
+
+def test_glue_ends_come_from_events_and_a_failure_is_read_once_more(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FAILED Glue run may be retried by Glue (a new run): it is read before it is
+    recorded; a success is taken from its event."""
+    runs = "run_plans:\n  p:\n    runs:\n      - {job: load}\n      - {job: check}\n"
+    path = write(
+        tmp_path, MANIFEST + "  check: {platform: glue, external_id: orders-quality}\n" + runs
+    )
+    _set_up(path, capsys)
+    sandbox.script("glue", "customers-etl", Outcome(starting_seconds=0.2, running_seconds=0.5))
+    sandbox.script(
+        "glue",
+        "orders-quality",
+        Outcome(
+            result="FAILED",
+            message="null ratio too high",
+            starting_seconds=0.2,
+            running_seconds=0.5,
+        ),
+    )
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path), log_lines=0)
+    assert statuses(result) == {"load": "Success", "check": "Failed"}
+    assert result.runs["check"].message == "null ratio too high"
+    reads = [
+        (r.operation, r.params.get("JobName"))
+        for r in sandbox.requests()
+        if r.operation in ("GetJobRun", "GetJobRuns")
+    ]
+    # One read of each at the start, one more of the failure; none of the success after.
+    assert sorted(reads) == [
+        ("GetJobRun", "customers-etl"),
+        ("GetJobRun", "orders-quality"),
+        ("GetJobRun", "orders-quality"),
+    ]
+
+
+def test_a_missing_queue_stops_apply_before_anything_is_submitted(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(1))
+    code = run(["apply", str(path), "--auto-approve", "--state", str(tmp_path / "s.db")])
+    assert code == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert "SQS queue 'polysync-events': GetQueueUrl" in err
+    assert "polysync events setup" in err
+    assert "Traceback" not in err
+    assert not [r for r in sandbox.requests() if r.operation in SUBMISSIONS]
+
+
+def test_interrupt_with_events_on_cancels_runs_in_flight(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.applying import submissions
+
+    path = write(tmp_path, MANIFEST + _batch_runs(2))
+    _set_up(path, capsys)
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING", starting_seconds=0.05))
+    env = {**os.environ, "AWS_ENDPOINT_URL": sandbox.endpoint_url, "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "polysync_spec", "apply", str(path), "--auto-approve",
+         "--poll-interval", "0.1", "--state", str(tmp_path / "s.db")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while len(submissions(sandbox)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    while not sandbox.requests("ReceiveMessage") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # in the queue's long poll
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
+        "Cancelled by Polysync"
+    ] * 2
+    summary = {line.split()[0]: line.split()[1] for line in out.splitlines()[-2:]}
+    assert summary == {"r0": "Cancelled", "r1": "Cancelled"}
