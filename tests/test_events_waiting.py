@@ -417,3 +417,52 @@ def test_interrupt_with_events_on_cancels_runs_in_flight(
     ] * 2
     summary = {line.split()[0]: line.split()[1] for line in out.splitlines()[-2:]}
     assert summary == {"r0": "Cancelled", "r1": "Cancelled"}
+
+
+def test_setup_and_apply_work_with_exactly_the_policy_polysync_iam_prints(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    as_iam_user: Any,
+) -> None:
+    path = write(tmp_path, MANIFEST + _batch_runs(2))
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=0.2))
+    argv = ["iam", str(path), "--account-id", "123456789012"]
+    assert run([*argv, "-c", "plan", "-c", "apply", "-c", "events"]) == 0
+    policy = json.loads(capsys.readouterr().out)
+    queue_statements = [s for s in policy["Statement"] if s["Sid"].endswith("EventQueue")]
+    assert [s["Sid"] for s in queue_statements] == ["ApplyEventQueue", "EventsEventQueue"]
+    assert queue_statements[0]["Action"] == [
+        "sqs:DeleteMessage",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+    ]
+    as_iam_user(policy)
+    # The policy covers the platforms the run plans use: here the Batch one.
+    assert run(["events", "setup", str(path), "-p", "batch"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = run(
+        ["apply", str(path), "--auto-approve", "--poll-interval", "0.05",
+         "--state", str(tmp_path / "s.db")]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert sandbox.requests("ReceiveMessage")
+    # Without the queue's permissions, the queue is refused by name before any submission.
+    sandbox.enforce_iam(False)
+    keep = ("Plan", "Apply")
+    without = {
+        **policy,
+        "Statement": [
+            s
+            for s in policy["Statement"]
+            if s["Sid"].startswith(keep) and s["Sid"] != "ApplyEventQueue"
+        ],
+    }
+    as_iam_user(without)
+    sandbox.log.clear()
+    code = run(["apply", str(path), "--auto-approve", "--rerun", "--state", str(tmp_path / "s.db")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.ERROR
+    assert "sqs:GetQueueUrl" in err
+    assert not [r for r in sandbox.requests() if r.operation in SUBMISSIONS]

@@ -14,10 +14,10 @@ moto's authorisation alone is not faithful for the services polysync calls (moto
 - a denial is answered as an XML ErrorResponse with HTTP status 403 even to the JSON
   protocols of Glue, Batch and CloudWatch Logs, which botocore then reports as error
   code "403" instead of AccessDeniedException.
-So for Glue, Batch and CloudWatch Logs the sandbox authorises each request itself
-(`authorize`), with the operation's IAM action and every resource AWS authorises it
-against (`required`), and answers a denial as the service does; moto's own check is
-switched off for those three services (`install`). The caller's identity, signature
+So for Glue, Batch, CloudWatch Logs, SQS and EventBridge the sandbox authorises each
+request itself (`authorize`), with the operation's IAM action and every resource AWS
+authorises it against (`required`), and answers a denial as the service does; moto's
+own check is switched off for those services (`install`). The caller's identity, signature
 and policies are moto's, and so is the evaluation of a statement (moto's `IAMPolicy`:
 Allow/Deny, `Action`/`NotAction`, `Resource` with `*` wildcards; no conditions).
 """
@@ -94,8 +94,8 @@ def enforce(on: bool) -> None:
 
 
 def install() -> None:
-    """Leave Glue, Batch and CloudWatch Logs requests to `authorize` (see the module's
-    docstring): moto's own check of them is a no-op. Idempotent."""
+    """Leave Glue, Batch, CloudWatch Logs, SQS and EventBridge requests to `authorize`
+    (see the module's docstring): moto's own check of them is a no-op. Idempotent."""
 
     def authorized_by_the_sandbox(self: Any, resource: str = "*") -> None:
         del self, resource
@@ -104,6 +104,8 @@ def install() -> None:
         ("moto.glue.responses", "GlueResponse"),
         ("moto.batch.responses", "BatchResponse"),
         ("moto.logs.responses", "LogsResponse"),
+        ("moto.sqs.responses", "SQSResponse"),
+        ("moto.events.responses", "EventsHandler"),
     ):
         cls = getattr(moto_module(module), name)
         cls._authenticate_and_authorize_normal_action = authorized_by_the_sandbox
