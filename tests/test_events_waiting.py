@@ -77,10 +77,11 @@ def _waiting(sandbox: Sandbox, path: Path, reconcile: float = 300.0) -> EventWai
 
 
 def _calls_while_waiting(sandbox: Sandbox) -> list[str]:
-    """The AWS calls after the last submission, submissions excluded."""
+    """The AWS calls from the first submission on, submissions excluded: everything
+    apply asked while runs were in flight."""
     records = sandbox.requests()
-    last = max(i for i, r in enumerate(records) if r.operation in SUBMISSIONS)
-    return [r.operation for r in records[last + 1 :] if r.operation not in SUBMISSIONS]
+    first = min(i for i, r in enumerate(records) if r.operation in SUBMISSIONS)
+    return [r.operation for r in records[first:] if r.operation not in SUBMISSIONS]
 
 
 # ---------------------------------------------------------------- setup
@@ -182,6 +183,7 @@ def test_with_events_a_hundred_runs_are_waited_on_with_fewer_than_50_calls(
     assert len(waiting) < 50, waiting
     # One batched read at the start; every end came from the queue.
     assert waiting.count("DescribeJobs") == 1
+    assert set(waiting) <= {"DescribeJobs", "ReceiveMessage", "DeleteMessageBatch"}
     assert waiting.count("ReceiveMessage") >= 1
     # ... and the ledger holds each run's end.
     from polysync_spec.engine.ledger import SqliteLedger
@@ -466,3 +468,17 @@ def test_setup_and_apply_work_with_exactly_the_policy_polysync_iam_prints(
     assert code == ExitCode.ERROR
     assert "sqs:GetQueueUrl" in err
     assert not [r for r in sandbox.requests() if r.operation in SUBMISSIONS]
+
+
+def test_an_events_queue_that_is_no_sqs_queue_name_is_an_error_at_its_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\nplatforms:\n  batch:\n    type: aws_batch\n    region: us-east-1\n"
+        "    events_queue: my.queue.fifo\n",
+    )
+    assert run(["validate", str(path)]) == ExitCode.ERROR
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}:6:19: error PS103: 'events_queue' is not valid")
+    assert "expected an SQS queue name" in out
