@@ -482,3 +482,29 @@ def test_an_events_queue_that_is_no_sqs_queue_name_is_an_error_at_its_position(
     out = capsys.readouterr().out
     assert out.startswith(f"{path}:6:19: error PS103: 'events_queue' is not valid")
     assert "expected an SQS queue name" in out
+
+
+def test_a_platform_without_a_queue_is_polled_at_its_interval_beside_one_with_events(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = MANIFEST.replace(f", events_queue: {QUEUE}}}\n  batch", "}\n  batch", 1)
+    assert "glue: {type: aws_glue, region: us-east-1}" in manifest
+    runs = "run_plans:\n  p:\n    runs:\n      - {job: load}\n      - {job: clean}\n"
+    path = write(tmp_path, manifest + runs)
+    _set_up(path, capsys)
+    sandbox.script("glue", "customers-etl", Outcome(starting_seconds=0.2, running_seconds=2.5))
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=0.2))
+    plan = plan_for(sandbox, path)
+    sandbox.log.clear()
+    result, _ = apply_plan(
+        sandbox,
+        plan,
+        tmp_path,
+        poll=PollPolicy(minimum=0.3, maximum=0.3, jitter=0.0),
+        events=_waiting(sandbox, path),
+    )
+    assert statuses(result) == {"load": "Success", "clean": "Success"}
+    waiting = _calls_while_waiting(sandbox)
+    assert waiting.count("DescribeJobs") == 1  # the Batch run's end came from its event
+    # Glue is polled at its interval (about 10 reads over its 2.7 s), not in a busy loop.
+    assert 2 <= waiting.count("GetJobRun") <= 30, waiting.count("GetJobRun")

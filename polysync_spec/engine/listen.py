@@ -88,8 +88,8 @@ class Listener:
             feed = feeds.get(state.planned.platform)
             if feed is not None and state.in_flight:
                 queues.setdefault(feed.name, feed)
-        if not queues:
-            self.pause = 0.0
+        if not queues:  # nothing to wait on but the polls: their interval
+            self.pause = interval
             return changed
         assert self.reconciled_at is not None
         until_reconcile = self.reconciled_at + self.waiting.reconcile - time.monotonic()
@@ -99,10 +99,10 @@ class Listener:
         wait = monitor.bounded(max(0.0, wait)) / len(queues)
         self.pause = 0.0
         for feed in queues.values():
-            changed |= self._read(feed, int(wait))
+            changed |= self._read(feed, int(wait), interval)
         return changed
 
-    def _read(self, feed: EventFeed, wait: int) -> bool:
+    def _read(self, feed: EventFeed, wait: int, interval: float) -> bool:
         monitor = self.monitor
         try:
             deliveries = call(functools.partial(feed.receive, wait), monitor.stop)
@@ -110,7 +110,7 @@ class Listener:
             return False
         except Exception as exc:  # the queue failed: its runs are polled until it works
             self.broken.add(feed.name)
-            self.pause = self.waiting.gather
+            self.pause = max(self.pause, interval)
             throttled = error_code(exc) in THROTTLING
             monitor.sink(PollFailed(f"queue {feed.name}", throttled, exc.__class__.__name__))
             return False

@@ -99,12 +99,17 @@ class SqsFeed:
                 MaxNumberOfMessages=MAX_MESSAGES,
                 WaitTimeSeconds=max(0, min(MAX_WAIT_SECONDS, wait_seconds)),
                 VisibilityTimeout=VISIBILITY_TIMEOUT,
+                # When it was sent: the age of a message that is no EventBridge event.
+                MessageSystemAttributeNames=["SentTimestamp"],
             )
         except (ClientError, BotoCoreError) as exc:
             raise describe_client_error(exc, f"SQS queue {self.name!r}: ReceiveMessage") from None
         deliveries = []
         for message in response.get("Messages") or []:
             event, happened = parse(str(message.get("Body") or ""))
+            if happened is None:
+                sent = str((message.get("Attributes") or {}).get("SentTimestamp") or "")
+                happened = int(sent) / 1000 if sent.isdigit() else None
             deliveries.append(Delivery(str(message["ReceiptHandle"]), event, happened))
         return deliveries
 
