@@ -508,3 +508,32 @@ def test_a_platform_without_a_queue_is_polled_at_its_interval_beside_one_with_ev
     assert waiting.count("DescribeJobs") == 1  # the Batch run's end came from its event
     # Glue is polled at its interval (about 10 reads over its 2.7 s), not in a busy loop.
     assert 2 <= waiting.count("GetJobRun") <= 30, waiting.count("GetJobRun")
+
+
+def test_a_glue_failure_glue_retries_is_followed_to_the_retry_s_end(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Glue sends FAILED for the first attempt and then the retry's own events (a new
+    run id): the run polysync started ends with its retry, not with the failure."""
+    glue = boto3.client(
+        "glue", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+    )  # fmt: skip
+    glue.create_job(
+        Name="retrying",
+        Role="r",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://s/x.py"},
+        MaxRetries=1,
+    )
+    quick = Outcome(starting_seconds=0.2, running_seconds=0.4)
+    sandbox.script(
+        "glue", "retrying", Outcome(result="FAILED", message="boom", starting_seconds=0.2,
+                                    running_seconds=0.4, retries=(quick,))
+    )  # fmt: skip
+    runs = "  retry: {platform: glue, external_id: retrying}\nrun_plans:\n  p:\n    runs:\n      - {job: retry}\n"
+    path = write(tmp_path, MANIFEST + runs)
+    _set_up(path, capsys)
+    plan = plan_for(sandbox, path)
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path), log_lines=0)
+    assert statuses(result) == {"retry": "Success"}
+    assert result.runs["retry"].message == "retry attempt 1"

@@ -28,6 +28,8 @@ from polysync_spec.sandbox.lifecycle import LIFECYCLES, glue_state, moto_module
 
 ACCOUNT_ID = "123456789012"
 TICK = 0.05  # seconds between looks
+# States after which a run changes no more: it is not looked at again.
+ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
 GLUE_EVENT_STATES = {
     "SUCCEEDED": ("INFO", "Job run succeeded"),
     "FAILED": ("ERROR", None),
@@ -73,8 +75,10 @@ class Emitter:
         if not regions:
             return
         with self.lock:
+            for region in regions:
+                _start_glue_retries(region)
             for run_id, clock in list(LIFECYCLES.clocks.items()):
-                if clock.region in regions:
+                if clock.region in regions and self.seen.get(run_id) not in ENDED:
                     self._look(run_id, clock)
 
     def _look(self, run_id: str, clock: Any) -> None:
@@ -84,6 +88,12 @@ class Emitter:
             self._batch(run_id, clock)
 
     def _batch(self, job_id: str, clock: Any) -> None:
+        from polysync_spec.sandbox import moto_batch
+
+        # The clock says whether anything changed; only then is the job described (which
+        # also brings moto's fields up to date, as a DescribeJobs would).
+        if moto_batch._view(job_id, time.monotonic()).status == self.seen.get(job_id):
+            return
         backend = moto_module("moto.batch.models").batch_backends[ACCOUNT_ID][clock.region]
         job = backend._jobs.get(job_id)
         if job is None:
@@ -121,6 +131,17 @@ class Emitter:
             "message": message or default or state,
         }
         put_event(clock.region, "aws.glue", "Glue Job State Change", detail, [])
+
+
+def _start_glue_retries(region: str) -> None:
+    """Glue starts a failed run's retry by itself; the sandbox starts them on reads
+    (`moto_glue.spawn_retries`), so while events are watched it reads for Glue."""
+    from polysync_spec.sandbox import moto_glue
+
+    backend = moto_module("moto.glue.models").glue_backends[ACCOUNT_ID][region]
+    for job in list(backend.jobs.values()):
+        if int(job.max_retries or 0) > 0:
+            moto_glue.spawn_retries(job)
 
 
 def _glue_job_of(region: str, run_id: str) -> str | None:
