@@ -493,7 +493,7 @@ def test_a_platform_without_a_queue_is_polled_at_its_interval_beside_one_with_ev
     path = write(tmp_path, manifest + runs)
     _set_up(path, capsys)
     sandbox.script("glue", "customers-etl", Outcome(starting_seconds=0.2, running_seconds=2.5))
-    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.1, running_seconds=0.2))
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.2, running_seconds=2.5))
     plan = plan_for(sandbox, path)
     sandbox.log.clear()
     result, _ = apply_plan(
@@ -508,6 +508,7 @@ def test_a_platform_without_a_queue_is_polled_at_its_interval_beside_one_with_ev
     assert waiting.count("DescribeJobs") == 1  # the Batch run's end came from its event
     # Glue is polled at its interval (about 10 reads over its 2.7 s), not in a busy loop.
     assert 2 <= waiting.count("GetJobRun") <= 30, waiting.count("GetJobRun")
+    assert waiting.count("ReceiveMessage") <= 30, waiting.count("ReceiveMessage")
 
 
 def test_a_glue_failure_glue_retries_is_followed_to_the_retry_s_end(

@@ -97,7 +97,8 @@ class Listener:
         if most is not None:
             wait = min(wait, most)
         wait = monitor.bounded(max(0.0, wait)) / len(queues)
-        self.pause = 0.0
+        # WaitTimeSeconds is whole seconds: an empty answer leaves the fraction to wait.
+        self.pause = wait - int(wait)
         for feed in queues.values():
             changed |= self._read(feed, int(wait), interval)
         return changed
@@ -115,8 +116,8 @@ class Listener:
             monitor.sink(PollFailed(f"queue {feed.name}", throttled, exc.__class__.__name__))
             return False
         self.broken.discard(feed.name)
-        if 0 < len(deliveries) < FULL:
-            self.pause = max(self.pause, self.waiting.gather)
+        if deliveries:  # a full answer: read again at once; else let more ends gather
+            self.pause = 0.0 if len(deliveries) >= FULL else max(self.pause, self.waiting.gather)
         changed, handled = self._handle(deliveries)
         if handled:
             try:
