@@ -538,3 +538,86 @@ def test_a_glue_failure_glue_retries_is_followed_to_the_retry_s_end(
     result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path), log_lines=0)
     assert statuses(result) == {"retry": "Success"}
     assert result.runs["retry"].message == "retry attempt 1"
+
+
+# ---------------------------------------------------------------- the events, pure
+
+
+@pytest.mark.parametrize(
+    ("service", "detail_type", "detail", "expected"),
+    [
+        ("batch", "Batch Job State Change", {"jobId": "j1", "status": "SUCCEEDED"},
+         ("j1", "Success", None, False, None)),
+        ("batch", "Batch Job State Change",
+         {"jobId": "j1", "status": "FAILED", "statusReason": "Cancelled by Polysync"},
+         ("j1", "Cancelled", None, False, "Cancelled by Polysync")),
+        ("batch", "Batch Job State Change",
+         {"jobId": "j1", "status": "FAILED", "arrayProperties": {"size": 3, "statusSummary": {"FAILED": 1}}},
+         ("j1", "Failed", None, True, None)),
+        ("batch", "Batch Job State Change", {"jobId": "p:3", "status": "FAILED"},
+         ("p:3", "Failed", "p", False, None)),
+        ("batch", "Batch Job State Change", {"jobId": "j1", "status": "RUNNING"},
+         ("j1", "Running", None, False, None)),
+        ("glue", "Glue Job State Change",
+         {"jobName": "etl", "jobRunId": "jr_1", "state": "SUCCEEDED", "message": "Job run succeeded"},
+         ("etl/jr_1", "Success", None, False, None)),
+        ("glue", "Glue Job State Change",
+         {"jobName": "etl", "jobRunId": "jr_1", "state": "FAILED", "message": "boom"},
+         ("etl/jr_1", "Failed", None, True, "boom")),
+        ("glue", "Glue Job State Change",
+         {"jobName": "etl", "jobRunId": "jr_1_attempt_2", "state": "SUCCEEDED"},
+         ("etl/jr_1_attempt_2", "Success", "etl/jr_1", True, None)),
+        ("glue", "Glue Job State Change", {"jobName": "etl", "jobRunId": "jr_1", "state": "STOPPED"},
+         ("etl/jr_1", "Cancelled", None, False, None)),
+    ],
+)  # fmt: skip
+def test_an_event_names_its_run_and_its_end(
+    service: str, detail_type: str, detail: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    from polysync_spec.providers.registry import by_service
+
+    event = by_service(service).run_event(detail_type, detail)
+    assert event is not None
+    run_id, status, owner, confirm, message = expected
+    assert (event.run_id, event.report.status, event.owner, event.confirm) == (
+        run_id,
+        status,
+        owner,
+        confirm,
+    )
+    if message is not None:
+        assert event.report.message == message
+
+
+def test_events_that_are_not_about_a_run_are_none() -> None:
+    from polysync_spec.providers.eventqueue.feed import parse
+    from polysync_spec.providers.registry import by_service
+
+    assert by_service("batch").run_event("Batch Service Job State Change", {"jobId": "j"}) is None
+    assert by_service("glue").run_event("Glue Job State Change", {"state": "FAILED"}) is None
+    assert parse("not json") == (None, None)
+    body = _event_body("Glue Crawler State Change", "aws.glue", {"crawlerName": "c"})
+    event, happened = parse(body)
+    assert event is None and happened is not None
+    assert parse(_event_body("EC2 Instance State-change Notification", "aws.ec2", {}))[0] is None
+
+
+def test_a_glue_timeout_event_carries_the_product_document_s_remedy() -> None:
+    from polysync_spec.providers.registry import by_service
+
+    event = by_service("glue").run_event(
+        "Glue Job State Change",
+        {"jobName": "etl", "jobRunId": "jr_1", "state": "TIMEOUT", "message": "Job run timed out"},
+    )
+    assert event is not None and event.final and not event.confirm
+    assert event.report.message is not None
+    assert event.report.message.startswith("Job run timed out. Run reaches TIMEOUT")
+
+
+def test_rule_names_fit_eventbridge_s_64_characters() -> None:
+    from polysync_spec.providers.eventqueue.names import rule_name
+
+    assert rule_name("polysync-events", "batch") == "polysync-batch-polysync-events"
+    long_names = {rule_name("q" * n + str(n), "batch") for n in range(40, 79)}
+    assert all(len(name) <= 64 for name in long_names)
+    assert len(long_names) == 39  # distinct queues, distinct rules
