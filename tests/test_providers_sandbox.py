@@ -263,10 +263,10 @@ def test_glue_terminal_states_over_the_wire(
     report = wait_for(poll, lambda r: r.status.terminal)
     assert (report.status, report.state) == (status, result)
     order = ["STARTING", "RUNNING", result]
-    states = [r.state for r in seen]
+    states = [str(r.state) for r in seen]
     assert states == sorted(states, key=order.index)
     mapped = {"STARTING": RunStatus.STARTING, "RUNNING": RunStatus.RUNNING, result: status}
-    assert all(r.status is mapped[r.state] for r in seen)
+    assert all(r.status is mapped[str(r.state)] for r in seen)
     expected = {"SUCCEEDED": None, "TIMEOUT": f"TIMEOUT here. {glue.TIMEOUT_REMEDY}"}
     assert report.message == expected.get(result, f"{result} here")
 

@@ -17,6 +17,7 @@ from typing import Any
 from polysync_spec.engine.events import Sink, discard
 from polysync_spec.engine.execute import ApplyResult, Executor
 from polysync_spec.engine.ledger import Ledger
+from polysync_spec.engine.listen import EventWaiting
 from polysync_spec.engine.model import Plan
 from polysync_spec.engine.monitor import Limits, PollPolicy
 from polysync_spec.errors import PolysyncError
@@ -38,6 +39,10 @@ class ApplySettings:
     settle_seconds: float = 60.0
     rerun: bool = False
     retry_failed: bool = False
+    # Event-driven waiting for the platforms with an `events_queue` (False: poll them as
+    # the others), and the seconds between its reconcile reads.
+    events: bool = True
+    reconcile_seconds: float = 300.0
 
 
 def require_fresh(project: Any, saved: Plan, sessions: Any) -> None:
@@ -77,13 +82,19 @@ def executor_for(
     """The executor of `plan`: a provider for each platform its runs use, built from the
     project's platforms and `sessions` (whose clock and answer window the exactly-once
     protocol follows)."""
-    from polysync_spec.providers.clients import client_for
+    from polysync_spec.providers.clients import client_for, event_feeds
 
     settings = settings or ApplySettings()
+    names = sorted({run.platform for run in plan.runs})
     providers: dict[str, RunClient] = {
-        name: client_for(name, project.platforms[name], sessions)
-        for name in sorted({run.platform for run in plan.runs})
+        name: client_for(name, project.platforms[name], sessions) for name in names
     }
+    feeds = (
+        event_feeds({name: project.platforms[name] for name in names}, sessions)
+        if settings.events and not settings.detach
+        else {}
+    )
+    gather = min(settings.poll.minimum, settings.reconcile_seconds)
     return Executor(
         plan,
         providers,
@@ -102,6 +113,7 @@ def executor_for(
         clock=sessions.clock,
         rerun=settings.rerun,
         retry_failed=settings.retry_failed,
+        events=EventWaiting(feeds, settings.reconcile_seconds, gather=gather) if feeds else None,
     )
 
 

@@ -21,6 +21,7 @@ from polysync_spec.cli import (  # noqa: F401  (registers the commands)
     apply,
     aws,
     demo,
+    events,
     iam,
     init,
     logs,

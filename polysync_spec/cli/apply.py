@@ -89,6 +89,21 @@ from polysync_spec.render import diagnostics as render
     help="Seconds to wait for the answer to a submission before it counts as lost (the "
     "settle time after a lost answer is never shorter).",
 )
+@click.option(
+    "--events/--no-events",
+    default=True,
+    show_default=True,
+    help="Wait on the event queue of the platforms that name one (events_queue), polling "
+    "them only to reconcile; --no-events polls them as the others.",
+)
+@click.option(
+    "--reconcile-interval",
+    type=Seconds(1, 86400),
+    default=300.0,
+    show_default=True,
+    help="With events: seconds between the reads that catch a lost event and bound "
+    "stalls and run limits.",
+)
 @click.option("--rerun", is_flag=True, help="Start every run afresh, whatever the ledger says.")
 @click.option(
     "--retry-failed", is_flag=True, help="Submit again the runs that failed or were cancelled."
@@ -118,6 +133,8 @@ def apply(
     stall_timeout: float,
     only: tuple[str, ...],
     only_exact: bool,
+    events: bool,
+    reconcile_interval: float,
 ) -> ExitCode:
     """Run a run plan (or a saved plan file): submit in order, poll, cancel on interrupt.
 
@@ -174,6 +191,8 @@ def apply(
             settle_seconds=settle_seconds,
             rerun=rerun,
             retry_failed=retry_failed,
+            events=events,
+            reconcile_seconds=reconcile_interval,
         )
         ledger = state_ledger(state_path, sessions)
         try:

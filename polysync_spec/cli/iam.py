@@ -56,7 +56,8 @@ def iam(
     output: str,
 ) -> ExitCode:
     """Print the least-privilege IAM policy for running the manifests' run plans: one
-    statement group per command (Plan, Apply, Status, Cancel, Logs; Discover on request),
+    statement group per command (Plan, Apply, Status, Cancel, Logs; Discover and Events
+    on request),
     scoped to the Glue jobs, Batch queues and job definitions the runs use. Offline:
     nothing is read from AWS."""
     from polysync_spec import load_project

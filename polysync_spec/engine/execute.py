@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from polysync_spec.engine import events as ev
 from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
 from polysync_spec.engine.ledger import Ledger, LedgerError
+from polysync_spec.engine.listen import EventWaiting, Listener
 from polysync_spec.engine.model import Plan, RunAction
 from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
@@ -76,6 +77,7 @@ class Executor:
         rerun: bool = False,
         retry_failed: bool = False,
         clock: AwsClock | None = None,
+        events: EventWaiting | None = None,
     ) -> None:
         self.plan = plan
         self.apply_id = plan.plan_id
@@ -107,6 +109,8 @@ class Executor:
             stop=lambda: self.interrupts.count > 0,
         )
         self.monitor.settle = self._settle
+        # Event-driven waiting (engine/listen.py): ends from the queues, reads to reconcile.
+        self.listener = Listener(self.monitor, events) if events and events.feeds else None
         self.submitter = Submitter(
             self.apply_id,
             providers,
@@ -188,6 +192,18 @@ class Executor:
             busy = self.scheduler.pending or any(s.in_flight for s in self.runs.values())
             if not busy:
                 return self._finish()
+            if self.listener is not None:  # the queue's long poll is the wait
+                if not more and self.listener.pause:
+                    self.interrupts.sleep(self.monitor.bounded(self.listener.pause))
+                if self.interrupts.count:
+                    continue
+                # Between slices of submissions, and while a run waits for a free slot,
+                # the queue is not waited on longer than a poll interval.
+                deferred = any(s.retry_at is not None for s in self.runs.values())
+                changed = self.listener.step(interval, most=0.0 if more else None, cap=deferred)
+                self._enforce_limits()
+                interval = self.poll_policy.next(interval, changed)
+                continue
             if not more:  # else poll at once, between slices of a long submission phase
                 self.interrupts.sleep(self.monitor.bounded(interval))
             if self.interrupts.count:

@@ -107,13 +107,19 @@ class Monitor:
 
     # ------------------------------------------------------------ reading
 
-    def poll(self, stop: Callable[[], bool] | None = None) -> bool:
-        """Read every run in flight, one batched call per platform; True when anything
-        changed. `stop`: when a call in flight is abandoned (default: the monitor's)."""
+    def poll(
+        self,
+        stop: Callable[[], bool] | None = None,
+        *,
+        only: Callable[[RunState], bool] | None = None,
+    ) -> bool:
+        """Read every run in flight (or those `only` selects), one batched call per
+        platform; True when anything changed. `stop`: when a call in flight is abandoned
+        (default: the monitor's)."""
         changed = False
         by_platform: dict[str, list[RunState]] = {}
         for state in self.runs.values():
-            if state.in_flight:
+            if state.in_flight and (only is None or only(state)):
                 by_platform.setdefault(state.planned.platform, []).append(state)
         for platform, states in by_platform.items():
             provider = self.providers[platform]

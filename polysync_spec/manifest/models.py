@@ -357,6 +357,17 @@ BATCH_COMPUTE_KEYS = frozenset(RunCompute.model_fields) - GLUE_COMPUTE_KEYS
 
 # ---------------------------------------------------------------- platforms
 
+# An SQS queue name (CreateQueue: "up to 80 characters ... alphanumeric characters,
+# hyphens (-), and underscores (_)"; a FIFO queue's ".fifo" suffix is refused: EventBridge
+# needs a message group id for one, and ordering buys nothing here).
+QueueName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+EVENTS_QUEUE_DOC = (
+    "Opt-in event-driven waiting: an SQS queue (name, in the platform's region and "
+    "account) fed by an EventBridge rule for the platform's job state changes "
+    "(`polysync events setup` creates both). apply then learns of run ends from the "
+    "queue and polls only to reconcile, at a slow cadence."
+)
+
 
 class GluePlatform(Model):
     """An AWS Glue account and region, and how to authenticate to it."""
@@ -370,6 +381,7 @@ class GluePlatform(Model):
     )
     auth: Auth = Field(default_factory=DefaultAuth)
     defaults: GlueCompute | None = Field(None, description="Compute defaults (tier 2).")
+    events_queue: QueueName | None = Field(None, description=EVENTS_QUEUE_DOC)
     description: str | None = None
 
 
@@ -387,6 +399,7 @@ class BatchPlatform(Model):
     default_job_queue: JobQueue | None = Field(
         None, description="Queue used when a job sets none: a name or a job-queue ARN."
     )
+    events_queue: QueueName | None = Field(None, description=EVENTS_QUEUE_DOC)
     description: str | None = None
 
 

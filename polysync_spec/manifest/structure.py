@@ -297,6 +297,10 @@ _QUEUE_HELP = (
 _PATTERN_HELP = {
     "region": "expected an AWS region such as us-east-1",
     "endpoint_url": "expected an http:// or https:// URL such as http://127.0.0.1:4599",
+    "events_queue": (
+        "expected an SQS queue name: 1-80 letters, digits, - and _ (a standard queue, "
+        "not .fifo; CreateQueue QueueName)"
+    ),
     "role_arn": "expected arn:aws:iam::<12-digit account>:role/<name>",
     "glue_version": 'expected a version such as "4.0", or auto',
     "share_identifier": "up to 255 letters and digits, optionally ending in * "

@@ -149,6 +149,55 @@ class StatusReport:
     dependency_failed: bool = False
 
 
+@dataclass(frozen=True)
+class RunEvent:
+    """What one EventBridge state-change event says about a run (`Platform.run_event`).
+
+    `run_id`: the run it is about, as the platform's run ids read; `report`: its state
+    as a read would map it. `owner`: the run of an apply it belongs to when it is about
+    another run AWS started for it (a Batch array child, a Glue automatic retry), else
+    None. `confirm`: the event says the run ended but it may not be final (a Glue run
+    that failed may be retried, a Batch array's failure is counted by its children):
+    read the run before recording it. Only ends are taken from events; an event that
+    is not an end is for a read to tell (`final` False)."""
+
+    run_id: str
+    report: StatusReport
+    owner: str | None = None
+    confirm: bool = False
+
+    @property
+    def final(self) -> bool:
+        return self.report.status.terminal
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message of an event queue (`EventFeed.receive`): its receipt (what deleting it
+    takes), what it says about a run (None: not a run's state change, or from a platform
+    polysync does not know), and when the event happened (epoch seconds; None if unsaid)."""
+
+    receipt: str
+    event: RunEvent | None
+    happened_at: float | None = None
+
+
+class EventFeed(Protocol):
+    """A queue of the platforms' state-change events (an SQS queue fed by EventBridge
+    rules): at-least-once, in no particular order. Errors as `PlatformClient` says."""
+
+    #: The queue's name, for messages.
+    name: str
+
+    def receive(self, wait_seconds: int) -> list[Delivery]:
+        """Up to 10 messages, waiting up to `wait_seconds` (0..20) for the first one."""
+        ...
+
+    def delete(self, receipts: list[str]) -> None:
+        """Delete handled messages (10 a call); a receipt that has expired is no error."""
+        ...
+
+
 def sent_parameters(job: Any, run: Any | None) -> tuple[dict[str, Any], set[str]]:
     """The parameter values a run sends, by manifest name, and which of them are secret.
 
@@ -359,6 +408,16 @@ class Platform(Protocol):
     sample_resources: ClassVar[Mapping[str, set[str]]]
     #: What `polysync iam` cannot know offline about this platform's logs.
     logs_note: ClassVar[str]
+
+    #: The EventBridge event pattern of this platform's run ends, as `polysync events
+    #: setup` puts it on its rule (source, detail-type and the final states).
+    event_pattern: ClassVar[Mapping[str, Any]]
+
+    def run_event(self, detail_type: str, detail: Mapping[str, Any]) -> RunEvent | None:
+        """What an EventBridge event of this platform's `source` (its `detail-type` and
+        `detail`) says about a run; None when it is not about a run (another detail
+        type, a detail without the run's id)."""
+        ...
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """How long a run may take by its own settings (`compute`: the planned run's

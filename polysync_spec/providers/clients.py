@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from polysync_spec.providers.aws import CANCEL_READ_TIMEOUT
-from polysync_spec.providers.base import PlatformClient
+from polysync_spec.providers.base import EventFeed, PlatformClient
 from polysync_spec.providers.batch.client import BatchClient
 from polysync_spec.providers.glue.client import GlueClient
 from polysync_spec.providers.registry import platform_of
@@ -48,3 +48,24 @@ def clients_of(project: Project, sessions: Sessions) -> Callable[[str], Platform
         return built[name]
 
     return get
+
+
+def event_feeds(platforms: dict[str, Any], sessions: Sessions) -> dict[str, EventFeed]:
+    """Platform name -> the event queue of each of `platforms` (name -> manifest model)
+    that names one (`events_queue`); platforms naming the same queue in one region share
+    it. Each queue's URL is looked up here, so that a missing queue stops an apply
+    before it submits anything. Raises `AwsError`."""
+    from polysync_spec.providers.eventqueue.feed import SqsFeed
+
+    shared: dict[tuple[str, str], SqsFeed] = {}
+    feeds: dict[str, EventFeed] = {}
+    for name, platform in sorted(platforms.items()):
+        queue = getattr(platform, "events_queue", None)
+        if not queue:
+            continue
+        key = (str(platform.region), str(queue))
+        if key not in shared:
+            shared[key] = SqsFeed(sessions.client(name, platform, "sqs"), str(queue))
+            _ = shared[key].url
+        feeds[name] = shared[key]
+    return feeds

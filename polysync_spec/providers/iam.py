@@ -77,9 +77,14 @@ def account_of(platform: Any, account_id: str | None) -> str:
 
 
 def grants_of(command: Command, used: Usage, account: str) -> list[Grant]:
+    """The platform's own grants, and those of its event queue when it names one."""
+    from polysync_spec.providers.eventqueue import permissions as event_queue
+
     platform = used.platform
-    grants: list[Grant] = platform_of(platform).grants(command, platform.region, account, used.used)
-    return grants
+    grants: list[Grant] = []
+    if command is not Command.EVENTS:  # not a platform's command: the queue's alone
+        grants = platform_of(platform).grants(command, platform.region, account, used.used)
+    return grants + event_queue.grants(command, platform, account)
 
 
 def least_privilege(
@@ -124,18 +129,26 @@ def permissions_table() -> str:
     # Placeholders where the names go: not valid manifest values, so not validated.
     samples = [
         Usage(
-            SimpleNamespace(type=spec.type, region="REGION"),
+            SimpleNamespace(type=spec.type, region="REGION", events_queue=None),
             {kind: set(names) for kind, names in spec.sample_resources.items()},
         )
         for spec in PLATFORMS
     ]
+    from polysync_spec.providers.eventqueue import permissions as event_queue
+
+    # A platform with an events_queue adds the same grants whatever its type: shown once.
+    queued = SimpleNamespace(type=PLATFORMS[-1].type, region="REGION", events_queue="QUEUE")
     rows = ["| command | actions | resources |", "|---|---|---|"]
     for command in Command:
-        for used in samples:
-            for grant in grants_of(command, used, "ACCOUNT"):
-                actions = ", ".join(f"`{a}`" for a in grant.actions)
-                resources = ", ".join(f"`{r}`" for r in _short(grant.resources))
-                rows.append(f"| {command.commands} | {actions} | {resources} |")
+        shown = [(grant, "") for used in samples for grant in grants_of(command, used, "ACCOUNT")]
+        shown += [
+            (grant, " (an events_queue)")
+            for grant in event_queue.grants(command, queued, "ACCOUNT")
+        ]
+        for grant, note in shown:
+            actions = ", ".join(f"`{a}`" for a in grant.actions)
+            resources = ", ".join(f"`{r}`" for r in _short(grant.resources))
+            rows.append(f"| {command.commands}{note} | {actions} | {resources} |")
     return "\n".join(rows)
 
 

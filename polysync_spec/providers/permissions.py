@@ -19,6 +19,7 @@ class Command(enum.StrEnum):
     CANCEL = "cancel"
     LOGS = "logs"
     DISCOVER = "discover"  # discover and import: they list the whole account
+    EVENTS = "events"  # events setup: the event queue and its rules, made once
 
     @property
     def sid(self) -> str:
@@ -30,6 +31,7 @@ class Command(enum.StrEnum):
         return {
             Command.STATUS: "status --watch",
             Command.DISCOVER: "discover, import",
+            Command.EVENTS: "events setup",
         }.get(self, self.value)
 
 

@@ -14,10 +14,10 @@ moto's authorisation alone is not faithful for the services polysync calls (moto
 - a denial is answered as an XML ErrorResponse with HTTP status 403 even to the JSON
   protocols of Glue, Batch and CloudWatch Logs, which botocore then reports as error
   code "403" instead of AccessDeniedException.
-So for Glue, Batch and CloudWatch Logs the sandbox authorises each request itself
-(`authorize`), with the operation's IAM action and every resource AWS authorises it
-against (`required`), and answers a denial as the service does; moto's own check is
-switched off for those three services (`install`). The caller's identity, signature
+So for Glue, Batch, CloudWatch Logs, SQS and EventBridge the sandbox authorises each
+request itself (`authorize`), with the operation's IAM action and every resource AWS
+authorises it against (`required`), and answers a denial as the service does; moto's
+own check is switched off for those services (`install`). The caller's identity, signature
 and policies are moto's, and so is the evaluation of a statement (moto's `IAMPolicy`:
 Allow/Deny, `Action`/`NotAction`, `Resource` with `*` wildcards; no conditions).
 """
@@ -34,7 +34,7 @@ from typing import Any
 from polysync_spec.sandbox.lifecycle import moto_module
 
 ACCOUNT_ID = "123456789012"
-SERVICES = frozenset({"glue", "batch", "logs"})
+SERVICES = frozenset({"glue", "batch", "logs", "sqs", "events"})
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 # The Glue actions authorised against the job their JobName names; BatchGetJobs against
@@ -94,8 +94,8 @@ def enforce(on: bool) -> None:
 
 
 def install() -> None:
-    """Leave Glue, Batch and CloudWatch Logs requests to `authorize` (see the module's
-    docstring): moto's own check of them is a no-op. Idempotent."""
+    """Leave Glue, Batch, CloudWatch Logs, SQS and EventBridge requests to `authorize`
+    (see the module's docstring): moto's own check of them is a no-op. Idempotent."""
 
     def authorized_by_the_sandbox(self: Any, resource: str = "*") -> None:
         del self, resource
@@ -104,6 +104,8 @@ def install() -> None:
         ("moto.glue.responses", "GlueResponse"),
         ("moto.batch.responses", "BatchResponse"),
         ("moto.logs.responses", "LogsResponse"),
+        ("moto.sqs.responses", "SQSResponse"),
+        ("moto.events.responses", "EventsHandler"),
     ):
         cls = getattr(moto_module(module), name)
         cls._authenticate_and_authorize_normal_action = authorized_by_the_sandbox
@@ -182,7 +184,7 @@ def authorize(
                 else f"because no identity-based policy allows the {action} action"
             )
             return Denial(
-                "AccessDeniedException",
+                "AccessDenied" if service == "sqs" else "AccessDeniedException",
                 f"User: {key.arn} is not authorized to perform: {action}{on} {because}",
                 # AWS's JSON services answer 400; Batch's REST front end 403.
                 403 if service == "batch" else 400,
@@ -207,6 +209,11 @@ def required(
         return _glue(action, operation, params, region)
     if service == "batch":
         return _batch(action, operation, params, region)
+    if service == "sqs":
+        return _sqs(operation, params, region)
+    if service == "events" and params.get("Name", params.get("Rule")):
+        rule = params.get("Name", params.get("Rule"))
+        return [(action, f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule}")]
     if service == "logs" and operation == "GetLogEvents":
         # A log stream's ARN: arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM
         # (CloudWatch Logs User Guide, "CloudWatch Logs resources and operations").
@@ -260,3 +267,23 @@ def _definition_arn(params: Mapping[str, Any], region: str, prefix: str) -> str:
     if reference.startswith("arn:"):
         return reference
     return f"{prefix}:job-definition/{reference}"
+
+
+# SQS's batch calls are authorised as their single forms (Amazon SQS Developer Guide,
+# "Amazon SQS API permissions: Actions and resource reference": DeleteMessageBatch needs
+# sqs:DeleteMessage, ChangeMessageVisibilityBatch sqs:ChangeMessageVisibility,
+# SendMessageBatch sqs:SendMessage); every SQS action takes the queue's ARN.
+_SQS_BATCH = {
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "SendMessageBatch": "SendMessage",
+}
+
+
+def _sqs(operation: str, params: Mapping[str, Any], region: str) -> list[tuple[str, str]]:
+    """The queue's ARN, from its URL (`https://HOST/ACCOUNT/NAME`) or its name."""
+    queue = str(
+        params.get("QueueName") or str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
+    )
+    action = f"sqs:{_SQS_BATCH.get(operation, operation)}"
+    return [(action, f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{queue}")]

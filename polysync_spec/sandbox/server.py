@@ -12,6 +12,9 @@ Extensions, in one place and used by the demo and every test alike:
   tests assert on what went over the wire and benchmarks count calls by operation;
 - an IAM mode (`iam.py`): each call authorised against the caller's IAM policies, with
   the resources AWS checks, denials answered as the service answers them;
+- the services' EventBridge events: Batch and Glue state changes put on the default
+  bus as runs change state, delivered by the rules to SQS as the queue policy allows
+  (`eventbridge.py`);
 - control endpoints under `/_sandbox/` for processes that drive it over HTTP.
 """
 
@@ -31,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from polysync_spec.errors import PolysyncError
-from polysync_spec.sandbox import iam, lifecycle, moto_glue, shapes
+from polysync_spec.sandbox import eventbridge, iam, lifecycle, moto_glue, shapes
 from polysync_spec.sandbox.lifecycle import LIFECYCLES, Outcome
 
 DEFAULT_REGION = "us-east-1"
@@ -411,8 +414,10 @@ def reset_state(log: RequestLog) -> None:
     """Forget every AWS object, clock, outcome and logged request."""
     from moto.moto_api._internal.models import moto_api_backend
 
-    moto_api_backend.reset()
-    LIFECYCLES.reset()
+    with eventbridge.EMITTER.lock:
+        moto_api_backend.reset()
+        LIFECYCLES.reset()
+        eventbridge.EMITTER.seen.clear()
     log.clear()
 
 
@@ -559,6 +564,7 @@ class Sandbox:
         default_user_config["batch"] = {"use_docker": False}
         lifecycle.install()
         iam.install()
+        eventbridge.patch()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = SandboxApp(DomainDispatcherApplication(create_backend_app), self.log)
         self._app = app
@@ -570,9 +576,12 @@ class Sandbox:
             target=self._server.serve_forever, name="polysync-sandbox", daemon=True
         )
         self._thread.start()
+        # The services' state-change events, put on EventBridge as runs change state.
+        eventbridge.EMITTER.start()
         return self
 
     def stop(self) -> None:
+        eventbridge.EMITTER.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -17,11 +17,12 @@ from polysync_spec.providers.base import (
     PlanContext,
     PlannedRequest,
     Resolved,
+    RunEvent,
     RunRequest,
     Tier,
     object_schema,
 )
-from polysync_spec.providers.batch import permissions
+from polysync_spec.providers.batch import events, permissions
 from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
 from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
 from polysync_spec.providers.permissions import Command, Grant
@@ -46,6 +47,10 @@ class Batch:
 
     busy_codes: ClassVar[frozenset[str]] = frozenset()
     held_dependency: ClassVar[str] = "Batch dependsOn"
+    event_pattern: ClassVar[Mapping[str, Any]] = events.EVENT_PATTERN
+
+    def run_event(self, detail_type: str, detail: Mapping[str, Any]) -> RunEvent | None:
+        return events.run_event(detail_type, detail)
 
     def busy_reason(self, compute: Mapping[str, Any]) -> str:
         return "the queue is full"  # SubmitJob queues instead of refusing: never asked

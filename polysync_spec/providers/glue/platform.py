@@ -17,10 +17,11 @@ from polysync_spec.providers.base import (
     PlanContext,
     PlannedRequest,
     Resolved,
+    RunEvent,
     Tier,
     object_schema,
 )
-from polysync_spec.providers.glue import permissions, preflight
+from polysync_spec.providers.glue import events, permissions, preflight
 from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
@@ -70,6 +71,10 @@ class Glue:
 
     busy_codes: ClassVar[frozenset[str]] = frozenset({"ConcurrentRunsExceededException"})
     held_dependency: ClassVar[str] = ""
+    event_pattern: ClassVar[Mapping[str, Any]] = events.EVENT_PATTERN
+
+    def run_event(self, detail_type: str, detail: Mapping[str, Any]) -> RunEvent | None:
+        return events.run_event(detail_type, detail)
 
     def busy_reason(self, compute: Mapping[str, Any]) -> str:
         limit = compute.get("max_concurrent_runs")
