@@ -18,17 +18,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from polysync_spec.engine import events as ev
-from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
+from polysync_spec.engine.calls import Abandoned, Gate, Interrupts, PendingCall
 from polysync_spec.engine.ledger import Ledger, LedgerError
 from polysync_spec.engine.model import Plan, RunAction
 from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.resume import forgotten, view_of
 from polysync_spec.engine.runstate import RunState
-from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, nodes_of
+from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, Submit, nodes_of
 from polysync_spec.engine.submission import Submitter
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest.models import OnFailure
@@ -39,6 +40,9 @@ __all__ = ["ApplyResult", "Executor"]
 
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
+# Submissions in flight at once, at most (each also within max_concurrency and its
+# service's adaptive rate): enough to reach a 50-a-second quota at a second a call.
+SUBMIT_WORKERS = 50
 
 
 @dataclass
@@ -93,6 +97,8 @@ class Executor:
         self.log_lines = log_lines
         self.runs = {run.key: RunState(run) for run in plan.runs}
         self.interrupts = Interrupts()
+        # The scheduler, the runs' states, the ledger and the sink: one thread at a time.
+        self.gate = Gate()
         # Following runs in AWS: shared with status --watch, cancel and logs --follow.
         self.monitor = Monitor(
             self.runs,
@@ -120,6 +126,7 @@ class Executor:
             sink=self._emit,
             settle=self._settle,
             skip=self._skip,
+            gate=self.gate,
         )
         self.scheduler = self._scheduler()  # built again once the ledger is read
 
@@ -226,25 +233,69 @@ class Executor:
     # ------------------------------------------------------------ scheduling
 
     def _schedule(self, deadline: float | None = None) -> bool:
-        """Submit what may start now. True when it stopped at `deadline` with runs still
-        to submit: a thousand submissions take a while, and the runs already in flight
-        must not go unwatched meanwhile."""
+        """Submit what may start now, up to `SUBMIT_WORKERS` submissions at once (each
+        within its service's adaptive rate; `max_concurrency` counts a run from the
+        moment its submission begins). True when it stopped at `deadline` with runs
+        still to submit: a thousand submissions take a while, and the runs already in
+        flight must not go unwatched meanwhile. Every submission it began has ended (or
+        been abandoned to an interrupt) when it returns."""
+        pool = ThreadPoolExecutor(SUBMIT_WORKERS, thread_name_prefix="polysync-submit")
+        begun: list[Future[None]] = []
+        try:
+            with self.gate:
+                return self._dispatch(pool, begun, deadline)
+        finally:
+            pool.shutdown(wait=True)  # the gate is let go: the submissions finish
+            for future in begun:
+                future.result()  # a worker's error (a ledger that fails) is the apply's
+
+    def _dispatch(
+        self, pool: ThreadPoolExecutor, begun: list[Future[None]], deadline: float | None
+    ) -> bool:
         for state in self.runs.values():
             self._sync(state)
-        submitted = 0
-        while (decision := self.scheduler.next()) is not None:
+        running: set[Future[None]] = set()
+        while True:
+            if len(running) >= SUBMIT_WORKERS:
+                self._wait_for_one(running)
+                continue
+            decision = self.scheduler.next()
+            if decision is None:
+                if not running:
+                    return False
+                self._wait_for_one(running)  # its end may free a slot or a dependent
+                continue
             state = self.runs[decision.key]
             if isinstance(decision, Skip):
                 self._skip(state, decision.reason)
                 continue
             if self.interrupts.count:  # Ctrl-C mid-phase: submit nothing more
                 return True
-            if deadline is not None and submitted and time.monotonic() > deadline:
+            if deadline is not None and begun and time.monotonic() > deadline:
                 return True
-            self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
-            self._sync(state)
-            submitted += 1
-        return False
+            # Neither handed out again nor waited on natively until it has a run id;
+            # it holds a slot of max_concurrency from now.
+            self.scheduler.update(decision.key, RunPhase.SUBMITTING, in_flight=True)
+            future = pool.submit(self._submit_one, state, decision)
+            begun.append(future)
+            running.add(future)
+
+    def _submit_one(self, state: RunState, decision: Submit) -> None:
+        """One submission, on a worker thread: its bookkeeping under the gate, its AWS
+        calls and waits outside it."""
+        with self.gate:
+            try:
+                self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
+            finally:
+                self._sync(state)
+
+    def _wait_for_one(self, running: set[Future[None]]) -> None:
+        """Wait, the gate let go, until a submission in `running` ends."""
+        with self.gate.released():
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+        running.difference_update(done)
+        for future in done:
+            future.result()
 
     def _sync(self, state: RunState) -> None:
         """Tell the scheduler where a run is. The run's state is the truth (the monitor

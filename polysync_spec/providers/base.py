@@ -300,6 +300,10 @@ class Platform(Protocol):
     busy_codes: ClassVar[frozenset[str]]
     #: What AWS calls the dependencies it holds itself (e.g. "Batch dependsOn"); "" if none.
     held_dependency: ClassVar[str]
+    #: The start call's rate, calls a second per account and region: `(start, ceiling)`.
+    #: Submissions begin at `start` and never exceed `ceiling` (the documented quota);
+    #: throttling halves the rate, each accepted call raises it again (engine/rate.py).
+    submit_rate: ClassVar[tuple[float, float]]
 
     def busy_reason(self, compute: Mapping[str, Any]) -> str:
         """Why a run refused with a `busy_codes` error waits (e.g. "MaxConcurrentRuns 2"),

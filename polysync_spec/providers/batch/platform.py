@@ -46,6 +46,9 @@ class Batch:
 
     busy_codes: ClassVar[frozenset[str]] = frozenset()
     held_dependency: ClassVar[str] = "Batch dependsOn"
+    # SubmitJob: 50 transactions a second per account (AWS Batch User Guide, "Service
+    # quotas"; AWS-FACTS); over it, HTTP 429 TooManyRequestsException.
+    submit_rate: ClassVar[tuple[float, float]] = (50.0, 50.0)
 
     def busy_reason(self, compute: Mapping[str, Any]) -> str:
         return "the queue is full"  # SubmitJob queues instead of refusing: never asked
