@@ -1,6 +1,6 @@
 """polysync benchmarks: validate, plan and apply at scale, side by side with the AWS CLI.
 
-    .venv/bin/python -m benchmarks [--quick] [--json PATH] [--only validate|plan|apply]
+    .venv/bin/python -m benchmarks [--quick] [--json PATH] [--only validate|plan|apply|fleet]
 
 Every scenario runs the real `polysync` command in a child process against the embedded
 sandbox on 127.0.0.1, paced like a real account (30 ms a call, 50 calls a second per
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.fleet import fleet_scenario
 from benchmarks.harness import table
 from benchmarks.scenarios import (
     Settings,
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=Path("benchmarks/results.json"), help="where the JSON goes"
     )
-    parser.add_argument("--only", choices=("validate", "plan", "apply"), action="append")
+    parser.add_argument("--only", choices=("validate", "plan", "apply", "fleet"), action="append")
     parser.add_argument(
         "--latency", type=float, default=0.03, help="seconds added to every AWS call (0.03)"
     )
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     commit = _commit()  # before the run: the tree may change while it goes
     rows: list[dict[str, Any]] = []
-    chosen = args.only or ["validate", "plan", "apply"]
+    chosen = args.only or ["validate", "plan", "apply", "fleet"]
     with workdir() as tmp, Sandbox() as sandbox:
         root = Path(tmp)
         if "validate" in chosen:
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += _announce(plan_scenario(sandbox, settings, root))
         if "apply" in chosen:
             rows += _announce(apply_scenario(sandbox, settings, root))
+        if "fleet" in chosen:
+            rows += _announce(fleet_scenario(sandbox, settings, root))
     elapsed = time.perf_counter() - started
     print()
     print(table(rows, COLUMNS))

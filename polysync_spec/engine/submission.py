@@ -139,7 +139,8 @@ class Submitter:
             request = held
         intent_at = self.clock.now()
         answer_by = intent_at + self.answer_window
-        self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
+        with self.gate.released():  # durable before the call; other runs' writes meanwhile
+            self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
         provider = self.providers[run.platform]
         run_id = self._send(state, provider, RunRequest(run.api, request), intent_at)
         if run_id is None:
@@ -153,7 +154,8 @@ class Submitter:
         state.run_id, state.status, state.submitted_at = run_id, RunPhase.SUBMITTED, time.time()
         # A wait for a free slot is over: from here the run's own states say if it waits.
         state.waiting_since = state.retry_at = None
-        self.ledger.submitted(self.apply_id, state.planned.key, run_id)
+        with self.gate.released():
+            self.ledger.submitted(self.apply_id, state.planned.key, run_id)
         state.message = None
         state.url = self.providers[state.planned.platform].monitor_url(run_id)
         holder = by_service(state.planned.service).title
@@ -175,7 +177,8 @@ class Submitter:
         for attempt in range(SUBMIT_ATTEMPTS):
             if attempt:  # a resend: recovery waits from its answer, not the first one's
                 answer_by = self.clock.now() + self.answer_window
-                self.ledger.answer_due(self.apply_id, run.key, answer_by)
+                with self.gate.released():
+                    self.ledger.answer_due(self.apply_id, run.key, answer_by)
             rate = self.rate(run.service)
             if self._pause_for(rate):  # nothing sent: the attempt provably never was
                 return self._interrupted_while_unsure(state, failure, False)
