@@ -69,6 +69,12 @@ def fleet_scenario(sandbox: Sandbox, settings: Settings, workdir: Path) -> list[
     row["submit_span_s"] = span
     row["quota_floor_s"] = floor
     row["submit_calls"] = len(submits)
+    row["submits_per_s"] = runs / span if span else None
+    # The tool's CPU per submission (plan included): on a loaded machine this, not the
+    # quota, bounds the rate.
+    row["cpu_ms_per_run"] = 1000 * applied.cpu / runs
+    pacing = getattr(getattr(sandbox, "_app", None), "pacing", None)
+    row["throttled"] = pacing.throttled.get("batch", 0) if pacing is not None else None
     row["bar"] = f"submissions within 20% of the quota's floor ({1.2 * floor:.1f} s)"
     row["met"] = span <= 1.2 * floor and len(submits) >= runs
     rows = [row]

@@ -57,3 +57,11 @@ def test_the_aws_cli_baseline_submits_each_run_and_sees_each_end(
     # each end was seen, and not before it happened
     assert row["report_lag_max_s"] is not None and row["report_lag_p95_s"] > -0.5
     assert "AWS_PROFILE" not in env_for(sandbox)
+
+
+def test_the_fleet_project_is_valid_and_as_large_as_asked(sandbox: Sandbox, tmp_path: Path) -> None:
+    from benchmarks.fleet import build_fleet
+
+    root = build_fleet(sandbox, tmp_path / "fleet", 7)
+    assert validate(root, env={}) == []
+    assert (root / "polysync.yaml").read_text().count("job: f,") == 7
