@@ -133,3 +133,28 @@ def test_the_adaptive_rate_halves_on_throttling_and_climbs_back() -> None:
     for _ in range(10):
         rate.throttled()
     assert rate.rate == 1.0  # never below the floor
+
+
+def test_on_failure_cancel_also_cancels_what_was_being_submitted_at_the_failure(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from polysync_spec.sandbox.server import Fault
+
+    sandbox.script("batch", "cleanup", Outcome(stuck_in="RUNNING", starting_seconds=0.05))
+    runs = "      - {name: g, job: load}\n" + _runs(12)
+    text = HEADER + "run_plans:\n  p:\n    on_failure: cancel\n    runs:\n" + runs
+    plan = plan_for(sandbox, write(tmp_path, text))
+    sandbox.fail("StartJobRun", Fault("InvalidInputException", "refused", 400))
+    sandbox.pace(Pacing(latency=0.2))  # the Batch submissions are on their way meanwhile
+    applier, ledger, lines = applier_for(sandbox, plan, tmp_path, timeout=30.0)
+    try:
+        result = applier.run()
+    finally:
+        ledger.close()
+        sandbox.pace(None)
+    assert result.runs["g"].status == "Failed", lines
+    others = {key: s.status for key, s in result.runs.items() if key != "g"}
+    # Each either never went (Skipped) or was cancelled; none left running.
+    assert set(others.values()) <= {"Cancelled", "Skipped"}, lines
+    cancelled = [job for r in sandbox.requests("TerminateJobs") for job in r.params["jobs"]]
+    assert len(cancelled) == len(set(cancelled))  # each asked once

@@ -99,6 +99,7 @@ class Executor:
         self.interrupts = Interrupts()
         # The scheduler, the runs' states, the ledger and the sink: one thread at a time.
         self.gate = Gate()
+        self._cancelled: set[str] = set()  # runs whose cancel was asked for (by key)
         # Following runs in AWS: shared with status --watch, cancel and logs --follow.
         self.monitor = Monitor(
             self.runs,
@@ -288,6 +289,17 @@ class Executor:
                 self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
             finally:
                 self._sync(state)
+            failed = self.scheduler.failed_first
+            if (
+                self.on_failure is OnFailure.CANCEL
+                and failed is not None
+                and state.in_flight
+                and state.planned.key not in self._cancelled
+            ):
+                # The failure came while this submission was on its way: the run was in
+                # flight in all but its id when the others were cancelled.
+                reason = ev.CancelReason(ev.CancelCause.ON_FAILURE, failed)
+                self.monitor.cancel([state], reason, stop=lambda: self.interrupts.count > 1)
 
     def _wait_for_one(self, running: set[Future[None]]) -> None:
         """Wait, the gate let go, until a submission in `running` ends."""
@@ -367,6 +379,7 @@ class Executor:
         """Cancel every run in flight, best effort per run (the monitor's cancel): a
         failing or hung cancel is reported and every other run still gets its call."""
         in_flight = [state for state in self.runs.values() if state.in_flight]
+        self._cancelled.update(state.planned.key for state in in_flight)
         if in_flight:
             self.monitor.cancel(in_flight, reason, stop=lambda: self.interrupts.count > 1)
 
