@@ -33,7 +33,7 @@ from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, Submit, n
 from polysync_spec.engine.submission import Submitter
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest.models import OnFailure
-from polysync_spec.providers.base import LogTail, RunClient
+from polysync_spec.providers.base import SUBMIT_CONNECTIONS, LogTail, RunClient
 from polysync_spec.providers.clock import AwsClock
 
 __all__ = ["ApplyResult", "Executor"]
@@ -41,8 +41,9 @@ __all__ = ["ApplyResult", "Executor"]
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
 # Submissions in flight at once, at most (each also within max_concurrency and its
-# service's adaptive rate): enough to reach a 50-a-second quota at a second a call.
-SUBMIT_WORKERS = 50
+# service's adaptive rate): enough to reach a 50-a-second quota at a second a call, and
+# as many as the submit clients keep connections.
+SUBMIT_WORKERS = SUBMIT_CONNECTIONS
 
 
 @dataclass

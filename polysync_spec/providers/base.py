@@ -96,6 +96,11 @@ class RunRequest:
 
 
 # Error codes that say "not now" rather than "no": the call may be made again.
+# Submissions in flight at once (the engine's workers): the submit clients keep as many
+# connections, so none is opened and thrown away per call (botocore keeps 10 by default
+# and discards the ones beyond; on AWS each new one costs a TLS handshake).
+SUBMIT_CONNECTIONS = 50
+
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
