@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ class _GuardedConnection:
         self._queue: list[_Queued] = []
         self._queue_lock = threading.Lock()
         self._leading = False
+        self._in_transaction = False
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         try:
@@ -100,6 +102,27 @@ class _GuardedConnection:
             raise
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements this thread executes inside share one transaction (one
+        commit); other threads' wait for it. Nested: part of the outer one."""
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            self.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            else:
+                self.execute("COMMIT")
+            finally:
+                self._in_transaction = False
 
     def grouped(self, sql: str, parameters: Any) -> None:
         """Execute one write, durably, before returning, sharing its commit (one fsync)
@@ -184,6 +207,12 @@ class SqliteLedger:
 
     def close(self) -> None:
         self._db.close()
+
+    def together(self) -> contextlib.AbstractContextManager[None]:
+        """The writes made inside share one transaction: one fsync for a poll round's
+        status changes instead of one each. Statuses are AWS's, read again by the next
+        apply, so a crash mid-round loses nothing the protocol relies on."""
+        return self._db.transaction()
 
     # ------------------------------------------------------------ locks
 
