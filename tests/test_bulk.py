@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -237,3 +237,28 @@ def test_a_long_listing_is_abandoned_after_as_many_pages_as_asking_costs(
     }
     _, calls = _resolve(sandbox, ["thumbnails"])
     assert calls == 1  # one name: asked by name, never listed
+
+
+class _Botocore143:
+    """A Batch client as botocore before 1.44 builds it: no terminate_jobs method."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("terminate_jobs", "cancel_jobs"):
+            raise AttributeError(name)
+        return getattr(self._client, name)
+
+
+def test_an_sdk_without_terminate_jobs_terminates_one_by_one(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = _submit_stuck(sandbox, 3)
+    provider = _batch(sandbox)
+    provider.cancel_client = cast(Any, _Botocore143(provider.cancel_client))
+    with caplog.at_level(logging.WARNING):
+        assert provider.cancel(ids) == dict.fromkeys(ids)
+    assert sandbox.requests("TerminateJobs") == []
+    assert [r.params["jobId"] for r in sandbox.requests("TerminateJob")] == ids
+    assert any("predates 1.44" in r.getMessage() for r in caplog.records)
