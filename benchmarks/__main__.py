@@ -1,7 +1,7 @@
 """polysync benchmarks: validate, plan and apply at scale, side by side with the AWS CLI.
 
     .venv/bin/python -m benchmarks [--quick] [--airflow] [--json PATH]
-                                   [--only validate|plan|apply|airflow]
+                                   [--only validate|plan|apply|fleet|airflow]
 
 Every scenario runs the real `polysync` command in a child process against the embedded
 sandbox on 127.0.0.1, paced like a real account (30 ms a call, 50 calls a second per
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.airflow_env import PINS
+from benchmarks.fleet import fleet_scenario
 from benchmarks.harness import table
 from benchmarks.scenarios import (
     GLUE_HISTORY,
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=Path("benchmarks/results.json"), help="where the JSON goes"
     )
-    parser.add_argument("--only", choices=("validate", "plan", "apply", "airflow"), action="append")
+    parser.add_argument(
+        "--only", choices=("validate", "plan", "apply", "fleet", "airflow"), action="append"
+    )
     parser.add_argument(
         "--airflow",
         action="store_true",
@@ -66,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     commit = _commit()  # before the run: the tree may change while it goes
     rows: list[dict[str, Any]] = []
-    chosen = args.only or ["validate", "plan", "apply", *(["airflow"] if args.airflow else [])]
+    chosen = args.only or [
+        "validate",
+        "plan",
+        "apply",
+        "fleet",
+        *(["airflow"] if args.airflow else []),
+    ]
     with workdir() as tmp, Sandbox() as sandbox:
         root = Path(tmp)
         if "validate" in chosen:
@@ -77,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += _announce(apply_scenario(sandbox, settings, root))
         if "airflow" in chosen:
             rows += _announce(airflow_scenario(sandbox, settings, root))
+        if "fleet" in chosen:
+            rows += _announce(fleet_scenario(sandbox, settings, root))
     elapsed = time.perf_counter() - started
     print()
     print(table(rows, COLUMNS))

@@ -389,7 +389,7 @@ def test_detach_submits_and_returns(
     monkeypatch.chdir(tmp_path)
     assert run(["apply", str(path), "--auto-approve", "--detach", "--poll-interval", "0.05"]) == 0
     assert len(sandbox.requests("SubmitJob")) == 1
-    assert sandbox.requests("TerminateJob") == []
+    assert sandbox.requests("TerminateJobs") == []
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -415,7 +415,7 @@ def test_interrupt_cancels_in_flight_runs_of_both_kinds(
     out, err = process.communicate(timeout=30)
     assert process.returncode == 4, err
     assert len(sandbox.requests("BatchStopJobRun")) == 1
-    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
+    assert [r.params["reason"] for r in sandbox.requests("TerminateJobs")] == [
         "Cancelled by Polysync"
     ]
     summary = {line.split()[0]: line.split()[1] for line in out.splitlines()[-2:]}
@@ -437,7 +437,7 @@ def test_status_and_cancel_work_from_the_ledger_in_a_later_process(
     apply_id = capsys.readouterr().out.split()[0]
     assert run(["cancel", "--apply", apply_id]) == 0  # 0: the cancellation was confirmed
     assert "ended Cancelled" in capsys.readouterr().out
-    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
+    assert [r.params["reason"] for r in sandbox.requests("TerminateJobs")] == [
         "Cancelled by Polysync"
     ]
     assert run(["status", apply_id]) == 0
@@ -529,7 +529,7 @@ def test_a_run_past_its_own_limit_is_reported_unknown_not_waited_on(
     assert "beyond its limit of 120s" in (state.message or "") and "it was not cancelled" in (
         state.message or ""
     )
-    assert sandbox.requests("TerminateJob") == []
+    assert sandbox.requests("TerminateJobs") == []
 
 
 def test_apply_timeout_bounds_the_whole_apply(

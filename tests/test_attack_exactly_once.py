@@ -159,7 +159,7 @@ def test_an_interrupt_during_the_last_submission_exits_4_and_cancels_what_it_cre
         ledger.close()
     _wait_until(lambda: bool(_jobs_in_aws()), "the held SubmitJob takes effect")
     assert (result.exit_code, result.interrupted) == (ExitCode.INTERRUPTED, True), lines
-    assert len(sandbox.requests("TerminateJob")) == 1, lines
+    assert len(sandbox.requests("TerminateJobs")) == 1, lines
 
 
 # ------------------------------------------------------------------ array jobs

@@ -136,7 +136,7 @@ def test_cancel_with_one_platform_gone_from_the_manifests_still_cancels_the_othe
     code = run(["cancel", "--apply", apply_id, "--wait", "5"])
     out = capsys.readouterr()
     assert "internal error" not in out.err
-    assert len(sandbox.requests("TerminateJob")) == 1, out.out + out.err
+    assert len(sandbox.requests("TerminateJobs")) == 1, out.out + out.err
     assert code == ExitCode.ERROR  # the Glue run's cancellation could not be confirmed
 
 

@@ -122,3 +122,11 @@ def test_the_airflow_contender_stays_out_of_the_test_environment() -> None:
     }  # fmt: skip
     assert "polysync_spec" not in imported and "benchmarks" not in imported
     assert "airflow" in imported
+
+
+def test_the_fleet_project_is_valid_and_as_large_as_asked(sandbox: Sandbox, tmp_path: Path) -> None:
+    from benchmarks.fleet import build_fleet
+
+    root = build_fleet(sandbox, tmp_path / "fleet", 7)
+    assert validate(root, env={}) == []
+    assert (root / "polysync.yaml").read_text().count("job: f,") == 7

@@ -347,7 +347,7 @@ def test_an_interrupt_during_a_hung_submission_cancels_the_runs_in_flight_at_onc
     finally:
         ledger.close()
     [held] = sandbox.requests("StartJobRun")
-    [terminate] = sandbox.requests("TerminateJob")
+    [terminate] = sandbox.requests("TerminateJobs")
     assert terminate.at < held.at + 3.0  # sent while the submission was still unanswered
     assert result.exit_code is ExitCode.INTERRUPTED
     assert result.runs["clean"].status == "Cancelled"
@@ -379,7 +379,7 @@ def test_sigterm_during_a_hung_poll_cancels_at_once(sandbox: Sandbox, tmp_path: 
         process.kill()
     assert process.returncode == ExitCode.INTERRUPTED, out
     assert sandbox.holding > 0  # the poll is still unanswered
-    [terminate] = sandbox.requests("TerminateJob")
+    [terminate] = sandbox.requests("TerminateJobs")
     assert terminate.params["reason"] == "Cancelled by Polysync"
 
 

@@ -207,7 +207,7 @@ def test_cancel_apply_finds_a_run_whose_id_was_never_recorded(
     code = run(["cancel", "--apply", plan.plan_id, "--state", str(tmp_path / "state.db")])
     out = capsys.readouterr().out
     assert "submitted but never recorded" in out
-    assert len(sandbox.requests("TerminateJob")) == 1
+    assert len(sandbox.requests("TerminateJobs")) == 1
     assert code == ExitCode.OK, out
 
 
@@ -224,7 +224,7 @@ def test_a_failing_glue_stop_never_keeps_batch_runs_from_their_cancel(
     code = run(["cancel", "--apply", apply_id, "--wait", "5"])
     out = capsys.readouterr()
     assert "internal error" not in out.err
-    assert len(sandbox.requests("TerminateJob")) == 1  # Batch still got its cancel
+    assert len(sandbox.requests("TerminateJobs")) == 1  # Batch still got its cancel
     assert len(sandbox.requests("BatchStopJobRun")) > 1  # a server error is tried again
     assert "refused: InternalServiceException" in out.out
     assert code == ExitCode.ERROR  # not every cancellation was confirmed
@@ -237,10 +237,10 @@ def test_a_throttled_terminate_is_tried_again_and_confirmed(
     plan = plan_for(sandbox, write(tmp_path, _one("clean")))
     apply_plan(sandbox, plan, tmp_path, detach=True)
     sandbox.fail(
-        "TerminateJob", Fault("TooManyRequestsException", "Too Many Requests", 429, times=2)
+        "TerminateJobs", Fault("TooManyRequestsException", "Too Many Requests", 429, times=2)
     )
     code = run(["cancel", "--apply", plan.plan_id, "--state", str(tmp_path / "state.db")])
-    assert len(sandbox.requests("TerminateJob")) == 3
+    assert len(sandbox.requests("TerminateJobs")) == 3
     assert code == ExitCode.OK
 
 

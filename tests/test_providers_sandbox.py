@@ -526,8 +526,8 @@ def test_batch_cancel_in_queued_and_running_states(
     assert batch_provider.cancel([job_id]) == {job_id: None}
     report = wait_for(lambda: batch_provider.poll([job_id])[job_id], lambda r: r.status.terminal)
     assert (report.status, report.message) == (RunStatus.CANCELLED, "Cancelled by Polysync")
-    [call] = sandbox.requests("TerminateJob")
-    assert call.params == {"jobId": job_id, "reason": "Cancelled by Polysync"}
+    [call] = sandbox.requests("TerminateJobs")
+    assert call.params == {"jobs": [job_id], "reason": "Cancelled by Polysync"}
 
 
 @pytest.mark.parametrize(

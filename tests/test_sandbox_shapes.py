@@ -268,6 +268,24 @@ CASES: list[Case] = [
         lambda c: {"jobId": c["job"], "reason": "r" * 1025},
         lambda c: {"jobId": c["job"], "reason": "r" * 1024},
     ),
+    *(
+        case
+        for verb in ("terminate", "cancel")
+        for case in (
+            Case(
+                f"{verb}-jobs-count",
+                f"{verb}_jobs",
+                lambda c: {"jobs": [c["job"]] * 51, "reason": "r"},
+                lambda c: {"jobs": [c["job"]] * 50, "reason": "r"},
+            ),
+            Case(
+                f"{verb}-jobs-reason-length",
+                f"{verb}_jobs",
+                lambda c: {"jobs": [c["job"]], "reason": "r" * 1025},
+                lambda c: {"jobs": [c["job"]], "reason": "r" * 1024},
+            ),
+        )
+    ),
     # ---------------------------------------------------------------- Glue
     Case(
         "get-jobs-max-results",
@@ -508,6 +526,7 @@ TOOL_OPERATIONS = {
         "ListJobs",
         "SubmitJob",
         "TerminateJob",
+        "TerminateJobs",
     ),
     "glue": (
         "GetJobs",

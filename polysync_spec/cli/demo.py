@@ -126,7 +126,7 @@ def demo(examples_path: str, poll_interval: float) -> ExitCode:
         f"- orders_quality failed with its message: {nightly.runs['orders_quality'].message}"
     )
     click.echo("- on_failure: stop skipped what depended on it; apply would have exited 3.")
-    click.echo("- backfill was interrupted: its Batch array job was cancelled (TerminateJob) and")
+    click.echo("- backfill was interrupted: its Batch array job was cancelled (TerminateJobs) and")
     click.echo("  the cancellation confirmed before exiting; apply would have exited 4.")
     if statuses != expected or not cancelled:
         click.echo(

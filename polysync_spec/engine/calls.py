@@ -3,8 +3,9 @@ waiting thread acts on an interrupt at once whatever the network does."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -100,3 +101,38 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code")) or None
     return None
+
+
+class Gate:
+    """The executor's bookkeeping lock: the scheduler, the runs' states, the ledger and
+    the event sink are touched by one thread at a time, so submissions made in parallel
+    keep the order of effects a single thread has (every attempt recorded before its
+    call). A thread holding it lets it go while it waits on AWS or pauses
+    (`released`), which is where parallel submissions overlap."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner = threading.local()
+
+    def __enter__(self) -> Gate:
+        self._lock.acquire()
+        self._owner.held = True
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._owner.held = False
+        self._lock.release()
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Let the gate go for the block, if this thread holds it; take it back after."""
+        if not getattr(self._owner, "held", False):
+            yield
+            return
+        self._owner.held = False
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._owner.held = True

@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from polysync_spec.engine import events as ev
-from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
+from polysync_spec.engine.calls import Abandoned, Gate, Interrupts, PendingCall
 from polysync_spec.engine.ledger import Ledger, LedgerError
 from polysync_spec.engine.listen import EventWaiting, Listener
 from polysync_spec.engine.model import Plan, RunAction
@@ -29,17 +30,21 @@ from polysync_spec.engine.monitor import Limits, Monitor, PollPolicy
 from polysync_spec.engine.phase import RunPhase
 from polysync_spec.engine.resume import forgotten, view_of
 from polysync_spec.engine.runstate import RunState
-from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, nodes_of
+from polysync_spec.engine.schedule import Scheduler, Skip, SkipReason, Submit, nodes_of
 from polysync_spec.engine.submission import Submitter
 from polysync_spec.errors import ExitCode
 from polysync_spec.manifest.models import OnFailure
-from polysync_spec.providers.base import LogTail, RunClient
+from polysync_spec.providers.base import SUBMIT_CONNECTIONS, LogTail, RunClient
 from polysync_spec.providers.clock import AwsClock
 
 __all__ = ["ApplyResult", "Executor"]
 
 # Seconds of submitting before the runs already in flight are polled again.
 SUBMIT_SLICE = 10.0
+# Submissions in flight at once, at most (each also within max_concurrency and its
+# service's adaptive rate): enough to reach a 50-a-second quota at a second a call, and
+# as many as the submit clients keep connections.
+SUBMIT_WORKERS = SUBMIT_CONNECTIONS
 
 
 @dataclass
@@ -97,6 +102,9 @@ class Executor:
         # recorded nor cancelled, and their ledger rows are left as they are.
         self.runs = {run.key: RunState(run) for run in plan.selected_runs}
         self.interrupts = Interrupts()
+        # The scheduler, the runs' states, the ledger and the sink: one thread at a time.
+        self.gate = Gate()
+        self._cancelled: set[str] = set()  # runs whose cancel was asked for (by key)
         # Following runs in AWS: shared with status --watch, cancel and logs --follow.
         self.monitor = Monitor(
             self.runs,
@@ -126,6 +134,7 @@ class Executor:
             sink=self._emit,
             settle=self._settle,
             skip=self._skip,
+            gate=self.gate,
         )
         self.scheduler = self._scheduler()  # built again once the ledger is read
 
@@ -245,25 +254,80 @@ class Executor:
     # ------------------------------------------------------------ scheduling
 
     def _schedule(self, deadline: float | None = None) -> bool:
-        """Submit what may start now. True when it stopped at `deadline` with runs still
-        to submit: a thousand submissions take a while, and the runs already in flight
-        must not go unwatched meanwhile."""
+        """Submit what may start now, up to `SUBMIT_WORKERS` submissions at once (each
+        within its service's adaptive rate; `max_concurrency` counts a run from the
+        moment its submission begins). True when it stopped at `deadline` with runs
+        still to submit: a thousand submissions take a while, and the runs already in
+        flight must not go unwatched meanwhile. Every submission it began has ended (or
+        been abandoned to an interrupt) when it returns."""
+        pool = ThreadPoolExecutor(SUBMIT_WORKERS, thread_name_prefix="polysync-submit")
+        begun: list[Future[None]] = []
+        try:
+            with self.gate:
+                return self._dispatch(pool, begun, deadline)
+        finally:
+            pool.shutdown(wait=True)  # the gate is let go: the submissions finish
+            for future in begun:
+                future.result()  # a worker's error (a ledger that fails) is the apply's
+
+    def _dispatch(
+        self, pool: ThreadPoolExecutor, begun: list[Future[None]], deadline: float | None
+    ) -> bool:
         for state in self.runs.values():
             self._sync(state)
-        submitted = 0
-        while (decision := self.scheduler.next()) is not None:
+        running: set[Future[None]] = set()
+        while True:
+            if len(running) >= SUBMIT_WORKERS:
+                self._wait_for_one(running)
+                continue
+            decision = self.scheduler.next()
+            if decision is None:
+                if not running:
+                    return False
+                self._wait_for_one(running)  # its end may free a slot or a dependent
+                continue
             state = self.runs[decision.key]
             if isinstance(decision, Skip):
                 self._skip(state, decision.reason)
                 continue
             if self.interrupts.count:  # Ctrl-C mid-phase: submit nothing more
                 return True
-            if deadline is not None and submitted and time.monotonic() > deadline:
+            if deadline is not None and begun and time.monotonic() > deadline:
                 return True
-            self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
-            self._sync(state)
-            submitted += 1
-        return False
+            # Neither handed out again nor waited on natively until it has a run id;
+            # it holds a slot of max_concurrency from now.
+            self.scheduler.update(decision.key, RunPhase.SUBMITTING, in_flight=True)
+            future = pool.submit(self._submit_one, state, decision)
+            begun.append(future)
+            running.add(future)
+
+    def _submit_one(self, state: RunState, decision: Submit) -> None:
+        """One submission, on a worker thread: its bookkeeping under the gate, its AWS
+        calls and waits outside it."""
+        with self.gate:
+            try:
+                self.submitter.submit(state, [self.runs[key] for key in decision.native_after])
+            finally:
+                self._sync(state)
+            failed = self.scheduler.failed_first
+            if (
+                self.on_failure is OnFailure.CANCEL
+                and failed is not None
+                and state.in_flight
+                and state.planned.key not in self._cancelled
+            ):
+                # The failure came while this submission was on its way: the run was in
+                # flight in all but its id when the others were cancelled.
+                reason = ev.CancelReason(ev.CancelCause.ON_FAILURE, failed)
+                self.monitor.cancel([state], reason, stop=lambda: self.interrupts.count > 1)
+
+    def _wait_for_one(self, running: set[Future[None]]) -> None:
+        """Wait, the gate let go, until a submission in `running` ends."""
+        with self.gate.released():
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+        running.difference_update(done)
+        for future in done:
+            future.result()
 
     def _sync(self, state: RunState) -> None:
         """Tell the scheduler where a run is. The run's state is the truth (the monitor
@@ -336,6 +400,7 @@ class Executor:
         failing or hung cancel is reported and every other run still gets its call.
         Returns the run ids whose cancel AWS accepted."""
         in_flight = [state for state in self.runs.values() if state.in_flight]
+        self._cancelled.update(state.planned.key for state in in_flight)
         if not in_flight:
             return set()
         answers = self.monitor.cancel(in_flight, reason, stop=lambda: self.interrupts.count > 1)

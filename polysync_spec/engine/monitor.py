@@ -132,10 +132,11 @@ class Monitor:
                 throttled = error_code(exc) in THROTTLING
                 self.sink(PollFailed(platform, throttled, exc.__class__.__name__))
                 continue
-            for state in states:
-                report = reports.get(state.run_id or "")
-                if report is not None:
-                    changed |= self.update(state, report)
+            with self.ledger.together():  # one commit for the round's changes
+                for state in states:
+                    report = reports.get(state.run_id or "")
+                    if report is not None:
+                        changed |= self.update(state, report)
         return changed
 
     def update(self, state: RunState, report: StatusReport) -> bool:

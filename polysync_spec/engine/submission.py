@@ -16,8 +16,9 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
-from polysync_spec.engine.calls import Abandoned, Interrupts, PendingCall
+from polysync_spec.engine.calls import Abandoned, Gate, Interrupts, PendingCall
 from polysync_spec.engine.events import (
     Lost,
     RunSubmitted,
@@ -30,12 +31,15 @@ from polysync_spec.engine.events import (
 )
 from polysync_spec.engine.ledger import Ledger, RunRecord
 from polysync_spec.engine.phase import RunPhase
+from polysync_spec.engine.rate import AdaptiveRate
 from polysync_spec.engine.runstate import RunState
 from polysync_spec.engine.schedule import INTERRUPTED, SkipReason
 from polysync_spec.errors import PolysyncError
 from polysync_spec.providers.base import RunClient, RunRequest
 from polysync_spec.providers.clock import AwsClock
 from polysync_spec.providers.registry import by_service
+
+T = TypeVar("T")
 
 SUBMIT_ATTEMPTS = 10
 LOOKUP_ATTEMPTS = 5
@@ -75,6 +79,7 @@ class Submitter:
         sink: Sink,
         settle: Settle,
         skip: SkipRun,
+        gate: Gate | None = None,
     ) -> None:
         self.apply_id = apply_id
         self.providers = providers
@@ -90,6 +95,28 @@ class Submitter:
         self._skip = skip
         # Submissions left unanswered by an interrupt: (run, the call).
         self.abandoned: list[tuple[RunState, PendingCall[str]]] = []
+        # The executor's bookkeeping lock, let go while waiting on AWS (parallel
+        # submissions); a Gate nobody holds when submissions are made one at a time.
+        self.gate = gate or Gate()
+        # The start call's adaptive rate, one per service (AWS's quotas are per account).
+        self.rates: dict[str, AdaptiveRate] = {}
+
+    def rate(self, service: str) -> AdaptiveRate:
+        """The adaptive rate of `service`'s start call (`Platform.submit_rate`)."""
+        if service not in self.rates:
+            start, ceiling = by_service(service).submit_rate
+            self.rates[service] = AdaptiveRate(start, ceiling)
+        return self.rates[service]
+
+    def _pause(self, seconds: float) -> bool:
+        """`Interrupts.pause`, the gate let go meanwhile."""
+        with self.gate.released():
+            return self.interrupts.pause(seconds)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """`Interrupts.call`, the gate let go meanwhile."""
+        with self.gate.released():
+            return self.interrupts.call(fn)
 
     # ------------------------------------------------------------ sending
 
@@ -112,7 +139,8 @@ class Submitter:
             request = held
         intent_at = self.clock.now()
         answer_by = intent_at + self.answer_window
-        self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
+        with self.gate.released():  # durable before the call; other runs' writes meanwhile
+            self.ledger.intent(self.apply_id, run, attempt_id, intent_at, answer_by)
         provider = self.providers[run.platform]
         run_id = self._send(state, provider, RunRequest(run.api, request), intent_at)
         if run_id is None:
@@ -126,7 +154,8 @@ class Submitter:
         state.run_id, state.status, state.submitted_at = run_id, RunPhase.SUBMITTED, time.time()
         # A wait for a free slot is over: from here the run's own states say if it waits.
         state.waiting_since = state.retry_at = None
-        self.ledger.submitted(self.apply_id, state.planned.key, run_id)
+        with self.gate.released():
+            self.ledger.submitted(self.apply_id, state.planned.key, run_id)
         state.message = None
         state.url = self.providers[state.planned.platform].monitor_url(run_id)
         holder = by_service(state.planned.service).title
@@ -148,9 +177,15 @@ class Submitter:
         for attempt in range(SUBMIT_ATTEMPTS):
             if attempt:  # a resend: recovery waits from its answer, not the first one's
                 answer_by = self.clock.now() + self.answer_window
-                self.ledger.answer_due(self.apply_id, run.key, answer_by)
+                with self.gate.released():
+                    self.ledger.answer_due(self.apply_id, run.key, answer_by)
+            rate = self.rate(run.service)
+            if self._pause_for(rate):  # nothing sent: the attempt provably never was
+                return self._interrupted_while_unsure(state, failure, False)
             try:
-                return self.interrupts.call(lambda: provider.submit(request))
+                run_id = self._call(lambda: provider.submit(request))
+                rate.accepted()
+                return run_id
             except Abandoned as abandoned:
                 self.abandoned.append((state, abandoned.call))
                 self._unknown(
@@ -163,13 +198,15 @@ class Submitter:
                 if getattr(exc, "code", None) in by_service(run.service).busy_codes:
                     self._wait_for_slot(state)
                     return None
+                if getattr(exc, "throttled", False):
+                    rate.throttled()
                 if not (getattr(exc, "throttled", False) or getattr(exc, "ambiguous", False)):
                     self._settle(state, RunPhase.FAILED, str(exc))
                     return None
                 failure = str(exc)
                 ambiguous = bool(getattr(exc, "ambiguous", False))
             failed_at = time.monotonic()  # the settle time counts from the call's end
-            if self.interrupts.pause(min(0.05 * 2**attempt, 5.0) * (1 + random.random())):
+            if self._pause(min(0.05 * 2**attempt, 5.0) * (1 + random.random())):
                 return self._interrupted_while_unsure(state, failure, ambiguous)
             if not ambiguous:
                 continue
@@ -194,6 +231,11 @@ class Submitter:
             self.emit(SubmissionAbsent(run.key, Lost.FAILED))
         self._settle(state, RunPhase.FAILED, f"gave up after {SUBMIT_ATTEMPTS} attempts: {failure}")
         return None
+
+    def _pause_for(self, rate: AdaptiveRate) -> bool:
+        """Wait for the rate's next token, the gate let go; True when interrupted."""
+        with self.gate.released():
+            return not rate.acquire(self.interrupts.pause)
 
     def _wait_for_slot(self, state: RunState) -> None:
         """AWS refused to start the run for want of capacity (one of its platform's
@@ -275,7 +317,7 @@ class Submitter:
                 break
             wait = max(deadline - self.clock.now(), 0.0)
             self.emit(SettleWait(run.key, Lost.INTERRUPTED))
-            if self.interrupts.pause(wait):
+            if self._pause(wait):
                 self._unknown(
                     state,
                     "an interrupted submission was not visible in AWS yet when the apply "
@@ -311,7 +353,7 @@ class Submitter:
             if not waiting:
                 waiting = True
                 self.emit(SettleWait(key, Lost.FAILED))
-            if self.interrupts.pause(deadline - time.monotonic()):
+            if self._pause(deadline - time.monotonic()):
                 return None
 
     def _look_for(
@@ -319,15 +361,15 @@ class Submitter:
     ) -> list[str] | None:
         """Ask AWS for the runs of this attempt, after the listings' consistency delay; a
         failed look-up is asked again a few times. None: no answer could be had."""
-        if delay and self.interrupts.pause(self.consistency_delay):
+        if delay and self._pause(self.consistency_delay):
             return None
         for attempt in range(LOOKUP_ATTEMPTS):
             try:
-                return self.interrupts.call(lambda: provider.find_submitted(request, intent_at))
+                return self._call(lambda: provider.find_submitted(request, intent_at))
             except Abandoned:
                 return None
             except Exception:
-                if self.interrupts.pause(min(0.1 * 2**attempt, 5.0)):
+                if self._pause(min(0.1 * 2**attempt, 5.0)):
                     return None
         return None
 

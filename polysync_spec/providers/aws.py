@@ -28,6 +28,7 @@ from polysync_spec.manifest.models import (
     ProfileAuth,
     WebIdentityAuth,
 )
+from polysync_spec.providers.base import SUBMIT_CONNECTIONS
 from polysync_spec.providers.clock import AwsClock
 from polysync_spec.providers.credentials import AzureCredential, core_session, federated_session
 from polysync_spec.version import __version__
@@ -73,6 +74,7 @@ def client_config(
     max_attempts: int | None = None,
     read_timeout: float = READ_TIMEOUT,
     connect_timeout: float = CONNECT_TIMEOUT,
+    max_pool_connections: int = 10,
 ) -> Config:
     """Retry settings: the user's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive
     mode (client-side rate limiting under throttling) with 5 attempts. `max_attempts=1`
@@ -91,6 +93,7 @@ def client_config(
         user_agent_extra=f"polysync-spec/{__version__}",
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
     )
 
 
@@ -175,6 +178,7 @@ class Sessions:
             max_attempts=1,
             read_timeout=self.submit_read_timeout,
             connect_timeout=self.submit_connect_timeout,
+            max_pool_connections=SUBMIT_CONNECTIONS,
         )
 
     def client(
@@ -186,6 +190,7 @@ class Sessions:
         max_attempts: int | None = None,
         read_timeout: float | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        max_pool_connections: int = 10,
     ) -> Any:
         """A client of `service` for platform `name`: its own connection pool, AWS's clock
         read from every answer. `max_attempts=1` for submissions (never retried blindly);
@@ -195,7 +200,12 @@ class Sessions:
             service,  # type: ignore[call-overload]
             region_name=platform.region,
             endpoint_url=self.sandbox_url or platform.endpoint_url,
-            config=client_config(max_attempts, read_timeout or self.read_timeout, connect_timeout),
+            config=client_config(
+                max_attempts,
+                read_timeout or self.read_timeout,
+                connect_timeout,
+                max_pool_connections,
+            ),
         )
         client.meta.events.register("after-call", functools.partial(_observe_date, self.clock))
         if self.sandbox_url is None:  # the sandbox's keys are public

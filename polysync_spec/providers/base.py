@@ -96,6 +96,11 @@ class RunRequest:
 
 
 # Error codes that say "not now" rather than "no": the call may be made again.
+# Submissions in flight at once (the engine's workers): the submit clients keep as many
+# connections, so none is opened and thrown away per call (botocore keeps 10 by default
+# and discards the ones beyond; on AWS each new one costs a TLS handshake).
+SUBMIT_CONNECTIONS = 50
+
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -352,6 +357,10 @@ class Platform(Protocol):
     busy_codes: ClassVar[frozenset[str]]
     #: What AWS calls the dependencies it holds itself (e.g. "Batch dependsOn"); "" if none.
     held_dependency: ClassVar[str]
+    #: The start call's rate, calls a second per account and region: `(start, ceiling)`.
+    #: Submissions begin at `start` and never exceed `ceiling` (the documented quota);
+    #: throttling halves the rate, each accepted call raises it again (engine/rate.py).
+    submit_rate: ClassVar[tuple[float, float]]
 
     def busy_reason(self, compute: Mapping[str, Any]) -> str:
         """Why a run refused with a `busy_codes` error waits (e.g. "MaxConcurrentRuns 2"),

@@ -71,5 +71,14 @@ class Denials:
             self._refused.add(permission)
         log.warning("%s is denied: %s", permission, consequence)
 
+    def unavailable(self, operation: str, fallback: str, why: str) -> None:
+        """Remember that the endpoint (or the installed SDK) does not offer `operation`,
+        or refused it as a whole; warn once that `fallback` takes its place and `why`."""
+        with self._lock:
+            if operation in self._refused:
+                return
+            self._refused.add(operation)
+        log.warning("%s is not available (%s): %s", operation, why, fallback)
+
     def __contains__(self, permission: Any) -> bool:
         return permission in self._refused

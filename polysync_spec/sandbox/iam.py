@@ -128,7 +128,9 @@ def create_user(name: str, policy: Mapping[str, Any]) -> tuple[str, str]:
 def authorize(
     environ: Mapping[str, Any], body: bytes, service: str, operation: str, params: Any
 ) -> Denial | None:
-    """None when the request may go on; else how the service refuses it."""
+    """None when the request may go on; else how the service refuses it. The jobs of a
+    Batch bulk call IAM refuses one by one are kept for `take_item_denials`."""
+    _ITEM_DENIALS.value = None
     if not _MODE.enforced or service not in SERVICES:
         return None
     from moto.iam.access_control import (
@@ -189,7 +191,50 @@ def authorize(
                 # AWS's JSON services answer 400; Batch's REST front end 403.
                 403 if service == "batch" else 400,
             )
+    if operation in BATCH_BULK_ACTIONS and service == "batch":
+        items = _item_denials(key.arn, policies, operation, params or {}, region)
+        if items:
+            _ITEM_DENIALS.value = items
     return None
+
+
+# Batch's bulk calls have no IAM action of their own: "This operation requires
+# batch:TerminateJob permission for each job in the request. There is no separate
+# batch:TerminateJobs IAM action" (botocore 1.44.8 batch service-2.json, TerminateJobs;
+# CancelJobs says the same of batch:CancelJob). A job the caller may not stop is one
+# `AccessDenied` item of the answer's `errors`, the others are stopped.
+BATCH_BULK_ACTIONS = {"TerminateJobs": "TerminateJob", "CancelJobs": "CancelJob"}
+
+
+class _Items(threading.local):
+    value: dict[str, str] | None = None
+
+
+_ITEM_DENIALS = _Items()
+
+
+def take_item_denials() -> dict[str, str]:
+    """The jobs of the bulk request this thread is serving that IAM refuses (job id ->
+    message), found by `authorize`; cleared as it is read."""
+    found, _ITEM_DENIALS.value = _ITEM_DENIALS.value or {}, None
+    return found
+
+
+def _item_denials(
+    caller: str, policies: list[Any], operation: str, params: Mapping[str, Any], region: str
+) -> dict[str, str]:
+    from moto.iam.access_control import PermissionResult
+
+    action = f"batch:{BATCH_BULK_ACTIONS[operation]}"
+    denied: dict[str, str] = {}
+    for job_id in params.get("jobs") or []:
+        resource = f"arn:aws:batch:{region}:{ACCOUNT_ID}:job/{job_id}"
+        results = [policy.is_action_permitted(action, resource) for policy in policies]
+        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+            denied[str(job_id)] = (
+                f"User: {caller} is not authorized to perform: {action} on resource: {resource}"
+            )
+    return denied
 
 
 def _unrecognized() -> Denial:
@@ -243,13 +288,16 @@ def _batch(
     action: str, operation: str, params: Mapping[str, Any], region: str
 ) -> list[tuple[str, str]]:
     """SubmitJob: the queue and the definition revision it resolves to; TerminateJob and
-    CancelJob: the job. Every other call: "*". (AWS Batch User Guide, "Supported
+    CancelJob: the job; TerminateJobs and CancelJobs: nothing as a whole, each job as
+    TerminateJob / CancelJob would be. Every other call: "*". (AWS Batch User Guide, "Supported
     resource-level permissions for AWS Batch API actions" and "Accounting for job
     definition revisions": the definition ARN SubmitJob is checked against carries the
     revision.)"""
     prefix = f"arn:aws:batch:{region}:{ACCOUNT_ID}"
     if operation in ("TerminateJob", "CancelJob"):
         return [(action, f"{prefix}:job/{params.get('jobId', '')}")]
+    if operation in BATCH_BULK_ACTIONS:
+        return []  # authorised job by job (`_item_denials`), never as a whole
     if operation == "SubmitJob":
         queue = str(params.get("jobQueue", ""))
         queue_arn = queue if queue.startswith("arn:") else f"{prefix}:job-queue/{queue}"

@@ -5,7 +5,8 @@ Extensions, in one place and used by the demo and every test alike:
 - realistic lifecycles and scripted outcomes (`lifecycle.py`), and moto's Glue runs and
   Batch jobs made to behave as AWS's (`moto_glue.py`: retries, log groups; `moto_batch.py`:
   array jobs, log configurations, definitions by ARN);
-- Glue BatchStopJobRun, which moto lacks, with per-run `Errors` as AWS reports them;
+- Glue BatchStopJobRun and Batch TerminateJobs / CancelJobs, which moto lacks, with
+  per-item errors as AWS reports them;
 - a request-shape layer: requests the API references document as invalid, which moto would
   take, are refused as the service refuses them (`shapes.py` holds the rules);
 - a log of every request the emulator received (service, operation, parameters), so that
@@ -297,6 +298,9 @@ class SandboxApp:
                 return self._inject(environ, start_response, service, chaotic, after)
         if service == "glue" and operation == "BatchStopJobRun":
             return _json(start_response, 200, _batch_stop_job_run(params, _region(environ)))
+        if service == "batch" and operation in iam.BATCH_BULK_ACTIONS:
+            answer = _bulk_stop(operation, params, _region(environ), iam.take_item_denials())
+            return _json(start_response, 200, answer)
         if service == "batch" and operation in _PAGINATED:
             return self._paginated(environ, start_response, operation, params or {})
         if service == "s3" and ("HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ):
@@ -456,6 +460,32 @@ def _batch_stop_job_run(params: Any, region: str) -> dict[str, Any]:
         LIFECYCLES.stop(run_id)
         successes.append({"JobName": job_name, "JobRunId": run_id})
     return {"SuccessfulSubmissions": successes, "Errors": errors}
+
+
+def _bulk_stop(
+    operation: str, params: Any, region: str, denied: Mapping[str, str]
+) -> dict[str, Any]:
+    """Batch TerminateJobs / CancelJobs (moto 5.2 has neither): each job as TerminateJob /
+    CancelJob treats it, the answer HTTP 200 with `successful` job ids and `errors`
+    (`{job, code, message}`) for the jobs IAM refused; "Jobs that can't be found are
+    treated as successfully processed" (botocore 1.44.8 batch service-2.json). The shape
+    layer has already refused more than 50 jobs or a reason over 1024 characters."""
+    from moto.batch_simple.models import batch_simple_backends
+
+    backend = batch_simple_backends[ACCOUNT_ID][region]
+    reason = str((params or {}).get("reason", ""))
+    successful: list[str] = []
+    errors: list[dict[str, str]] = []
+    for job_id in [str(j) for j in (params or {}).get("jobs") or []]:
+        if job_id in denied:
+            errors.append({"job": job_id, "code": "AccessDenied", "message": denied[job_id]})
+            continue
+        if operation == "TerminateJobs":
+            backend.terminate_job(job_id, reason)
+        else:
+            backend.cancel_job(job_id, reason)
+        successful.append(job_id)
+    return {"successful": successful, "errors": errors}
 
 
 def _stop_error(job_name: str, run_id: str, code: str, message: str) -> dict[str, Any]:

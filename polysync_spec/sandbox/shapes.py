@@ -546,6 +546,29 @@ RULES: tuple[Rule, ...] = (
         "This parameter has a limit of 1024 characters.",
         high=1024,
     ),
+    # ------------------------------------------------------------ Batch TerminateJobs, CancelJobs
+    *(
+        rule
+        for operation, verb in (("TerminateJobs", "terminate"), ("CancelJobs", "cancel"))
+        for rule in (
+            _batch(
+                operation,
+                f"{verb}-jobs-count",
+                "count",
+                "jobs",
+                f"An array of up to 50 Batch job IDs of the jobs to {verb}.",
+                high=50,
+            ),
+            _batch(
+                operation,
+                f"{verb}-jobs-reason-length",
+                "length",
+                "reason",
+                "This parameter has a limit of 1024 characters.",
+                high=1024,
+            ),
+        )
+    ),
     # ------------------------------------------------------------ Glue GetJobs, BatchGetJobs
     _glue(
         "GetJobs",

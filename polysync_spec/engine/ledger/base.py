@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import socket
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -142,4 +143,9 @@ class Ledger(Protocol):
     def plan(self, apply_id: str) -> dict[str, Any] | None: ...
     def applies(self) -> list[tuple[str, str, float]]: ...
     def find_run(self, run_id: str) -> tuple[str, RunRecord] | None: ...
+    def together(self) -> AbstractContextManager[None]:
+        """The writes made inside share one commit where the store has commits (a poll
+        round's status changes: one fsync, not one per run)."""
+        ...
+
     def close(self) -> None: ...

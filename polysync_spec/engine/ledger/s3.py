@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -62,6 +63,10 @@ class S3Ledger:
     lock object created with a conditional write (If-None-Match: *), so two CI jobs
     applying the same plan cannot both hold it. Only the lock holder writes run objects.
     """
+
+    def together(self) -> contextlib.AbstractContextManager[None]:
+        """Every write is an object of its own: nothing to share."""
+        return contextlib.nullcontext()
 
     def __init__(self, url: str, client: Any) -> None:
         bucket, _, prefix = url.removeprefix("s3://").partition("/")

@@ -1,19 +1,26 @@
-"""The ledger in SQLite, at `.polysync/state.db` by default: each write is its own
-transaction, so a SIGKILL loses at most the write in progress; a lock row per apply id
+"""The ledger in SQLite, at `.polysync/state.db` by default: each write is durable
+before its method returns (its own transaction, or one shared with the writes other
+threads make at the same moment: parallel submissions' intents share a commit), so a
+SIGKILL loses at most the writes in progress; a lock row per apply id
 keeps two processes from applying the same plan at once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from polysync_spec import redact
 from polysync_spec.engine.ledger.base import (
+    LedgerError,
     LockHeld,
     RunRecord,
     _ledger_error,
@@ -59,31 +66,115 @@ CREATE TABLE IF NOT EXISTS locks (
 """
 
 
+@dataclass
+class _Queued:
+    """One write waiting for a group commit."""
+
+    sql: str
+    parameters: Any
+    done: threading.Event = field(default_factory=threading.Event)
+    error: LedgerError | None = None
+
+
 class _GuardedConnection:
     """The SQLite connection, with every failure but a constraint (which the lock relies
-    on) turned into a LedgerError naming the file."""
+    on) turned into a LedgerError naming the file. One statement (or one group of
+    them, `grouped`) at a time, whatever the thread: parallel submissions write from
+    several, and a statement of another thread must never land inside a group's
+    transaction."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
+        self._lock = threading.RLock()
+        # Group commit: statements waiting for the next transaction, and whether a
+        # thread is writing them now (the leader).
+        self._queue: list[_Queued] = []
+        self._queue_lock = threading.Lock()
+        self._leading = False
+        self._in_transaction = False
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         try:
-            return self._db.execute(sql, parameters)
+            with self._lock:
+                return self._db.execute(sql, parameters)
         except sqlite3.IntegrityError:
             raise
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from None
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements this thread executes inside share one transaction (one
+        commit); other threads' wait for it. Nested: part of the outer one."""
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            self.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            else:
+                self.execute("COMMIT")
+            finally:
+                self._in_transaction = False
+
+    def grouped(self, sql: str, parameters: Any) -> None:
+        """Execute one write, durably, before returning, sharing its commit (one fsync)
+        with the writes other threads make meanwhile (group commit: the first waiting
+        thread writes everyone's in one transaction). A group that fails is written
+        again one statement at a time, so each write gets its own outcome."""
+        queued = _Queued(sql, parameters)
+        with self._queue_lock:
+            self._queue.append(queued)
+            lead = not self._leading
+            self._leading = self._leading or lead
+        if lead:
+            self._lead()
+        queued.done.wait()
+        if queued.error is not None:
+            raise queued.error
+
+    def _lead(self) -> None:
+        while True:
+            with self._queue_lock:
+                group, self._queue = self._queue, []
+                if not group:
+                    self._leading = False
+                    return
+            with self._lock:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    for queued in group:
+                        self._db.execute(queued.sql, queued.parameters)
+                    self._db.execute("COMMIT")
+                except sqlite3.Error:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    for queued in group:
+                        try:
+                            self._db.execute(queued.sql, queued.parameters)
+                        except sqlite3.Error as exc:
+                            queued.error = _ledger_error(self.path, exc)
+            for queued in group:
+                queued.done.set()
+
     def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
         try:
-            return self._db.executemany(sql, parameters)
+            with self._lock:
+                return self._db.executemany(sql, parameters)
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from None
 
     def executescript(self, script: str) -> sqlite3.Cursor:
         try:
-            return self._db.executescript(script)
+            with self._lock:
+                return self._db.executescript(script)
         except sqlite3.Error as exc:
             raise _ledger_error(self.path, exc) from None
 
@@ -116,6 +207,12 @@ class SqliteLedger:
 
     def close(self) -> None:
         self._db.close()
+
+    def together(self) -> contextlib.AbstractContextManager[None]:
+        """The writes made inside share one transaction: one fsync for a poll round's
+        status changes instead of one each. Statuses are AWS's, read again by the next
+        apply, so a crash mid-round loses nothing the protocol relies on."""
+        return self._db.transaction()
 
     # ------------------------------------------------------------ locks
 
@@ -190,7 +287,7 @@ class SqliteLedger:
         identity it carries, when (epoch seconds, AWS's clock) and when its answer is due
         at the latest."""
         key, platform, service, region = run.key, run.platform, run.service, run.region
-        self._db.execute(
+        self._db.grouped(
             "INSERT INTO runs (apply_id, key, platform, service, region, status, intent_at, "
             "attempt_id, answer_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (apply_id, key) DO UPDATE SET status = excluded.status, run_id = NULL, "
@@ -213,13 +310,13 @@ class SqliteLedger:
     def answer_due(self, apply_id: str, key: str, answer_by: float) -> None:
         """A submission is sent again (same identity): its answer is due by `answer_by`
         (AWS's clock), which recovery then waits from."""
-        self._db.execute(
+        self._db.grouped(
             "UPDATE runs SET answer_by = ? WHERE apply_id = ? AND key = ?",
             (answer_by, apply_id, key),
         )
 
     def submitted(self, apply_id: str, key: str, run_id: str) -> None:
-        self._db.execute(
+        self._db.grouped(
             "UPDATE runs SET run_id = ?, status = ?, submitted_at = ? WHERE apply_id = ? AND key = ?",
             (run_id, RunPhase.SUBMITTED, time.time(), apply_id, key),
         )

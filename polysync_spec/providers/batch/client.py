@@ -31,6 +31,7 @@ from polysync_spec.providers.batch.definitions import (
 )
 from polysync_spec.providers.batch.denied import unfindable, with_call_hint
 from polysync_spec.providers.batch.discovery import (
+    active_listing,
     describe_definitions,
     describe_queues,
     describe_revisions,
@@ -38,6 +39,7 @@ from polysync_spec.providers.batch.discovery import (
 from polysync_spec.providers.batch.permissions import (
     DESCRIBE_JOB_QUEUES,
     LIST_JOBS,
+    TERMINATE_JOB,
     call_hint,
     submit_hint,
     terminate_hint,
@@ -64,6 +66,15 @@ log = logging.getLogger(__name__)
 DESCRIBE_REVISIONS_CHUNK = 100  # DescribeJobDefinitions takes "a list of up to 100"
 DESCRIBE_JOBS_CHUNK = 100  # DescribeJobs takes at most 100 job ids
 LIST_JOBS_PAGE = 1000  # ListJobs maxResults with jobStatus ("up to 1000 values")
+# TerminateJobs takes "an array of up to 50 Batch job IDs" (botocore 1.44.8 batch
+# service-2.json, TerminateJobsRequest.jobs).
+TERMINATE_JOBS_CHUNK = 50
+TERMINATE_JOBS = "batch:TerminateJobs"  # the call (not an IAM action: see permissions.py)
+# What an endpoint answers for an operation it does not offer.
+BULK_MISSING_CODES = frozenset(
+    {"UnknownOperationException", "UnknownOperation", "InvalidAction", "NotFoundException"}
+)
+BULK_FALLBACK = "Batch jobs are terminated one TerminateJob call each"
 
 
 class BatchClient(AwsProvider["Boto3BatchClient"]):
@@ -76,12 +87,8 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
         self.denials = Denials()  # permissions refused: those calls are not made again
 
     def snapshot(self, platform: BatchPlatform, runs: Sequence[tuple[Run, BatchJob]]) -> BatchLive:
-        """The queues (DescribeJobQueues, 100 a call) and definitions the runs use. Pinned
-        definitions (name:revision or an ARN with a revision): DescribeJobDefinitions by
-        ARN alone, 100 a call, the account taken from the queue ARNs already fetched. Bare
-        names and ARNs without a revision: one DescribeJobDefinitions(jobDefinitionName,
-        ACTIVE) per name, since only that answers "the highest ACTIVE revision" without
-        listing the whole account. Where DescribeJobQueues is denied, the queues are taken
+        """The queues (DescribeJobQueues, 100 a call) and definitions the runs use
+        (`resolve_definitions`). Where DescribeJobQueues is denied, the queues are taken
         as they are named, undescribed (plan notes that it could not check them)."""
         live = BatchLive()
         references: set[str] = set()
@@ -93,34 +100,82 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
         found_queues = self._queues_if_allowed(sorted(queues)) if queues else {}
         for queue in queues:
             live.queues[queue] = found_queues.get(queue)
-        self._lookup_definitions(live, sorted(references), found_queues)
+        live.definitions.update(self.resolve_definitions(sorted(references), found_queues))
         return live
 
-    def _lookup_definitions(
-        self, live: BatchLive, references: list[str], queues: dict[str, BatchQueue]
-    ) -> None:
-        # A bare name, or an ARN without a revision, runs the latest ACTIVE revision
-        # (SubmitJob); DescribeJobDefinitions' `jobDefinitions` takes only `name:revision`
-        # or an ARN with one, so both are looked up by name.
+    def resolve_definitions(
+        self, references: list[str], queues: Mapping[str, BatchQueue]
+    ) -> dict[str, DefinitionLookup]:
+        """What each definition reference (`name`, `name:revision`, ARN with or without
+        a revision) resolves to, in the fewest DescribeJobDefinitions calls.
+
+        A bare name (or an ARN without a revision) runs its highest ACTIVE revision
+        (SubmitJob); only two reads answer that: one call per name (`jobDefinitionName`,
+        ACTIVE), or the account's whole ACTIVE listing (100 revisions a page, the
+        product document's discovery), whose length is unknown before its last page (the
+        API documents no order, so a partial listing resolves no name). Pinned revisions
+        (`name:revision`, an ARN with one) are described by ARN, 100 a call, the account
+        taken from the queue ARNs already fetched; those a finished listing holds need
+        no call.
+
+        The rule (a ski rental), for N distinct names and P pinned revisions: asking
+        costs B = N + ceil(P/100) calls. With N >= 1 and B >= 2 the listing is read for
+        at most B pages; a listing longer than that is abandoned and the names asked one
+        by one. Cost: the listing's ceil(A/100) pages (A: the ACTIVE revisions in the
+        account), plus ceil(P'/100) for the P' pinned revisions that are not ACTIVE,
+        when ceil(A/100) <= B; else 2B at worst. Never more than about twice the cheaper
+        of the two ways, which cannot be known before the listing's last page."""
+        # DescribeJobDefinitions' `jobDefinitions` takes only `name:revision` or an ARN
+        # with one, so the latest ACTIVE revision is looked up by name.
         latest_of = {r: definition_name(r)[0] for r in references if definition_name(r)[1] is None}
         pinned = [r for r in references if r not in latest_of]
-        if latest_of:
-            latest = self.discover(sorted(set(latest_of.values())))
-            for reference, name in latest_of.items():
-                live.definitions[reference] = DefinitionLookup(reference, latest.get(name))
+        names = sorted(set(latest_of.values()))
+        found: dict[str, DefinitionLookup] = {}
+        budget = len(names) + -(-len(pinned) // DESCRIBE_REVISIONS_CHUNK)
+        listing = self._active_listing(budget) if names and budget >= 2 else None
+        if listing is not None:
+            latest = highest_revisions(listing)
+        elif names:
+            latest = self.discover(names)
+        else:
+            latest = {}
+        for reference, name in latest_of.items():
+            found[reference] = DefinitionLookup(reference, latest.get(name))
+        if listing is not None:
+            active = {d.arn: d for d in listing} | {d.reference: d for d in listing}
+            for reference in [r for r in pinned if r in active]:
+                found[reference] = DefinitionLookup(
+                    reference, active[reference], pinned=True, pinned_status="ACTIVE"
+                )
+            pinned = [r for r in pinned if r not in active]
         if not pinned:
-            return
+            return found
         lookups = revision_arns(pinned, queues, self.region)
-        found = self.revisions(sorted(set(lookups.values())))
+        revisions = self.revisions(sorted(set(lookups.values())))
         for reference, key in lookups.items():
-            revision = found.get(key) or found.get(reference)
+            revision = revisions.get(key) or revisions.get(reference)
             status = revision.status if revision else None
-            live.definitions[reference] = DefinitionLookup(
+            found[reference] = DefinitionLookup(
                 reference,
                 revision if status == "ACTIVE" else None,
                 pinned=True,
                 pinned_status=status,
             )
+        return found
+
+    def _active_listing(self, budget: int) -> list[BatchDefinition] | None:
+        """`active_listing` of at most `budget` pages, its errors as discover's."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from polysync_spec.providers.aws import describe_client_error
+
+        try:
+            return active_listing(self.client, budget)
+        except (ClientError, BotoCoreError) as exc:
+            raise with_call_hint(
+                describe_client_error(exc, f"discovering Batch job definitions in {self.region}"),
+                exc,
+            ) from None
 
     def discover(self, names: list[str] | None = None) -> dict[str, BatchDefinition]:
         """The highest ACTIVE revision of each definition (of `names`, or of all)."""
@@ -286,9 +341,85 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
             return None
 
     def cancel(self, job_ids: list[str]) -> dict[str, Refusal | None]:
-        """TerminateJob, which (unlike CancelJob) also stops STARTING and RUNNING jobs,
-        one job at a time; each job's refusal is its own (a lost connection is a
-        retryable one), never an exception."""
+        """TerminateJobs, 50 jobs a call, which (as TerminateJob, unlike CancelJob and
+        CancelJobs) also stops STARTING and RUNNING jobs; each job's refusal is its own
+        (a lost connection is a retryable one), never an exception, and one failing job
+        or chunk never keeps the others from their call. Where TerminateJobs is missing
+        (botocore before 1.44, an endpoint that does not know it) or refused as a whole,
+        each job gets its own TerminateJob, from then on for the whole process."""
+        unique = list(dict.fromkeys(job_ids))
+        results: dict[str, Refusal | None] = {}
+        for start in range(0, len(unique), TERMINATE_JOBS_CHUNK):
+            if TERMINATE_JOBS in self.denials:
+                break
+            chunk = unique[start : start + TERMINATE_JOBS_CHUNK]
+            answered = self._terminate_jobs(chunk)
+            if answered is not None:
+                results.update(answered)
+        rest = [job_id for job_id in unique if job_id not in results]
+        results.update(self._terminate_each(rest))
+        return results
+
+    def _terminate_jobs(self, chunk: list[str]) -> dict[str, Refusal | None] | None:
+        """One TerminateJobs call: each job None (accepted) or its refusal. The answer
+        is HTTP 200 "even when some jobs encountered errors, so check the errors list",
+        and "jobs that can't be found are treated as successfully processed" (botocore
+        1.44.8 batch service-2.json, TerminateJobs; TerminateJobsErrorDetail codes:
+        ValidationException, ClientException, ThrottlingException, ServerException,
+        AccessDenied). None: the call is missing or refused as a whole (remembered; the
+        caller terminates the jobs one by one)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        terminate_jobs = getattr(self.cancel_client, "terminate_jobs", None)
+        if terminate_jobs is None:
+            self.denials.unavailable(
+                TERMINATE_JOBS,
+                BULK_FALLBACK,
+                "the installed botocore predates 1.44; upgrade it to terminate 50 jobs a call",
+            )
+            return None
+        try:
+            response = terminate_jobs(jobs=chunk, reason=CANCEL_REASON)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Error"))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in BULK_MISSING_CODES or status == 404:
+                self.denials.unavailable(
+                    TERMINATE_JOBS, BULK_FALLBACK, f"the endpoint answered {code}"
+                )
+                return None
+            if is_denied(exc):
+                # AWS authorises TerminateJobs job by job as batch:TerminateJob, so a
+                # refusal of the whole call comes from elsewhere (an SCP or VPC endpoint
+                # policy naming the call); the single calls may still be allowed.
+                self.denials.unavailable(
+                    TERMINATE_JOBS,
+                    BULK_FALLBACK,
+                    f"refused as a whole ({code}); it is authorised as {TERMINATE_JOB} on "
+                    "each job: allow it for batch:TerminateJobs requests to make this cheaper",
+                )
+                return None
+            refusal = Refusal.of(code, str(error.get("Message", "")), status=status)
+            return dict.fromkeys(chunk, refusal)
+        except BotoCoreError as exc:
+            return dict.fromkeys(chunk, Refusal(exc.__class__.__name__, str(exc), retryable=True))
+        results: dict[str, Refusal | None] = dict.fromkeys(response.get("successful") or [])
+        for item in response.get("errors") or []:
+            job_id, code = str(item.get("job", "")), str(item.get("code", "Error"))
+            message = str(item.get("message", ""))
+            if code in DENIED_CODES or code == "AccessDenied":
+                message += f"; {terminate_hint(self.region, job_id)}"
+            results[job_id] = Refusal.of(code, message)
+        # A job the answer does not mention is not known to be stopped: asked again.
+        for job_id in chunk:
+            results.setdefault(
+                job_id, Refusal("NoAnswer", "TerminateJobs did not report this job", True)
+            )
+        return {job_id: results[job_id] for job_id in chunk}
+
+    def _terminate_each(self, job_ids: list[str]) -> dict[str, Refusal | None]:
+        """TerminateJob, one job at a time."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         results: dict[str, Refusal | None] = {}

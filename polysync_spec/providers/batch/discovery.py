@@ -19,6 +19,26 @@ def describe_definitions(client: Any, query: dict[str, Any]) -> list[BatchDefini
     return [BatchDefinition.from_api(d) for page in pages for d in page.get("jobDefinitions", [])]
 
 
+def active_listing(client: Any, budget: int) -> list[BatchDefinition] | None:
+    """Every ACTIVE revision in the account (DescribeJobDefinitions status=ACTIVE, pages
+    of 100, as the product document discovers), reading at most `budget` pages; None when
+    more pages remain after that (the listing is abandoned: the caller asks per name).
+    The API documents no order for the listing, so no name's highest revision is known
+    before the last page: a partial listing resolves nothing."""
+    request: dict[str, Any] = {"status": "ACTIVE", "maxResults": DESCRIBE_PAGE}
+    definitions: list[BatchDefinition] = []
+    seen: set[str] = set()
+    for _ in range(budget):
+        response = client.describe_job_definitions(**request)
+        definitions += [BatchDefinition.from_api(d) for d in response.get("jobDefinitions", [])]
+        token = response.get("nextToken")
+        if not token or token in seen:  # a repeated token would loop for ever
+            return definitions
+        seen.add(token)
+        request = {**request, "nextToken": token}
+    return None
+
+
 def describe_revisions(client: Any, chunk: list[str]) -> list[BatchDefinition]:
     """DescribeJobDefinitions(jobDefinitions=chunk) and nothing else: the API reference
     says the parameter "can't be used with other parameters", and the paginator always

@@ -16,6 +16,12 @@ Facts, with their sources:
   `NAME:REV`. (AWS Batch User Guide, "Accounting for job definition revisions".)
 - TerminateJob takes the job's ARN, `arn:aws:batch:REGION:ACCOUNT:job/JOB_ID` (same
   list); job ids are only known after submitting, so policies use `job/*`.
+- TerminateJobs (the bulk TerminateJob, up to 50 jobs a call, botocore 1.44 and later)
+  has no IAM action of its own: "This operation requires batch:TerminateJob permission
+  for each job in the request. There is no separate batch:TerminateJobs IAM action."
+  (botocore 1.44.8 batch service-2.json, TerminateJobs; AWS Batch API Reference,
+  TerminateJobs.) A job the caller may not terminate is an `AccessDenied` item of the
+  answer's `errors`; the grant below covers both calls.
 - The product document (003) names SubmitJob, DescribeJobs, TerminateJob and
   DescribeJobDefinitions (discovery); DescribeJobQueues and ListJobs are separate
   permissions, which polysync does without where they are denied.
@@ -80,6 +86,8 @@ def submit_hint(region: str, payload: Mapping[str, Any]) -> str:
 
 
 def terminate_hint(region: str, job_id: str) -> str:
+    """The remedy of a denied TerminateJob, or of a job TerminateJobs reports
+    `AccessDenied` for (both are authorised as batch:TerminateJob on the job)."""
     return grant_hint(TERMINATE_JOB, _arn(region, ACCOUNT_PLACEHOLDER, f"job/{job_id}"))
 
 
@@ -94,7 +102,7 @@ BATCH_LOG_GROUP = "/aws/batch/job"  # the default of a definition's logConfigura
 
 # What each command calls, by the resources it is authorised against: snapshot (plan),
 # submit, poll (DescribeJobs; ListJobs for a failed array job's children),
-# find_submitted (ListJobs), cancel (TerminateJob, then polls), log_tail (DescribeJobs,
+# find_submitted (ListJobs), cancel (TerminateJobs, else TerminateJob, then polls), log_tail (DescribeJobs,
 # ListJobs for an array job's failed child).
 _READ = (DESCRIBE_JOBS, LIST_JOBS)
 UNSCOPED: dict[Command, tuple[str, ...]] = {

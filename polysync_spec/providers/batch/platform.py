@@ -47,6 +47,9 @@ class Batch:
 
     busy_codes: ClassVar[frozenset[str]] = frozenset()
     held_dependency: ClassVar[str] = "Batch dependsOn"
+    # SubmitJob: 50 transactions a second per account (AWS Batch User Guide, "Service
+    # quotas"; AWS-FACTS); over it, HTTP 429 TooManyRequestsException.
+    submit_rate: ClassVar[tuple[float, float]] = (50.0, 50.0)
     event_pattern: ClassVar[Mapping[str, Any]] = events.EVENT_PATTERN
 
     def run_event(self, detail_type: str, detail: Mapping[str, Any]) -> RunEvent | None:

@@ -71,6 +71,11 @@ class Glue:
 
     busy_codes: ClassVar[frozenset[str]] = frozenset({"ConcurrentRunsExceededException"})
     held_dependency: ClassVar[str] = ""
+    # StartJobRun: AWS publishes no rate for it ("AWS Glue API requests are throttled for
+    # AWS accounts on a per-Region basis", AWS Knowledge Center, glue-throttling-rate-
+    # exceeded; ThrottlingException, HTTP 400). Start at 10 a second and let the
+    # adaptive rate find the account's, up to Batch's documented 50.
+    submit_rate: ClassVar[tuple[float, float]] = (10.0, 50.0)
     event_pattern: ClassVar[Mapping[str, Any]] = events.EVENT_PATTERN
 
     def run_event(self, detail_type: str, detail: Mapping[str, Any]) -> RunEvent | None:
