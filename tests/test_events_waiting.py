@@ -414,9 +414,11 @@ def test_interrupt_with_events_on_cancels_runs_in_flight(
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == ExitCode.INTERRUPTED, err
-    assert [r.params["reason"] for r in sandbox.requests("TerminateJob")] == [
-        "Cancelled by Polysync"
-    ] * 2
+    [terminate] = sandbox.requests("TerminateJobs")  # both runs in one bulk call
+    assert (len(terminate.params["jobs"]), terminate.params["reason"]) == (
+        2,
+        "Cancelled by Polysync",
+    )
     summary = {line.split()[0]: line.split()[1] for line in out.splitlines()[-2:]}
     assert summary == {"r0": "Cancelled", "r1": "Cancelled"}
 

@@ -94,13 +94,13 @@ def test_a_second_interrupt_detaches_naming_the_runs_whose_cancel_was_not_confir
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     fast(sandbox, cleanup=Outcome(stuck_in="RUNNING", starting_seconds=0.1))
-    sandbox.fail("TerminateJob", Fault.delay(5.0, times=1))
+    sandbox.fail("TerminateJobs", Fault.delay(5.0, times=1))
     applier, ledger, lines = applier_for(sandbox, clean_plan(sandbox, tmp_path), tmp_path)
 
     def interrupt_twice() -> None:
         _wait_until(lambda: "clean: Running" in "\n".join(lines), "clean is running")
         applier.interrupt()
-        _wait_until(lambda: sandbox.holding > 0, "the TerminateJob is held")
+        _wait_until(lambda: sandbox.holding > 0, "the TerminateJobs call is held")
         applier.interrupt()
 
     threading.Thread(target=interrupt_twice, daemon=True).start()
