@@ -293,6 +293,9 @@ def test_example_plan_discovers_with_the_fewest_calls(sandbox: Sandbox) -> None:
         "BatchGetJobs": 1,
         "DescribeJobQueues": 1,
         "DescribeJobDefinitions": 2,
+        # the cost: one page of recent runs per Glue job, the queues' compute environments
+        "GetJobRuns": 3,
+        "DescribeComputeEnvironments": 1,
     }
     [pinned] = [
         r for r in sandbox.requests("DescribeJobDefinitions") if "jobDefinitions" in r.params

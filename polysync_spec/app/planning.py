@@ -13,6 +13,7 @@ from polysync_spec.errors import PolysyncError, UsageError
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.clients import clients_of
+from polysync_spec.providers.cost import Prices
 
 
 class ManifestErrors(PolysyncError):
@@ -36,7 +37,13 @@ def choose_run_plan(project: Project, requested: str | None) -> str:
 
 
 def plan_project(
-    project: Project, run_plan: str | None, sessions: Sessions, *, manifest_path: str
+    project: Project,
+    run_plan: str | None,
+    sessions: Sessions,
+    *,
+    manifest_path: str,
+    prices: Prices | None = None,
+    max_cost: float | None = None,
 ) -> Plan:
     """Discover what `run_plan` touches (through each platform's client) and plan it.
 
@@ -46,4 +53,6 @@ def plan_project(
         raise ManifestErrors(project)
     name = choose_run_plan(project, run_plan)
     live = discover_live(project, name, clients_of(project, sessions))
-    return make_plan(project, name, live, manifest_path=manifest_path)
+    return make_plan(
+        project, name, live, manifest_path=manifest_path, prices=prices, max_cost=max_cost
+    )

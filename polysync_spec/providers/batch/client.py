@@ -32,10 +32,12 @@ from polysync_spec.providers.batch.definitions import (
 from polysync_spec.providers.batch.denied import unfindable, with_call_hint
 from polysync_spec.providers.batch.discovery import (
     describe_definitions,
+    describe_environment_types,
     describe_queues,
     describe_revisions,
 )
 from polysync_spec.providers.batch.permissions import (
+    DESCRIBE_COMPUTE_ENVIRONMENTS,
     DESCRIBE_JOB_QUEUES,
     LIST_JOBS,
     call_hint,
@@ -93,8 +95,32 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
         found_queues = self._queues_if_allowed(sorted(queues)) if queues else {}
         for queue in queues:
             live.queues[queue] = found_queues.get(queue)
+        environments = [e for q in found_queues.values() for e in q.compute_environments]
+        if environments:
+            live.environments = self._environment_types(environments)
         self._lookup_definitions(live, sorted(references), found_queues)
         return live
+
+    def _environment_types(self, arns: list[str]) -> dict[str, str]:
+        """What each compute environment runs on (for plan's cost figures); nothing
+        where DescribeComputeEnvironments is denied or fails: the cost is then given
+        as usage without a price, and plan says why."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if DESCRIBE_COMPUTE_ENVIRONMENTS in self.denials:
+            return {}
+        try:
+            return describe_environment_types(self.client, arns)
+        except (ClientError, BotoCoreError) as exc:
+            if is_denied(exc):
+                self.denials.note(
+                    DESCRIBE_COMPUTE_ENVIRONMENTS,
+                    "plan cannot tell Fargate from EC2 compute environments, so Batch runs "
+                    "are given usage without a price",
+                )
+            else:
+                log.debug("describing compute environments: %s", exc)
+            return {}
 
     def _lookup_definitions(
         self, live: BatchLive, references: list[str], queues: dict[str, BatchQueue]

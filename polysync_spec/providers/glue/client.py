@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
@@ -60,10 +61,13 @@ class GlueClient(AwsProvider["Boto3GlueClient"]):
         self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]
     ) -> dict[str, GlueDefinition | None]:
         """Every Glue job the runs use, by name: BatchGetJobs, 100 names a call (where it
-        is denied: GetJob each, or GetJobs pages for many)."""
+        is denied: GetJob each, or GetJobs pages for many), each with its recent runs
+        (one GetJobRuns page a job, for the expected cost)."""
         del platform
         names = sorted({job.external_id for _, job in runs})
         found, _ = self.discover(names)
+        for name, definition in found.items():
+            found[name] = replace(definition, recent_runs=self.runs.history(name))
         return {name: found.get(name) for name in names}
 
     def discover(

@@ -20,7 +20,8 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.glue import permissions
+from polysync_spec.providers.cost import CostEstimate, Prices
+from polysync_spec.providers.glue import cost, permissions
 from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
@@ -306,6 +307,23 @@ class Glue:
         self, command: Command, region: str, account: str, used: Mapping[str, set[str]]
     ) -> list[Grant]:
         return permissions.grants(command, region, account, used.get("job", set()))
+
+    def estimate(
+        self,
+        job: GlueJob,
+        platform: GluePlatform,
+        live: GlueLive | None,
+        *,
+        compute: Mapping[str, Any],
+        request: Mapping[str, Any],
+        prices: Prices,
+    ) -> CostEstimate | None:
+        """DPU-hours and price of the run: see `providers/glue/cost.py`."""
+        definition = (live or {}).get(job.external_id)
+        limit = self.run_limit_seconds(compute)
+        return cost.estimate(
+            platform.region, definition, compute, request, limit_seconds=limit, prices=prices
+        )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The job run's timeout (or Glue's default when the job sets none), once for the

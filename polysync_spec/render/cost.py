@@ -1,0 +1,85 @@
+"""Cost as people read it: a run's estimate (plan), a plan's totals, a run's usage
+(after apply). Figures come from the plan document's `cost` (`providers.cost`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from polysync_spec.engine.model import Plan
+from polysync_spec.providers.cost import priced
+
+
+def usd(amount: float | None) -> str:
+    """$0.0042, $1.23, $1,234.50: cents, or four decimals below one cent."""
+    if amount is None:
+        return "-"
+    return f"${amount:,.4f}" if 0 < amount < 0.01 else f"${amount:,.2f}"
+
+
+def usage_text(usage: Mapping[str, float] | None) -> str:
+    """`0.25 DPU-hours` / `0.0167 vCPU-hours, 0.0333 GB-hours`."""
+    if not usage:
+        return "-"
+    return ", ".join(f"{_amount(amount)} {unit}" for unit, amount in usage.items())
+
+
+def _amount(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.1f}"
+
+
+def _figure(figure: Mapping[str, Any] | None) -> str | None:
+    if not figure:
+        return None
+    money = f"{usd(figure['usd'])} " if figure.get("usd") is not None else ""
+    return f"{money}({usage_text(figure.get('usage'))}; {figure.get('basis')})"
+
+
+def run_estimate(cost: Mapping[str, Any] | None) -> str:
+    """One run's estimate in one line: expected, then at most."""
+    if not cost:
+        return "cannot be sized (no worker settings, capacity or container resources known)"
+    parts = []
+    expected, upper = _figure(cost.get("expected")), _figure(cost.get("upper"))
+    if expected:
+        parts.append(f"expected {expected}")
+    if upper:
+        parts.append(f"at most {upper}")
+    if not parts:
+        parts.append(f"{usage_text(cost.get('rate'))} per hour")
+    return ", ".join(parts)
+
+
+def run_estimate_short(cost: Mapping[str, Any] | None) -> str:
+    """A table cell: `$0.12 (≤ $1.10)`, or usage where there is no price."""
+    if not cost:
+        return "—"
+    expected, upper = cost.get("expected") or {}, cost.get("upper") or {}
+    if expected.get("usd") is not None or upper.get("usd") is not None:
+        first = usd(expected["usd"]) if expected.get("usd") is not None else "?"
+        bound = f" (≤ {usd(upper['usd'])})" if upper.get("usd") is not None else ""
+        return first + bound
+    figure = expected or upper
+    if figure:
+        return usage_text(figure.get("usage"))
+    return f"{usage_text(cost.get('rate'))} per hour"
+
+
+def plan_totals(plan: Plan) -> str:
+    """`expected $1.23, at most $9.87 (limit $5.00); not priced: export`."""
+    expected, upper, unpriced = plan.cost_totals()
+    text = f"expected {usd(expected)}"
+    text += f", at most {usd(upper)}" if upper is not None else ", no upper bound"
+    if plan.max_cost is not None:
+        text += f" (limit {usd(plan.max_cost)})"
+    if unpriced:
+        text += f"; not priced: {', '.join(unpriced)}"
+    return text
+
+
+def actual(usage: Mapping[str, float] | None, cost: Mapping[str, Any] | None) -> str:
+    """What a run used, priced at the plan's prices where it has them."""
+    if not usage:
+        return "-"
+    amount = priced(usage, (cost or {}).get("prices") or {})
+    return f"{usd(amount)} ({usage_text(usage)})" if amount is not None else usage_text(usage)
