@@ -201,12 +201,13 @@ def _progress(executor: Any, output: str) -> Iterator[None]:
 def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
     import time
 
-    from polysync_spec.render.runs import result_document, summary_table
+    from polysync_spec.render.runs import result_document, summary_table, total_line
 
     if output == "markdown":
         from polysync_spec.render.timeline import markdown
 
-        click.echo(markdown(result.apply_id, records, time.time()), nl=False)
+        costs = {key: state.planned.cost for key, state in result.runs.items()}
+        click.echo(markdown(result.apply_id, records, time.time(), costs), nl=False)
     elif output == "json":
         click.echo(json.dumps(result_document(result), indent=2))
     elif output == "jsonl":
@@ -216,6 +217,9 @@ def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
     else:
         click.echo("")
         click.echo(summary_table(result.runs))
+        total = total_line(result.runs)
+        if total:
+            click.echo(total)
 
 
 def _read_plan_file(source: str) -> Any:

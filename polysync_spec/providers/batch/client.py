@@ -20,6 +20,7 @@ from polysync_spec.providers.base import (
     StatusReport,
 )
 from polysync_spec.providers.batch import inventory
+from polysync_spec.providers.batch.cost import job_usage, summed
 from polysync_spec.providers.batch.definitions import (
     BatchDefinition,
     BatchLive,
@@ -277,12 +278,37 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
                 failed_children = None
                 if job.get("status") == "FAILED" and is_array_parent(job):
                     failed_children = self._failed_children_or_none(job["jobId"])
-                reports[job["jobId"]] = map_status(job, failed_children)
+                report = map_status(job, failed_children)
+                if job.get("status") in ("SUCCEEDED", "FAILED"):
+                    report = replace(report, usage=self._usage(job))
+                reports[job["jobId"]] = report
         for job_id in job_ids:
             reports.setdefault(
                 job_id, StatusReport(RunStatus.UNKNOWN, None, f"Batch does not know job {job_id}")
             )
         return reports
+
+    def _usage(self, job: Mapping[str, Any]) -> dict[str, float] | None:
+        """What an ended job used (`batch.cost.job_usage`); an array parent ran no
+        container: its children (`<parent id>:<index>`, DescribeJobs 100 a call) are
+        summed. None when it cannot be read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not is_array_parent(job):
+            return job_usage(job)
+        size = int((job.get("arrayProperties") or {}).get("size") or 0)
+        children = [f"{job['jobId']}:{index}" for index in range(size)]
+        usages: list[dict[str, float] | None] = []
+        try:
+            for start in range(0, len(children), DESCRIBE_JOBS_CHUNK):
+                response = self.client.describe_jobs(
+                    jobs=children[start : start + DESCRIBE_JOBS_CHUNK]
+                )
+                usages += [job_usage(child) for child in response.get("jobs", [])]
+        except (ClientError, BotoCoreError) as exc:
+            log.debug("reading the children of %s: %s", job["jobId"], exc)
+            return None
+        return summed(usages)
 
     def failed_children(self, parent_id: str) -> list[dict[str, Any]]:
         """The FAILED children of an array job (ListJobs summaries, every page)."""

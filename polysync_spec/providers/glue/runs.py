@@ -14,6 +14,7 @@ from typing import Any
 
 from polysync_spec.providers.base import RunStatus, StatusReport
 from polysync_spec.providers.denials import Denials, is_denied
+from polysync_spec.providers.glue.cost import run_usage
 from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.spec import (
     RETRIED_STATES,
@@ -95,6 +96,8 @@ class RunReader:
             reports[run_id] = (
                 retry_pending(latest, awaited) if awaited is not None else map_status(latest)
             )
+            if reports[run_id].status.terminal:
+                reports[run_id] = replace(reports[run_id], usage=run_usage(latest))
             if self._retry_unseen(job_name, latest):
                 report = reports[run_id]
                 reports[run_id] = replace(
