@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from polysync_spec.engine.model import Plan
-from polysync_spec.providers.cost import priced
+from polysync_spec.providers.cost import UNITS, priced
 
 
 def usd(amount: float | None) -> str:
@@ -21,7 +21,8 @@ def usage_text(usage: Mapping[str, float] | None) -> str:
     """`0.25 DPU-hours` / `0.0167 vCPU-hours, 0.0333 GB-hours`."""
     if not usage:
         return "-"
-    return ", ".join(f"{_amount(amount)} {unit}" for unit, amount in usage.items())
+    order = sorted(usage, key=lambda u: UNITS.index(u) if u in UNITS else len(UNITS))
+    return ", ".join(f"{_amount(usage[unit])} {unit}" for unit in order)
 
 
 def _amount(value: float) -> str:
@@ -51,14 +52,16 @@ def run_estimate(cost: Mapping[str, Any] | None) -> str:
 
 
 def run_estimate_short(cost: Mapping[str, Any] | None) -> str:
-    """A table cell: `$0.12 (≤ $1.10)`, or usage where there is no price."""
+    """A table cell: `$0.12 (≤ $1.10)`, `≤ $1.10` without history, or usage where there
+    is no price."""
     if not cost:
         return "—"
     expected, upper = cost.get("expected") or {}, cost.get("upper") or {}
     if expected.get("usd") is not None or upper.get("usd") is not None:
-        first = usd(expected["usd"]) if expected.get("usd") is not None else "?"
+        if expected.get("usd") is None:
+            return f"≤ {usd(upper['usd'])}"
         bound = f" (≤ {usd(upper['usd'])})" if upper.get("usd") is not None else ""
-        return first + bound
+        return usd(expected["usd"]) + bound
     figure = expected or upper
     if figure:
         return usage_text(figure.get("usage"))
