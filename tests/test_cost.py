@@ -262,10 +262,10 @@ def test_usage_of_finished_runs_from_what_aws_reports() -> None:
     assert glue_cost.run_usage({"DPUSeconds": 7200.0, "ExecutionTime": 100}) == {DPU_HOURS: 2.0}
     assert glue_cost.run_usage(
         {"ExecutionTime": 1800, "WorkerType": "G.2X", "NumberOfWorkers": 5}
-    ) == {DPU_HOURS: pytest.approx(5.0)}
-    assert glue_cost.run_usage({"ExecutionTime": 5, "MaxCapacity": 0.0625}) == {
-        DPU_HOURS: pytest.approx(0.0625 * billed_hours(5))
-    }
+    ) == pytest.approx({DPU_HOURS: 5.0})
+    assert glue_cost.run_usage({"ExecutionTime": 5, "MaxCapacity": 0.0625}) == pytest.approx(
+        {DPU_HOURS: 0.0625 * billed_hours(5)}
+    )
     # Batch: each attempt's run time x the container's resources
     job = {
         "container": {
@@ -279,10 +279,7 @@ def test_usage_of_finished_runs_from_what_aws_reports() -> None:
             {"startedAt": 3_000_000, "stoppedAt": 3_000_000 + 3_600_000},
         ],
     }
-    assert batch_cost.job_usage(job) == {
-        VCPU_HOURS: pytest.approx(2 * 1.5),
-        GB_HOURS: pytest.approx(4 * 1.5),
-    }
+    assert batch_cost.job_usage(job) == pytest.approx({VCPU_HOURS: 2 * 1.5, GB_HOURS: 4 * 1.5})
     assert batch_cost.summed([{VCPU_HOURS: 1.0}, None, {VCPU_HOURS: 0.5}]) == {VCPU_HOURS: 1.5}
 
 
