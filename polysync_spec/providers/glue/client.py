@@ -41,6 +41,7 @@ GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides 
 # moments, with room to spare. Runs are matched by identity; the window only bounds paging.
 RECOVERY_MARGIN = 300.0
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
+HISTORY_JOBS = 50  # Glue jobs whose recent runs one plan reads (for the expected cost)
 
 
 class GlueClient(AwsProvider["Boto3GlueClient"]):
@@ -66,8 +67,11 @@ class GlueClient(AwsProvider["Boto3GlueClient"]):
         del platform
         names = sorted({job.external_id for _, job in runs})
         found, _ = self.discover(names)
-        for name, definition in found.items():
-            found[name] = replace(definition, recent_runs=self.runs.history(name))
+        # Glue has no batch read of runs: one GetJobRuns call per job, for at most
+        # HISTORY_JOBS of them (the rest are bounded by their timeout alone), so that
+        # a plan over thousands of jobs stays a handful of calls per operation.
+        for name in sorted(found)[:HISTORY_JOBS]:
+            found[name] = replace(found[name], recent_runs=self.runs.history(name))
         return {name: found.get(name) for name in names}
 
     def discover(

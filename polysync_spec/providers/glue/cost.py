@@ -133,7 +133,10 @@ def estimate(
                 f"median of {len(history)} recent runs ({middle:.0f} s)",
             )
     elif history is None and definition is not None:
-        notes.append("the job's recent runs could not be read: no expected figure")
+        notes.append(
+            "the job's recent runs were not read (glue:GetJobRuns denied, or more Glue jobs "
+            "in the plan than plan reads the history of): no expected figure"
+        )
     else:
         notes.append("the job has no succeeded runs to go by: no expected figure")
     return CostEstimate(
