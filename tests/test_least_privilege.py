@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from polysync_spec.providers.glue.runs import GET_JOB_RUNS_PAGE, HISTORY_PAGE
 from polysync_spec.cli import run
+from polysync_spec.providers.glue.runs import GET_JOB_RUNS_PAGE, HISTORY_PAGE
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, write

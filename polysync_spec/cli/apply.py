@@ -216,10 +216,11 @@ def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
         click.echo(result_line(result_document(result)))
     else:
         click.echo("")
-        click.echo(summary_table(result.runs))
+        # Above the table: its last lines stay the runs' rows, which scripts read.
         total = total_line(result.runs)
         if total:
             click.echo(total)
+        click.echo(summary_table(result.runs))
 
 
 def _read_plan_file(source: str) -> Any:

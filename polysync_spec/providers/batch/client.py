@@ -19,8 +19,7 @@ from polysync_spec.providers.base import (
     RunStatus,
     StatusReport,
 )
-from polysync_spec.providers.batch import inventory
-from polysync_spec.providers.batch.cost import job_usage, summed
+from polysync_spec.providers.batch import inventory, usage
 from polysync_spec.providers.batch.definitions import (
     BatchDefinition,
     BatchLive,
@@ -33,12 +32,10 @@ from polysync_spec.providers.batch.definitions import (
 from polysync_spec.providers.batch.denied import unfindable, with_call_hint
 from polysync_spec.providers.batch.discovery import (
     describe_definitions,
-    describe_environment_types,
     describe_queues,
     describe_revisions,
 )
 from polysync_spec.providers.batch.permissions import (
-    DESCRIBE_COMPUTE_ENVIRONMENTS,
     DESCRIBE_JOB_QUEUES,
     LIST_JOBS,
     call_hint,
@@ -97,31 +94,9 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
         for queue in queues:
             live.queues[queue] = found_queues.get(queue)
         environments = [e for q in found_queues.values() for e in q.compute_environments]
-        if environments:
-            live.environments = self._environment_types(environments)
+        live.environments = usage.environment_types(self.client, environments, self.denials)
         self._lookup_definitions(live, sorted(references), found_queues)
         return live
-
-    def _environment_types(self, arns: list[str]) -> dict[str, str]:
-        """What each compute environment runs on (for plan's cost figures); nothing
-        where DescribeComputeEnvironments is denied or fails: the cost is then given
-        as usage without a price, and plan says why."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if DESCRIBE_COMPUTE_ENVIRONMENTS in self.denials:
-            return {}
-        try:
-            return describe_environment_types(self.client, arns)
-        except (ClientError, BotoCoreError) as exc:
-            if is_denied(exc):
-                self.denials.note(
-                    DESCRIBE_COMPUTE_ENVIRONMENTS,
-                    "plan cannot tell Fargate from EC2 compute environments, so Batch runs "
-                    "are given usage without a price",
-                )
-            else:
-                log.debug("describing compute environments: %s", exc)
-            return {}
 
     def _lookup_definitions(
         self, live: BatchLive, references: list[str], queues: dict[str, BatchQueue]
@@ -279,36 +254,12 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
                 if job.get("status") == "FAILED" and is_array_parent(job):
                     failed_children = self._failed_children_or_none(job["jobId"])
                 report = map_status(job, failed_children)
-                if job.get("status") in ("SUCCEEDED", "FAILED"):
-                    report = replace(report, usage=self._usage(job))
-                reports[job["jobId"]] = report
+                reports[job["jobId"]] = replace(report, usage=usage.used(self.client, job))
         for job_id in job_ids:
             reports.setdefault(
                 job_id, StatusReport(RunStatus.UNKNOWN, None, f"Batch does not know job {job_id}")
             )
         return reports
-
-    def _usage(self, job: Mapping[str, Any]) -> dict[str, float] | None:
-        """What an ended job used (`batch.cost.job_usage`); an array parent ran no
-        container: its children (`<parent id>:<index>`, DescribeJobs 100 a call) are
-        summed. None when it cannot be read."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if not is_array_parent(job):
-            return job_usage(job)
-        size = int((job.get("arrayProperties") or {}).get("size") or 0)
-        children = [f"{job['jobId']}:{index}" for index in range(size)]
-        usages: list[dict[str, float] | None] = []
-        try:
-            for start in range(0, len(children), DESCRIBE_JOBS_CHUNK):
-                response = self.client.describe_jobs(
-                    jobs=children[start : start + DESCRIBE_JOBS_CHUNK]
-                )
-                usages += [job_usage(child) for child in response.get("jobs", [])]
-        except (ClientError, BotoCoreError) as exc:
-            log.debug("reading the children of %s: %s", job["jobId"], exc)
-            return None
-        return summed(usages)
 
     def failed_children(self, parent_id: str) -> list[dict[str, Any]]:
         """The FAILED children of an array job (ListJobs summaries, every page)."""

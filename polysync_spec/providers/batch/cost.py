@@ -72,6 +72,26 @@ def summed(usages: Sequence[Mapping[str, float] | None]) -> dict[str, float] | N
     return total or None
 
 
+def estimate_method(
+    self: Any,
+    job: Any,
+    platform: Any,
+    live: BatchLive | None,
+    *,
+    compute: Mapping[str, Any],
+    request: Mapping[str, Any],
+    prices: Prices,
+) -> CostEstimate | None:
+    """`Platform.estimate` of Batch (`self`): `estimate` for one run of manifest `job` on
+    `platform`, from the snapshot `live`, bounded by the run's own limit."""
+    del request  # SubmitJob overrides no resources polysync sends
+    live = live or BatchLive()
+    lookup = live.definitions.get(job.external_id)
+    definition = lookup.resolved if lookup else None
+    limit = self.run_limit_seconds(compute)
+    return estimate(platform.region, definition, live, compute, limit_seconds=limit, prices=prices)
+
+
 def estimate(
     region: str,
     definition: Any,

@@ -24,7 +24,6 @@ from polysync_spec.providers.base import (
 from polysync_spec.providers.batch import cost, permissions
 from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
 from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
-from polysync_spec.providers.cost import CostEstimate, Prices
 from polysync_spec.providers.permissions import Command, Grant
 from polysync_spec.values import aws_string
 
@@ -206,25 +205,8 @@ class Batch:
             command, region, account, used.get("queue", set()), used.get("definition", set())
         )
 
-    def estimate(
-        self,
-        job: BatchJob,
-        platform: BatchPlatform,
-        live: BatchLive | None,
-        *,
-        compute: Mapping[str, Any],
-        request: Mapping[str, Any],
-        prices: Prices,
-    ) -> CostEstimate | None:
-        """vCPU-hours, GB-hours and (Fargate) price of the run: see
-        `providers/batch/cost.py`."""
-        live = live or BatchLive()
-        lookup = live.definitions.get(job.external_id)
-        definition = lookup.resolved if lookup else None
-        limit = self.run_limit_seconds(compute)
-        return cost.estimate(
-            platform.region, definition, live, compute, limit_seconds=limit, prices=prices
-        )
+    # vCPU-hours, GB-hours and (Fargate) price of a run: see `providers/batch/cost.py`.
+    estimate = cost.estimate_method
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The attempt duration (from the manifest or the definition) times the attempts;
