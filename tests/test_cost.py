@@ -527,3 +527,65 @@ def test_apply_reports_what_a_glue_run_a_batch_job_and_an_array_job_used(
     timeline = capsys.readouterr().out
     assert "| run | status | run id | used | message |" in timeline
     assert "| `fan` | Success |" in timeline and " vCPU-hours, " in timeline
+
+
+def test_a_ledger_written_before_usage_was_kept_opens_and_records_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE runs (apply_id TEXT NOT NULL, key TEXT NOT NULL, platform TEXT NOT NULL,
+            service TEXT NOT NULL, region TEXT NOT NULL, run_id TEXT, status TEXT NOT NULL,
+            message TEXT, intent_at REAL, submitted_at REAL, finished_at REAL,
+            started_at REAL, attempt_id TEXT, answer_by REAL, PRIMARY KEY (apply_id, key));
+        INSERT INTO runs VALUES ('a1', 'load', 'glue', 'glue', 'us-east-1', 'j/jr_1',
+            'Success', NULL, 1.0, 2.0, 3.0, 2.5, 'x', NULL);
+        """
+    )
+    old.commit()
+    old.close()
+    ledger = SqliteLedger(path)
+    try:
+        assert ledger.runs("a1")["load"].usage is None
+        ledger.usage("a1", "load", {DPU_HOURS: 0.25})
+        assert ledger.runs("a1")["load"].usage == {DPU_HOURS: 0.25}
+        found = ledger.find_run("j/jr_1")
+        assert found is not None and found[1].usage == {DPU_HOURS: 0.25}
+    finally:
+        ledger.close()
+
+
+def test_an_auto_scaling_glue_run_is_counted_by_the_dpu_seconds_glue_reports(
+    sandbox: Sandbox,
+) -> None:
+    from typing import cast
+
+    from polysync_spec.manifest.models import GluePlatform
+    from polysync_spec.providers.aws import Sessions
+    from polysync_spec.providers.base import RunRequest
+    from polysync_spec.providers.clients import client_for
+    from polysync_spec.providers.glue.client import GlueClient
+
+    glue = _client(sandbox, "glue")
+    glue.create_job(
+        Name="scaled",
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/scaled.py"},
+        DefaultArguments={"--enable-auto-scaling": "true"},
+        WorkerType="G.2X",
+        NumberOfWorkers=3,
+    )
+    sandbox.script("glue", "scaled", Outcome(starting_seconds=0.1, running_seconds=1.6))
+    platform = GluePlatform(type="aws_glue", region="us-east-1")
+    provider = cast(GlueClient, client_for("glue", platform, Sessions()))
+    run_id = provider.submit(RunRequest("StartJobRun", {"JobName": "scaled", "Arguments": {}}))
+    deadline = time.monotonic() + 20
+    report = provider.poll([run_id])[run_id]
+    while not report.status.terminal and time.monotonic() < deadline:
+        time.sleep(0.1)
+        report = provider.poll([run_id])[run_id]
+    job_run = glue.get_job_run(JobName="scaled", RunId=run_id.split("/")[1])["JobRun"]
+    assert job_run["DPUSeconds"] == job_run["ExecutionTime"] * 6  # the sandbox cannot scale
+    assert report.usage == {DPU_HOURS: pytest.approx(job_run["DPUSeconds"] / 3600)}
