@@ -588,4 +588,4 @@ def test_an_auto_scaling_glue_run_is_counted_by_the_dpu_seconds_glue_reports(
         report = provider.poll([run_id])[run_id]
     job_run = glue.get_job_run(JobName="scaled", RunId=run_id.split("/")[1])["JobRun"]
     assert job_run["DPUSeconds"] == job_run["ExecutionTime"] * 6  # the sandbox cannot scale
-    assert report.usage == {DPU_HOURS: pytest.approx(job_run["DPUSeconds"] / 3600)}
+    assert report.usage == pytest.approx({DPU_HOURS: job_run["DPUSeconds"] / 3600})
