@@ -589,3 +589,66 @@ def test_an_auto_scaling_glue_run_is_counted_by_the_dpu_seconds_glue_reports(
     job_run = glue.get_job_run(JobName="scaled", RunId=run_id.split("/")[1])["JobRun"]
     assert job_run["DPUSeconds"] == job_run["ExecutionTime"] * 6  # the sandbox cannot scale
     assert report.usage == pytest.approx({DPU_HOURS: job_run["DPUSeconds"] / 3600})
+
+
+FARGATE_PROJECT = (
+    SANDBOX_PLATFORMS
+    + """\
+jobs:
+  render: {platform: batch, external_id: render-fargate, job_queue: fargate-q, attempt_duration_seconds: 1800, array_size: 4}
+run_plans:
+  p:
+    runs:
+      - {job: render}
+"""
+)
+
+
+def test_plan_prices_a_batch_run_on_a_fargate_queue(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = _client(sandbox, "batch")
+    role = _client(sandbox, "iam").get_role(RoleName="polysync-sandbox-batch")["Role"]["Arn"]
+    ec2 = _client(sandbox, "ec2")
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="fargate-ce",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=role,
+        computeResources={
+            "type": "FARGATE",
+            "maxvCpus": 16,
+            "subnets": [subnet],
+            "securityGroupIds": [group],
+        },
+    )["computeEnvironmentArn"]
+    batch.create_job_queue(
+        jobQueueName="fargate-q",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="render-fargate",
+        type="container",
+        platformCapabilities=["FARGATE"],
+        containerProperties={
+            "image": "busybox",
+            "command": ["render"],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "0.5"},
+                {"type": "MEMORY", "value": "1024"},
+            ],
+        },
+    )
+    path = write(tmp_path, FARGATE_PROJECT)
+    assert cli_run(["plan", str(path), "--output", "json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["runs"][0]["cost"]
+    # four children of 0.5 vCPU and 1 GB each, for at most 30 minutes
+    assert cost["rate"] == {VCPU_HOURS: 2.0, GB_HOURS: 4.0}
+    assert cost["upper"]["usage"] == {VCPU_HOURS: 1.0, GB_HOURS: 2.0}
+    assert cost["upper"]["usd"] == pytest.approx(1.0 * FARGATE_VCPU + 2.0 * FARGATE_GB, abs=1e-4)
+    assert cost["prices"] == {VCPU_HOURS: FARGATE_VCPU, GB_HOURS: FARGATE_GB}
+    assert any("fargate/pricing" in source for source in cost["sources"])
