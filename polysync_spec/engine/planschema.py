@@ -10,6 +10,7 @@ from typing import Any
 from polysync_spec.engine.model import PLAN_FORMAT
 from polysync_spec.manifest.models import NAME_PATTERN, RunCompute
 from polysync_spec.providers.base import object_schema as _object
+from polysync_spec.providers.cost import UNITS
 from polysync_spec.providers.registry import PLATFORMS
 
 SCHEMA_ID = "https://polysync.dev/schemas/polysync-plan.schema.json"
@@ -74,7 +75,7 @@ _FINDING["then"] = {"properties": {"line": _INTEGER, "column": _INTEGER}}
 
 _USAGE = {
     "type": "object",
-    "propertyNames": {"enum": ["DPU-hours", "vCPU-hours", "GB-hours"]},
+    "propertyNames": {"enum": list(UNITS)},
     "additionalProperties": {"type": "number", "minimum": 0},
 }
 _BOUND = {

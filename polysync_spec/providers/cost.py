@@ -9,6 +9,7 @@ without a price and the estimate says why: a price is never made up.
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from collections.abc import Iterable, Mapping
@@ -87,8 +88,9 @@ def _parse(data: Any, where: str) -> Prices:
     return Prices(entries)
 
 
+@functools.cache
 def packaged_prices() -> Prices:
-    """The table that ships with polysync (providers/data/prices.json)."""
+    """The table that ships with polysync (providers/data/prices.json), read once."""
     text = resources.files("polysync_spec.providers").joinpath("data/prices.json").read_text()
     return _parse(json.loads(text), "polysync_spec/providers/data/prices.json")
 
