@@ -26,7 +26,8 @@ def usage_text(usage: Mapping[str, float] | None) -> str:
 
 
 def _amount(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.1f}"
+    text = f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _figure(figure: Mapping[str, Any] | None) -> str | None:
@@ -47,7 +48,7 @@ def run_estimate(cost: Mapping[str, Any] | None) -> str:
     if upper:
         parts.append(f"at most {upper}")
     if not parts:
-        parts.append(f"{usage_text(cost.get('rate'))} per hour")
+        parts.append(f"{usage_text(cost.get('rate'))} per hour of run time")
     return ", ".join(parts)
 
 
@@ -65,7 +66,7 @@ def run_estimate_short(cost: Mapping[str, Any] | None) -> str:
     figure = expected or upper
     if figure:
         return usage_text(figure.get("usage"))
-    return f"{usage_text(cost.get('rate'))} per hour"
+    return f"{usage_text(cost.get('rate'))} per hour of run time"
 
 
 def plan_totals(plan: Plan) -> str:
