@@ -432,6 +432,11 @@ def test_a_run_plans_max_cost_is_the_gate_and_points_at_itself(
     assert f"error PS724 {path}:{line}:15: the plan's expected cost $18.04" in out
     # the command line overrides the manifest
     assert cli_run(["plan", str(path), "--max-cost", "100"]) == 0
+    # and apply, whose plan has the error, submits nothing
+    sandbox.log.clear()
+    assert cli_run(["apply", str(path), "--auto-approve", "--state", str(tmp_path / "s.db")]) == 1
+    assert "PS724" in capsys.readouterr().out
+    assert not sandbox.requests("StartJobRun") and not sandbox.requests("SubmitJob")
 
 
 def test_a_non_positive_max_cost_is_a_validate_error(
