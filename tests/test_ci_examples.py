@@ -71,8 +71,8 @@ def test_markdown_plan_is_well_formed_github_markdown() -> None:
     assert len(tables) == 6
     header = [
         tokens[i + 1].content for i in range(tables[0], len(tokens)) if tokens[i].type == "th_open"
-    ][:6]
-    assert header == ["run", "platform", "request", "resolves to", "after", "findings"]
+    ][:7]
+    assert header == ["run", "platform", "request", "resolves to", "after", "cost", "findings"]
     first_table_end = next(
         i for i in range(tables[0], len(tokens)) if tokens[i].type == "table_close"
     )

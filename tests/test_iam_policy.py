@@ -18,6 +18,7 @@ UNSCOPED = {
     "batch:DescribeJobs",
     "batch:DescribeJobQueues",
     "batch:DescribeJobDefinitions",
+    "batch:DescribeComputeEnvironments",
     "batch:ListJobs",
     "glue:GetJobs",
     "glue:ListJobs",
@@ -81,7 +82,7 @@ def test_glue_actions_are_scoped_to_the_jobs_the_run_plans_use(
     assert statements["PlanGlueJobs"] == {
         "Sid": "PlanGlueJobs",
         "Effect": "Allow",
-        "Action": ["glue:BatchGetJobs"],
+        "Action": ["glue:BatchGetJobs", "glue:GetJobRuns"],
         "Resource": jobs,
     }
     assert set(statements["ApplyGlueJobs"]["Action"]) == GLUE_JOB_ACTIONS

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from polysync_spec.cli import run
+from polysync_spec.providers.glue.runs import GET_JOB_RUNS_PAGE, HISTORY_PAGE
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
 from tests.helpers import SANDBOX_PLATFORMS, write
@@ -196,4 +197,9 @@ def test_three_runs_of_one_glue_job_succeed_without_get_job_runs(
     code, out, err = _cli(capsys, "apply", str(path), "--auto-approve", "--poll-interval", "0.05")
     assert code == 0, out + err
     assert all(f"w{i}: Success" in out for i in range(3)), out
-    assert len(sandbox.requests("GetJobRuns")) == 1  # refused once, never asked again
+    # Refused once to plan's client (the runs' history, for the cost) and once to apply's
+    # (polling three runs at once), never asked again by either.
+    assert [r.params["MaxResults"] for r in sandbox.requests("GetJobRuns")] == [
+        HISTORY_PAGE,
+        GET_JOB_RUNS_PAGE,
+    ]

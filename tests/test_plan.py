@@ -293,6 +293,9 @@ def test_example_plan_discovers_with_the_fewest_calls(sandbox: Sandbox) -> None:
         "BatchGetJobs": 1,
         "DescribeJobQueues": 1,
         "DescribeJobDefinitions": 1,
+        # the cost: one page of recent runs per Glue job, the queues' compute environments
+        "GetJobRuns": 3,
+        "DescribeComputeEnvironments": 1,
     }
     # A bare name and a pinned revision: one page of the account's ACTIVE listing
     # answers both (asking would take two calls).

@@ -68,6 +68,7 @@ def restored(planned: PlannedRun, record: RunRecord, plan: Plan) -> RunState:
         started_at=record.started_at,
         finished_at=record.finished_at,
         native_after=native,
+        usage=record.usage,
     )
 
 

@@ -16,6 +16,7 @@ from polysync_spec.errors import PolysyncError, UsageError
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers.aws import Sessions
 from polysync_spec.providers.clients import clients_of
+from polysync_spec.providers.cost import Prices
 
 
 class ManifestErrors(PolysyncError):
@@ -46,6 +47,8 @@ def plan_project(
     manifest_path: str,
     only: Sequence[str] = (),
     only_exact: bool = False,
+    prices: Prices | None = None,
+    max_cost: float | None = None,
 ) -> Plan:
     """Discover what `run_plan` touches (through each platform's client) and plan it.
     With `only` (run keys, `--only`), the plan's selection says which runs apply handles:
@@ -63,6 +66,8 @@ def plan_project(
         }
         selection = select(name, upstreams, only, exact=only_exact)
     live = discover_live(project, name, clients_of(project, sessions))
-    plan = make_plan(project, name, live, manifest_path=manifest_path)
+    plan = make_plan(
+        project, name, live, manifest_path=manifest_path, prices=prices, max_cost=max_cost
+    )
     plan.selection = selection
     return plan

@@ -237,12 +237,13 @@ def _progress(executor: Any, output: str) -> Iterator[None]:
 def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
     import time
 
-    from polysync_spec.render.runs import result_document, summary_table
+    from polysync_spec.render.runs import result_document, summary_table, total_line
 
     if output == "markdown":
         from polysync_spec.render.timeline import markdown
 
-        click.echo(markdown(result.apply_id, records, time.time()), nl=False)
+        costs = {key: state.planned.cost for key, state in result.runs.items()}
+        click.echo(markdown(result.apply_id, records, time.time(), costs), nl=False)
     elif output == "json":
         click.echo(json.dumps(result_document(result), indent=2))
     elif output == "jsonl":
@@ -251,6 +252,10 @@ def _show_result(result: Any, records: dict[str, Any], output: str) -> None:
         click.echo(result_line(result_document(result)))
     else:
         click.echo("")
+        # Above the table: its last lines stay the runs' rows, which scripts read.
+        total = total_line(result.runs)
+        if total:
+            click.echo(total)
         click.echo(summary_table(result.runs))
 
 

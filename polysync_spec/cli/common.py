@@ -251,6 +251,12 @@ def state_ledger(state: str, sessions: Any = None) -> Any:
     return open_ledger(state, client)
 
 
+def plan_costs(ledger: Any, apply_id: str) -> dict[str, Any]:
+    """Each run's cost estimate as the apply's plan holds it (its prices), by run key."""
+    stored = ledger.plan(apply_id) or {}
+    return {run["key"]: run.get("cost") for run in stored.get("runs", [])}
+
+
 def in_plan_order(ledger: Any, apply_id: str, runs: dict[str, Any]) -> dict[str, Any]:
     """The apply's runs in its plan's order (then any the plan no longer has)."""
     stored = ledger.plan(apply_id) or {}

@@ -46,6 +46,19 @@ from polysync_spec.render import diagnostics as render
 )
 @click.option("--rerun", is_flag=True, help="Plan as `apply --rerun` would.")
 @click.option("--retry-failed", is_flag=True, help="Plan as `apply --retry-failed` would.")
+@click.option(
+    "--max-cost",
+    "max_cost",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Fail (exit 1, PS729) when the plan's expected cost exceeds this many USD; "
+    "overrides the run plan's max_cost.",
+)
+@click.option(
+    "--price-file",
+    "price_file",
+    type=click.Path(dir_okay=False),
+    help="A JSON price table whose entries add to or replace the packaged prices (README: Cost).",
+)
 @only_options
 @sandbox_option
 def plan(
@@ -62,6 +75,8 @@ def plan(
     retry_failed: bool,
     only: tuple[str, ...],
     only_exact: bool,
+    max_cost: float | None,
+    price_file: str | None,
     use_sandbox: bool,
 ) -> ExitCode:
     """Diff the manifests against live AWS and show the exact requests apply would send,
@@ -69,7 +84,15 @@ def plan(
     check_only(only, only_exact)
     with aws_sessions(use_sandbox) as sessions:
         _, result = make_plan_for(
-            path, run_plan, target, variables, sessions, only=only, only_exact=only_exact
+            path,
+            run_plan,
+            target,
+            variables,
+            sessions,
+            only=only,
+            only_exact=only_exact,
+            max_cost=max_cost,
+            price_file=price_file,
         )
         read_ledger_into(result, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
     _emit_plan(result, output)
@@ -126,15 +149,27 @@ def make_plan_for(
     *,
     only: tuple[str, ...] = (),
     only_exact: bool = False,
+    max_cost: float | None = None,
+    price_file: str | None = None,
 ) -> tuple[Any, Any]:
     """Load and plan (`app.planning`): what both `plan` and `apply` start with. Returns
-    the project too, so that apply does not load the manifests a second time."""
+    the project too, so that apply does not load the manifests a second time.
+    `max_cost` (USD) and `price_file`: see `plan --help`."""
     from polysync_spec.app.planning import ManifestErrors, plan_project
+    from polysync_spec.providers.cost import load_prices
 
+    prices = load_prices(price_file)
     project = load_manifests(path, target, variables)
     try:
         return project, plan_project(
-            project, run_plan, sessions, manifest_path=path, only=only, only_exact=only_exact
+            project,
+            run_plan,
+            sessions,
+            manifest_path=path,
+            only=only,
+            only_exact=only_exact,
+            prices=prices,
+            max_cost=max_cost,
         )
     except ManifestErrors:
         click.echo(render.text(project.diagnostics), nl=False, err=True)

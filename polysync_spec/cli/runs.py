@@ -14,6 +14,7 @@ from polysync_spec.cli.common import (
     in_plan_order,
     load_manifests,
     output_option,
+    plan_costs,
     plan_vars,
     provider_for,
     sandbox_option,
@@ -72,13 +73,17 @@ def status(
         if output == "markdown":
             from polysync_spec.render.timeline import markdown
 
-            click.echo(
-                markdown(apply_id, in_plan_order(ledger, apply_id, runs), time.time()), nl=False
-            )
+            ordered = in_plan_order(ledger, apply_id, runs)
+            costs = plan_costs(ledger, apply_id)
+            click.echo(markdown(apply_id, ordered, time.time(), costs), nl=False)
             return code
+        from polysync_spec.render.cost import actual
+
+        costs = plan_costs(ledger, apply_id)
         for key, record in runs.items():
             message = f"  {record.message}" if record.message else ""
-            click.echo(f"{key}  {record.status}  {record.run_id or '-'}{message}")
+            used = f"  used {actual(record.usage, costs.get(key))}" if record.usage else ""
+            click.echo(f"{key}  {record.status}  {record.run_id or '-'}{used}{message}")
         return code
     finally:
         ledger.close()

@@ -148,11 +148,13 @@ class ChildrenProgress:
 
 @dataclass(frozen=True)
 class RunSettled:
-    """The run reached its end (or was given up: Unknown)."""
+    """The run reached its end (or was given up: Unknown); `usage`: what it used, in
+    billing units (`providers.cost`), where AWS says."""
 
     key: str
     phase: RunPhase
     message: str | None
+    usage: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

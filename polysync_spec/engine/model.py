@@ -17,6 +17,7 @@ from typing import Any
 from polysync_spec import redact
 from polysync_spec.errors import Diagnostic, PolysyncError, Position, Severity
 from polysync_spec.providers.base import ATTEMPT_SLOT
+from polysync_spec.providers.cost import gate_figure
 from polysync_spec.providers.registry import by_service
 
 PLAN_FORMAT = 1
@@ -113,6 +114,8 @@ class PlannedRun:
     compute: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {value, tier}
     after: list[dict[str, str]] = field(default_factory=list)
     findings: list[Diagnostic] = field(default_factory=list)
+    # What the run costs (`providers.cost.CostEstimate.to_dict`); None: it cannot be sized.
+    cost: dict[str, Any] | None = None
 
     @property
     def blocked(self) -> bool:
@@ -216,6 +219,55 @@ class Plan:
         run = next(r for r in self.runs if r.key == key)
         return [e["run"] for e in run.after if not self.selects(e["run"])]
 
+    # The most the plan's expected cost may be, in USD (`plan --max-cost`, the run plan's
+    # `max_cost`); None: no limit.
+    max_cost: float | None = None
+
+    def cost_totals(self) -> tuple[float, float | None, list[str]]:
+        """(expected USD, upper-bound USD or None when a priced run has none, the keys
+        of runs without a price). A run without history counts at its upper bound in
+        the expected total (`providers.cost.gate_figure`)."""
+        expected, upper, unpriced = 0.0, 0.0, []
+        upper_known = True
+        for run in self.runs:
+            figure = gate_figure(run.cost) if run.cost else None
+            if figure is None:
+                unpriced.append(run.key)
+                continue
+            expected += figure
+            bound = (run.cost or {}).get("upper") or {}
+            if bound.get("usd") is None:
+                upper_known = False
+            else:
+                upper += float(bound["usd"])
+        return expected, (upper if upper_known else None), unpriced
+
+    def cost_over_limit(self) -> str | None:
+        """Why the plan fails its cost gate (the expected total over `max_cost`), naming
+        the total, the limit and the runs that cost most; None when within it."""
+        if self.max_cost is None:
+            return None
+        expected, _, _ = self.cost_totals()
+        if expected <= self.max_cost:
+            return None
+        figures = sorted(
+            (
+                (gate_figure(r.cost) or 0.0, r.key, not r.cost.get("expected"))
+                for r in self.runs
+                if r.cost
+            ),
+            reverse=True,
+        )
+        most = ", ".join(
+            f"{key} ${usd:,.2f}" + (" (its upper bound: no run history)" if bounded else "")
+            for usd, key, bounded in figures[:3]
+            if usd > 0
+        )
+        return (
+            f"the plan's expected cost ${expected:,.2f} exceeds the limit of "
+            f"${self.max_cost:,.2f}; costing most: {most}"
+        )
+
     def action(self, key: str) -> RunAction:
         view = self.ledger.get(key)
         return view.action if view else RunAction.SUBMIT
@@ -291,6 +343,8 @@ class Plan:
                 ),
             },
             "findings": [finding_to_dict(f) for f in self.findings],
+            "max_cost": self.max_cost,
+            "cost": self._cost_document(),
             "runs": [run.to_dict() for run in self.runs],
             "ledger": {key: view.to_dict() for key, view in self.ledger.items()},
             "fingerprints": dict(sorted(self.fingerprints.items())),
@@ -299,6 +353,14 @@ class Plan:
                 if self.selection is not None
                 else {}
             ),
+        }
+
+    def _cost_document(self) -> dict[str, Any]:
+        expected, upper, unpriced = self.cost_totals()
+        return {
+            "expected_usd": round(expected, 4),
+            "upper_usd": None if upper is None else round(upper, 4),
+            "unpriced": unpriced,
         }
 
     @classmethod
@@ -321,4 +383,5 @@ class Plan:
             max_concurrency=data.get("max_concurrency", 4),
             on_failure=data.get("on_failure", "stop"),
             selection=Selection.from_dict(data["selection"]) if data.get("selection") else None,
+            max_cost=data.get("max_cost"),
         )

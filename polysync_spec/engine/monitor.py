@@ -167,6 +167,8 @@ class Monitor:
             state.waiting_since = None
         state.state, state.children = report.state, children
         was_held, state.held = state.held, report.held
+        if report.usage:
+            state.usage = dict(report.usage)
         if status.final:
             self.settle(state, status, message)
             return True
@@ -267,7 +269,9 @@ class Monitor:
         """The default end of a run: its state, the ledger, an event."""
         state.status, state.message, state.finished_at = status, message, time.time()
         self.ledger.status(self.apply_id, state.planned.key, status, message, status.final)
-        self.sink(RunSettled(state.planned.key, status, message))
+        if state.usage:
+            self.ledger.usage(self.apply_id, state.planned.key, state.usage)
+        self.sink(RunSettled(state.planned.key, status, message, state.usage))
 
     # ------------------------------------------------------------ cancelling
 

@@ -16,10 +16,12 @@ from typing import Any
 from polysync_spec.engine.live import LiveState
 from polysync_spec.engine.model import Plan, PlannedRun
 from polysync_spec.errors import Diagnostic, Severity
+from polysync_spec.manifest import codes
 from polysync_spec.manifest.models import Run
 from polysync_spec.manifest.positions import DocPath
 from polysync_spec.manifest.project import Project
 from polysync_spec.providers.base import PlanContext, PlannedRequest, Platform
+from polysync_spec.providers.cost import Prices, packaged_prices
 from polysync_spec.providers.registry import PLATFORMS, platform_of
 
 _ENV_REF = re.compile(r"^\$\{\s*env\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}$")
@@ -58,9 +60,22 @@ class _Run:
         self._add(Severity.NOTE, code, message, path, key)
 
 
-def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path: str) -> Plan:
-    """Plan every run of `run_plan` against `live`. The project must be free of errors."""
+def make_plan(
+    project: Project,
+    run_plan: str,
+    live: LiveState,
+    *,
+    manifest_path: str,
+    prices: Prices | None = None,
+    max_cost: float | None = None,
+) -> Plan:
+    """Plan every run of `run_plan` against `live`. The project must be free of errors.
+
+    Each run's cost comes from its platform's `estimate`, priced from `prices` (default:
+    the packaged table). `max_cost` (USD; default: the run plan's `max_cost`) bounds the
+    plan's expected cost: above it, the plan has an error (PS729)."""
     plan_model = project.run_plans[run_plan]
+    prices = prices if prices is not None else packaged_prices()
     variables = {
         name: ("***" if any(p[:2] == ("variables", name) for p in project.env_paths) else value)
         for name, value in sorted(project.variables.items())
@@ -73,6 +88,7 @@ def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path
         runs=[],
         max_concurrency=plan_model.max_concurrency,
         on_failure=plan_model.on_failure.value,
+        max_cost=max_cost if max_cost is not None else plan_model.max_cost,
     )
     for index, run in enumerate(plan_model.runs):
         at: DocPath = ("run_plans", run_plan, "runs", index)
@@ -83,6 +99,15 @@ def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path
         planning = spec.plan_run(run, job, platform, live.of(job.platform), collector)
         planned = _planned(spec, job, run, platform, planning)
         planned.findings = collector.findings
+        estimate = spec.estimate(
+            job,
+            platform,
+            live.of(job.platform),
+            compute=planned.values(),
+            request=planning.request.payload,
+            prices=prices,
+        )
+        planned.cost = estimate.to_dict() if estimate is not None else None
         planned.request = _redact(
             project,
             (run_plan, index),
@@ -93,6 +118,12 @@ def make_plan(project: Project, run_plan: str, live: LiveState, *, manifest_path
         )
         plan.runs.append(planned)
     plan.findings.extend(_plan_wide(project, run_plan, live))
+    over = plan.cost_over_limit()
+    if over is not None:
+        where = (
+            project.source.locate(("run_plans", run_plan, "max_cost")) if max_cost is None else None
+        )
+        plan.findings.append(Diagnostic(codes.COST_OVER_LIMIT, Severity.ERROR, over, where))
     plan.fingerprints = _fingerprints(project, plan_model.runs, live)
     return plan
 

@@ -10,6 +10,7 @@ from typing import Any
 from polysync_spec.engine.model import PLAN_FORMAT
 from polysync_spec.manifest.models import NAME_PATTERN, RunCompute
 from polysync_spec.providers.base import object_schema as _object
+from polysync_spec.providers.cost import UNITS
 from polysync_spec.providers.registry import PLATFORMS
 
 SCHEMA_ID = "https://polysync.dev/schemas/polysync-plan.schema.json"
@@ -72,6 +73,41 @@ _FINDING["if"] = {"properties": {"path": {"type": "string"}}}
 _FINDING["then"] = {"properties": {"line": _INTEGER, "column": _INTEGER}}
 
 
+_USAGE = {
+    "type": "object",
+    "propertyNames": {"enum": list(UNITS)},
+    "additionalProperties": {"type": "number", "minimum": 0},
+}
+_BOUND = {
+    "anyOf": [
+        {"type": "null"},
+        _object(
+            {
+                "usage": _USAGE,
+                "usd": {"type": ["number", "null"], "minimum": 0},
+                "basis": _STRING,
+            }
+        ),
+    ]
+}
+_COST = {
+    "anyOf": [
+        {"type": "null"},
+        _object(
+            {
+                "rate": _USAGE,
+                "prices": _USAGE,
+                "expected": _BOUND,
+                "upper": _BOUND,
+                "notes": {"type": "array", "items": _STRING},
+                "sources": {"type": "array", "items": _STRING},
+            }
+        ),
+    ],
+    "description": "what the run is expected to cost and at most (README: Cost)",
+}
+
+
 def _run() -> dict[str, Any]:
     run = _object(
         {
@@ -102,7 +138,21 @@ def _run() -> dict[str, Any]:
                 ),
             },
             "findings": {"type": "array", "items": _FINDING},
-        }
+            "cost": _COST,
+        },
+        required=[
+            "key",
+            "job",
+            "platform",
+            "service",
+            "region",
+            "api",
+            "request",
+            "live",
+            "compute",
+            "after",
+            "findings",
+        ],
     )
     # The request is the one API call of the run's service, in the platform's shape.
     run["allOf"] = [
@@ -163,6 +213,14 @@ def plan_schema() -> dict[str, Any]:
                     ),
                 },
                 "findings": {"type": "array", "items": _FINDING},
+                "max_cost": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                "cost": _object(
+                    {
+                        "expected_usd": {"type": "number", "minimum": 0},
+                        "upper_usd": {"type": ["number", "null"], "minimum": 0},
+                        "unpriced": {"type": "array", "items": _NAME},
+                    }
+                ),
                 "runs": {"type": "array", "minItems": 1, "items": _run()},
                 "fingerprints": {"type": "object", "additionalProperties": _STRING},
                 # `plan --only`: the runs apply handles (the rest are left out).

@@ -9,6 +9,7 @@ from typing import Any
 
 from polysync_spec.engine.model import PlannedRun
 from polysync_spec.engine.phase import RunPhase
+from polysync_spec.providers.cost import priced
 from polysync_spec.providers.registry import by_service
 
 
@@ -32,6 +33,8 @@ class RunState:
     held: bool = False  # AWS holds it for its dependencies (`StatusReport.held`)
     retry_at: float | None = None  # a refused submission (no free slot) goes again then
     children: dict[str, int] | None = None  # array jobs: child counts by state
+    # What the run used once it ended, in billing units (`providers.cost`); None: unknown.
+    usage: dict[str, float] | None = None
 
     @property
     def final(self) -> bool:
@@ -58,7 +61,14 @@ class RunState:
         `run_limit_seconds`); None when AWS knows no limit."""
         return by_service(self.planned.service).run_limit_seconds(self.planned.values())
 
+    def cost_usd(self) -> float | None:
+        """The run's usage at the prices its plan held; None without either."""
+        if not self.usage or not self.planned.cost:
+            return None
+        return priced(self.usage, self.planned.cost.get("prices") or {})
+
     def to_dict(self) -> dict[str, Any]:
+        cost = self.cost_usd()
         return {
             "key": self.planned.key,
             "status": self.status,
@@ -68,4 +78,6 @@ class RunState:
             "message": self.message,
             "submitted_at": self.submitted_at,
             "finished_at": self.finished_at,
+            "usage": self.usage,
+            "cost_usd": None if cost is None else round(cost, 4),
         }

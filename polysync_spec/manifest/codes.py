@@ -35,6 +35,7 @@ MISSING_VERSION: Final = "PS108"
 PARAMETER_TYPE_MISMATCH: Final = "PS109"
 REGION: Final = "PS110"
 MAX_CONCURRENCY: Final = "PS111"
+MAX_COST: Final = "PS112"
 
 # PS2xx: interpolation and targets
 UNDEFINED_VARIABLE: Final = "PS201"
@@ -127,6 +128,7 @@ GLUE_MAX_CAPACITY_FOR_JOB: Final = "PS725"
 GLUE_JOB_VERSION_RETIRED: Final = "PS726"
 MAX_CAPACITY_DEFAULT_SKIPPED: Final = "PS727"
 GLUE_SECURITY_CONFIGURATION_MISSING: Final = "PS728"
+COST_OVER_LIMIT: Final = "PS729"
 
 # Range and value errors on these fields carry an AWS-specific code, so that a search for
 # the code lands on the rule that names the AWS limit rather than on a generic one.
@@ -156,6 +158,7 @@ FIELD_CODES: Final[dict[str, str]] = {
     "external_id": STS_EXTERNAL_ID,
     "region": REGION,
     "max_concurrency": MAX_CONCURRENCY,
+    "max_cost": MAX_COST,
 }
 
 # The families of codes, by the code's first digit: headings of the generated catalogue.

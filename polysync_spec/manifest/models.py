@@ -598,6 +598,11 @@ class RunPlan(Model):
     runs: Annotated[list[Run], Field(min_length=1)] = Field(
         description="The runs, each naming a job; ordered only by their `after` edges."
     )
+    max_cost: Annotated[float, Field(gt=0)] | None = Field(
+        None,
+        description="The most the plan's expected cost may be, in USD: plan fails (PS729) "
+        "above it. `plan --max-cost` overrides it.",
+    )
 
 
 # ---------------------------------------------------------------- targets and the set

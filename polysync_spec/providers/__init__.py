@@ -7,7 +7,10 @@
   call AWS are each platform's client modules, `aws`, `credentials` and `logs`.
 - `denials`: calls IAM refuses, remembered per client; `permissions` and `iam`: what each
   command needs (`polysync iam`).
+- `cost`: prices (`data/prices.json`, `--price-file`), billing units and the arithmetic
+  every platform's cost shares.
 - `glue/`, `batch/`: `spec` (statuses, requests, run ids, console URLs), `platform`
-  (pre-flight, fingerprints, limits), `rules` (validate), `permissions`, `client` and
-  the modules it reads through, `inventory` (discover), Glue's `importing`.
+  (pre-flight, fingerprints, limits), `rules` (validate), `permissions`, `cost` (what a
+  run costs, and used), `client` and the modules it reads through (Batch's `usage` for
+  its cost figures), `inventory` (discover), Glue's `importing`.
 """

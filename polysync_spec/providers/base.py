@@ -23,6 +23,8 @@ from polysync_spec.values import is_internal
 if TYPE_CHECKING:
     from mypy_boto3_logs.client import CloudWatchLogsClient
 
+    from polysync_spec.providers.cost import CostEstimate, Prices
+
 # The boto3 client of a platform's service (e.g. mypy_boto3_glue's GlueClient).
 ServiceClient = TypeVar("ServiceClient")
 
@@ -152,6 +154,9 @@ class StatusReport:
     # Failed because a dependency AWS held for it (`Platform.holds_dependency`) did not
     # succeed: the run never started.
     dependency_failed: bool = False
+    # A run that has ended: what it used, in billing units (`providers.cost`, e.g.
+    # {"DPU-hours": 0.42}); None when AWS does not say.
+    usage: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -426,6 +431,22 @@ class Platform(Protocol):
         """What an EventBridge event of this platform's `source` (its `detail-type` and
         `detail`) says about a run; None when it is not about a run (another detail
         type, a detail without the run's id)."""
+
+    def estimate(
+        self,
+        job: Any,
+        platform: Any,
+        live: Any,
+        *,
+        compute: Mapping[str, Any],
+        request: Mapping[str, Any],
+        prices: Prices,
+    ) -> CostEstimate | None:
+        """What one run will cost (`providers.cost.CostEstimate`): its usage per hour from
+        the resolved `compute` values (by key, every tier) and the exact `request`, the
+        expected figure from the job's recent runs in `live` (the snapshot), the upper
+        bound from the run's own time limit, priced from `prices` where the table has
+        its service, item and region. None when the run cannot be sized at all."""
         ...
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:

@@ -9,6 +9,7 @@ from typing import Any
 from polysync_spec import redact
 from polysync_spec.engine.model import PLAN_KINDS, Plan, PlannedRun, RunAction
 from polysync_spec.errors import Diagnostic, Severity
+from polysync_spec.render import cost
 
 Style = Callable[..., str]
 _COLOURS = {Severity.ERROR: "red", Severity.DRIFT: "yellow", Severity.NOTE: "cyan"}
@@ -81,8 +82,11 @@ def text(plan: Plan, *, color: bool = False) -> str:
                 e["run"] if e["on"] == "succeeded" else f"{e['run']} ({e['on']})" for e in run.after
             ]
             lines.append(f"    after: {', '.join(edges)}")
+        lines.append(f"    cost: {cost.run_estimate(run.cost)}")
+        lines.extend(f"    cost note: {note}" for note in (run.cost or {}).get("notes", []))
         lines.extend(f"    {_finding_line(f, style)}" for f in run.findings)
         lines.append("")
+    lines.append(f"Cost: {cost.plan_totals(plan)}")
     summary = f"Plan: {plan.summary()}"
     colour = "red" if plan.has_errors else "green"
     lines.append(style(summary, fg=colour, bold=True))
@@ -174,6 +178,8 @@ def markdown(plan: Plan) -> str:
         "",
         f"**{plan.summary()}** · plan id `{plan.plan_id}`",
         "",
+        f"**Cost:** {_cell(cost.plan_totals(plan))}",
+        "",
     ]
     if plan.selection is not None:
         lines += [f"- {_cell(line)}" for line in selection_lines(plan)] + [""]
@@ -184,8 +190,8 @@ def markdown(plan: Plan) -> str:
     if plan.findings:
         lines.append("")
     lines += [
-        "| run | platform | request | resolves to | after | findings |",
-        "|---|---|---|---|---|---|",
+        "| run | platform | request | resolves to | after | cost | findings |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in plan.runs:
         after = (
@@ -197,7 +203,10 @@ def markdown(plan: Plan) -> str:
         )
         live = f"`{_cell(run.live)}`" if run.live else "**not found**"
         key = f"`{run.key}`" if plan.selects(run.key) else f"`{run.key}` (left out)"
-        lines.append(f"| {key} | {run.platform} | {run.api} | {live} | {after} | {_counts(run)} |")
+        lines.append(
+            f"| {key} | {run.platform} | {run.api} | {live} | {after} "
+            f"| {_cell(cost.run_estimate_short(run.cost))} | {_counts(run)} |"
+        )
     lines.append("")
     noted = [key for key in plan.ledger if plan.selects(key)]
     for key in noted:
@@ -218,6 +227,9 @@ def markdown(plan: Plan) -> str:
             "```",
             "",
         ]
+        lines.append(f"Cost: {_cell(cost.run_estimate(run.cost))}")
+        lines.extend(f"- {_cell(note)}" for note in (run.cost or {}).get("notes", []))
+        lines.append("")
         if run.compute:
             lines += ["| setting | value | from |", "|---|---|---|"]
             lines += [

@@ -9,20 +9,43 @@ from typing import Any
 from polysync_spec.engine.execute import ApplyResult
 from polysync_spec.engine.runstate import RunState
 from polysync_spec.redact import mask
+from polysync_spec.render import cost
 
 
 def summary_table(runs: Mapping[str, RunState]) -> str:
-    rows = [("run", "status", "run id", "message")]
+    """The table that ends an apply: each run's status, run id, what it used (priced at
+    its plan's prices where it has them) and AWS's message."""
+    rows = [("run", "status", "run id", "used", "message")]
     for key, state in runs.items():
         # Masked before it is cut: a secret cut in half would no longer be recognised.
         message = mask(state.message or "")[:80]
-        rows.append((key, state.status, state.run_id or "-", message))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        used = cost.actual(state.usage, state.planned.cost)
+        rows.append((key, state.status, state.run_id or "-", used, message))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
-        "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)).rstrip()
+        "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
         for row in rows
     ]
     return "\n".join(lines)
+
+
+def total_line(runs: Mapping[str, RunState]) -> str | None:
+    """`used in all: $0.02 (...)`: the runs' usage added up; None when none reported."""
+    usages = [state.usage for state in runs.values() if state.usage]
+    if not usages:
+        return None
+    total: dict[str, float] = {}
+    for usage in usages:
+        for unit, amount in usage.items():
+            total[unit] = total.get(unit, 0.0) + amount
+    costs = [state.cost_usd() for state in runs.values() if state.usage]
+    priced_part = (
+        f"{cost.usd(sum(c for c in costs if c is not None))} priced"
+        + ("" if all(c is not None for c in costs) else ", the rest without a price")
+        if any(c is not None for c in costs)
+        else "no price"
+    )
+    return f"used in all: {cost.usage_text(total)} ({priced_part})"
 
 
 def result_document(result: ApplyResult) -> dict[str, Any]:

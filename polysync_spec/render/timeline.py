@@ -4,9 +4,11 @@ summary table, in Markdown for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from polysync_spec.engine.ledger import RunRecord
 from polysync_spec.engine.phase import RunPhase
+from polysync_spec.render import cost
 
 
 def _id(index: int, part: str) -> str:
@@ -43,11 +45,21 @@ def gantt(apply_id: str, runs: Mapping[str, RunRecord], now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(apply_id: str, runs: Mapping[str, RunRecord], now: float) -> str:
-    rows = ["| run | status | run id | message |", "|---|---|---|---|"]
+def markdown(
+    apply_id: str,
+    runs: Mapping[str, RunRecord],
+    now: float,
+    costs: Mapping[str, Mapping[str, Any] | None] | None = None,
+) -> str:
+    """The chart and a table of the runs, each with what it used (priced at its plan's
+    prices, `costs` by run key, where it has them)."""
+    rows = ["| run | status | run id | used | message |", "|---|---|---|---|---|"]
     for key, record in runs.items():
         message = (record.message or "").replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{key}` | {record.status} | `{record.run_id or '-'}` | {message} |")
+        used = cost.actual(record.usage, (costs or {}).get(key))
+        rows.append(
+            f"| `{key}` | {record.status} | `{record.run_id or '-'}` | {used} | {message} |"
+        )
     return "\n".join(
         [
             f"### polysync apply `{apply_id}`",

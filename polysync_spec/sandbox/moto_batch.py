@@ -14,6 +14,9 @@
   `<awslogs-stream-prefix, default the definition's name>/default/<task id>`, one per
   attempt, named when the attempt reaches RUNNING; with any other driver, nowhere in
   CloudWatch and no `logStreamName`. DescribeJobs returns the `logConfiguration`.
+- An attempt's `startedAt` / `stoppedAt` are when it ran by its clock (moto: when it
+  was first read, which for an array child nobody polled is its end), and DescribeJobs
+  gives the container its definition's `resourceRequirements`, as AWS does.
 - SubmitJob takes a definition by name (its latest ACTIVE revision), `name:revision`, or
   ARN with or without a revision (moto fails an ARN without one).
 """
@@ -118,7 +121,7 @@ def _sync(job: Any, view: BatchView) -> None:
                 job.job_stopped_reason = view.reason
         return
     if view.started and not job.attempts:
-        job.job_started_at = now
+        job.job_started_at = _scripted(clock, 0, now)
         job.log_stream_name = None
         job._start_attempt()
     target = log_target(job)
@@ -135,7 +138,7 @@ def _sync(job: Any, view: BatchView) -> None:
             clock.logged = True
             lines = clock.outcome.log_lines(view.status, clock.arguments)
             write_logs(clock.region, target[0], job.log_stream_name, lines)
-        job.job_stopped, job.job_stopped_at = True, now
+        job.job_stopped, job.job_stopped_at = True, _scripted(clock, 1, now)
         job.exit_code = view.exit_code
         if view.reason:
             job.job_stopped_reason = view.reason
@@ -145,6 +148,17 @@ def _sync(job: Any, view: BatchView) -> None:
             if view.reason:
                 job.latest_attempt["statusReason"] = view.reason
         job._stop_attempt()
+
+
+def _scripted(clock: Any, which: int, now: dt.datetime) -> dt.datetime:
+    """When the job's attempt started running (`which` 0) or stopped (1) by its clock;
+    `now` (the moment seen) for a job whose times shifted: it waited on dependencies,
+    or was stopped."""
+    end = finish_time(clock)
+    if clock.depends_on or clock.stopped_at is not None or end is None:
+        return now
+    at = clock.created + clock.outcome.starting_seconds if which == 0 else end
+    return dt.datetime.fromtimestamp(clock.wall(at))
 
 
 def _array_properties(job: Any, *, summary: bool) -> dict[str, Any] | None:
@@ -249,6 +263,9 @@ def patch() -> None:
         config = log_configuration(self)
         if isinstance(container, dict) and config is not None:
             container["logConfiguration"] = config
+        requirements = (self.job_definition.container_properties or {}).get("resourceRequirements")
+        if isinstance(container, dict) and requirements:
+            container["resourceRequirements"] = list(requirements)
         clock = LIFECYCLES.clocks.get(self.job_id)
         if clock is not None and clock.children:
             # An array parent started no container: nothing of one is reported.

@@ -20,6 +20,10 @@
   Glue 3.0+ `glueetl` job or runs on other workers than G.1X or G.2X, and MaxCapacity
   on a job that is not a Python shell job (Glue 2.0+ "cannot specify a Maximum
   capacity"). A job without a GlueVersion is taken as AWS's default, 6.0.
+- A run reports what it ran with and used, as AWS does: `WorkerType`, `NumberOfWorkers`
+  and `MaxCapacity` from the job where StartJobRun did not set them (moto: none),
+  `ExecutionTime` in whole seconds from RUNNING to its end (0 until it ends; moto: 123),
+  and `DPUSeconds` (ExecutionTime x capacity) for a Flex or auto-scaling run only.
 """
 
 from __future__ import annotations
@@ -139,6 +143,40 @@ def refused_start(job: Any, params: dict[str, Any]) -> str | None:
     return None
 
 
+# DPUs per worker (AWS Glue Developer Guide, "AWS Glue worker types").
+_DPU = {"Standard": 1.0, "G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0}
+
+
+def _capacity(run: Any, result: dict[str, Any]) -> None:
+    """What the run runs with, as AWS reports it: moto copies the job's settings where
+    StartJobRun set none, but answers null members AWS leaves out, and no ExecutionClass."""
+    for member in ("WorkerType", "NumberOfWorkers", "MaxCapacity", "AllocatedCapacity"):
+        if result.get(member) is None:
+            result.pop(member, None)
+    job = getattr(run, "polysync_job", None)
+    execution_class = getattr(run, "execution_class", None) or getattr(job, "execution_class", None)
+    if execution_class:
+        result["ExecutionClass"] = execution_class
+
+
+def _usage(run: Any, result: dict[str, Any], clock: Clock, ended: float | None) -> None:
+    """ExecutionTime of an ended run, and DPUSeconds where AWS reports it (Flex, auto
+    scaling)."""
+    if ended is None:
+        return
+    running_from = clock.created + clock.outcome.starting_seconds
+    seconds = max(0, round(ended - running_from))
+    result["ExecutionTime"] = seconds
+    arguments = run.arguments or {}  # moto merged the job's DefaultArguments in
+    scaling = str(arguments.get("--enable-auto-scaling", "")).lower() == "true"
+    if result.get("ExecutionClass") != "FLEX" and not scaling:
+        return
+    dpus = result.get("MaxCapacity") or (
+        _DPU.get(str(result.get("WorkerType")), 1.0) * int(result.get("NumberOfWorkers") or 0)
+    )
+    result["DPUSeconds"] = float(seconds * dpus)
+
+
 def patch() -> None:
     glue_models = moto_module("moto.glue.models")
     glue_responses = moto_module("moto.glue.responses")
@@ -181,6 +219,7 @@ def patch() -> None:
                 "ExecutionClass": sent.get("ExecutionClass") or self.execution_class,
                 "JobRunQueuingEnabled": bool(sent.get("JobRunQueuingEnabled")),
             }
+            started.polysync_job = self
         arguments = {str(k): str(v) for k, v in (getattr(started, "arguments", None) or {}).items()}
         outcome = LIFECYCLES.outcome_for("glue", self.name).for_attempt(0)
         LIFECYCLES.start(run_id, outcome, region=region, arguments=arguments)
@@ -210,6 +249,7 @@ def patch() -> None:
     def as_dict(self: Any) -> dict[str, Any]:
         result: dict[str, Any] = original_as_dict(self)
         result["LogGroupName"] = GLUE_LOG_BASE
+        _capacity(self, result)
         for member, value in getattr(self, "polysync_members", {}).items():
             if value is None:
                 result.pop(member, None)
@@ -218,6 +258,7 @@ def patch() -> None:
         clock = LIFECYCLES.clocks.get(self.job_run_id)
         if clock is None:
             return result
+        result["ExecutionTime"] = 0
         state, message = glue_state(clock, time.monotonic())
         result["JobRunState"] = state
         result["Attempt"] = clock.attempt
@@ -229,6 +270,7 @@ def patch() -> None:
         ended = glue_end(clock)
         if ended is not None:
             result["CompletedOn"] = result["LastModifiedOn"] = _utc(clock.wall(ended))
+        _usage(self, result, clock, ended)
         if not clock.logged:
             clock.logged = True
             group = f"{GLUE_LOG_BASE}/error" if state != "SUCCEEDED" else f"{GLUE_LOG_BASE}/output"

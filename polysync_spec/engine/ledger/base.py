@@ -3,6 +3,7 @@ errors that name the ledger and what to do."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -83,11 +84,21 @@ class RunRecord:
     # lost answer counts from there, whichever process recovers it.
     attempt_id: str | None = None
     answer_by: float | None = None
+    # What the run used once it ended, in billing units (`providers.cost`, e.g.
+    # {"DPU-hours": 0.42}); None when unknown (or recorded before ledgers kept it).
+    usage: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         # Read back as a plain string; a value outside RunPhase is a damaged ledger
         # (ValueError, which both ledgers report as such).
         self.status = RunPhase(self.status)
+        if isinstance(self.usage, str):  # SQLite keeps it as JSON text
+            self.usage = json.loads(self.usage)
+        if self.usage is not None and not (
+            isinstance(self.usage, dict)
+            and all(isinstance(v, int | float) for v in self.usage.values())
+        ):
+            raise ValueError(f"usage {self.usage!r} is not a map of numbers")
 
     @classmethod
     def new(
@@ -137,6 +148,7 @@ class Ledger(Protocol):
         self, apply_id: str, key: str, status: RunPhase, message: str | None, terminal: bool
     ) -> None: ...
     def started(self, apply_id: str, key: str) -> None: ...
+    def usage(self, apply_id: str, key: str, usage: dict[str, float]) -> None: ...
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None: ...
     def forget(self, apply_id: str, keys: list[str]) -> None: ...
     def runs(self, apply_id: str) -> dict[str, RunRecord]: ...

@@ -244,6 +244,14 @@ class S3Ledger:
             self._write(apply_id, record)
 
     @_guarded
+    def usage(self, apply_id: str, key: str, usage: dict[str, float]) -> None:
+        # A record written before usage was kept reads back without it (its default).
+        record = self._read(apply_id, key)
+        if record is not None:
+            record.usage = dict(usage)
+            self._write(apply_id, record)
+
+    @_guarded
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         self._write(
             apply_id, RunRecord.new(run, RunPhase.SKIPPED, message=reason, finished_at=time.time())

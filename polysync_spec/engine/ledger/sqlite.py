@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at REAL,
     attempt_id TEXT,
     answer_by REAL,
+    usage TEXT,
     PRIMARY KEY (apply_id, key)
 );
 CREATE TABLE IF NOT EXISTS locks (
@@ -204,6 +205,8 @@ class SqliteLedger:
         if "attempt_id" not in columns:  # written before attempts had identities
             self._db.execute("ALTER TABLE runs ADD COLUMN attempt_id TEXT")
             self._db.execute("ALTER TABLE runs ADD COLUMN answer_by REAL")
+        if "usage" not in columns:  # written before runs' usage was recorded
+            self._db.execute("ALTER TABLE runs ADD COLUMN usage TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -336,6 +339,12 @@ class SqliteLedger:
             (time.time(), apply_id, key),
         )
 
+    def usage(self, apply_id: str, key: str, usage: dict[str, float]) -> None:
+        self._db.execute(
+            "UPDATE runs SET usage = ? WHERE apply_id = ? AND key = ?",
+            (json.dumps(usage, sort_keys=True), apply_id, key),
+        )
+
     def skipped(self, apply_id: str, run: PlannedRun, reason: str) -> None:
         key, platform, service, region = run.key, run.platform, run.service, run.region
         self._db.execute(
@@ -364,7 +373,7 @@ class SqliteLedger:
     def runs(self, apply_id: str) -> dict[str, RunRecord]:
         rows = self._db.execute(
             "SELECT key, platform, service, region, run_id, status, message, intent_at, submitted_at, "
-            "finished_at, started_at, attempt_id, answer_by FROM runs WHERE apply_id = ?",
+            "finished_at, started_at, attempt_id, answer_by, usage FROM runs WHERE apply_id = ?",
             (apply_id,),
         ).fetchall()
         return {row[0]: self._record(row) for row in rows}
@@ -393,7 +402,8 @@ class SqliteLedger:
     def find_run(self, run_id: str) -> tuple[str, RunRecord] | None:
         row = self._db.execute(
             "SELECT apply_id, key, platform, service, region, run_id, status, message, intent_at, "
-            "submitted_at, finished_at, started_at, attempt_id, answer_by FROM runs WHERE run_id = ?",
+            "submitted_at, finished_at, started_at, attempt_id, answer_by, usage FROM runs "
+            "WHERE run_id = ?",
             (run_id,),
         ).fetchone()
         return (row[0], self._record(row[1:])) if row else None
@@ -401,5 +411,5 @@ class SqliteLedger:
     def _record(self, row: Any) -> RunRecord:
         try:
             return RunRecord(*row)
-        except ValueError as exc:
+        except ValueError as exc:  # json's errors are ValueErrors too
             raise _ledger_error(self.path, ValueError(f"a run row is damaged: {exc}")) from None

@@ -32,4 +32,13 @@ INHERITED_PARAMETERS = Rule(
     defaults (a Glue job's DefaultArguments, a Batch definition's parameters).""",
 )
 
-RULES = (DEFAULT_DRIFT, INHERITED_COMPUTE, INHERITED_PARAMETERS)
+COST_OVER_LIMIT = Rule(
+    codes.COST_OVER_LIMIT,
+    "the plan's expected cost exceeds its limit",
+    doc="""The plan's expected cost (each run's median of its recent runs, or its upper
+    bound where it has no history; runs without a price do not count) exceeds the limit
+    set by `plan --max-cost USD` or the run plan's `max_cost`. The message names the
+    total, the limit and the runs that cost most. Blocks apply.""",
+)
+
+RULES = (DEFAULT_DRIFT, INHERITED_COMPUTE, INHERITED_PARAMETERS, COST_OVER_LIMIT)

@@ -109,6 +109,12 @@ MAX_CONCURRENCY = Rule(
     "max_concurrency must be at least 1",
     doc="A run plan's `max_concurrency`, the number of runs in flight at once, is at least 1.",
 )
+MAX_COST = Rule(
+    codes.MAX_COST,
+    "max_cost must be a positive number of USD",
+    doc="""A run plan's `max_cost`, the most its expected cost may be in USD (plan fails
+    above it, PS729), is a number greater than 0.""",
+)
 
 
 def _output_parameters(ctx: CheckContext) -> Iterator[Diagnostic]:
@@ -154,5 +160,6 @@ RULES = (
     PARAMETER_TYPE_MISMATCH,
     REGION,
     MAX_CONCURRENCY,
+    MAX_COST,
     OUTPUT_PARAMETER,
 )

@@ -19,7 +19,7 @@ from polysync_spec.providers.base import (
     RunStatus,
     StatusReport,
 )
-from polysync_spec.providers.batch import inventory
+from polysync_spec.providers.batch import inventory, usage
 from polysync_spec.providers.batch.definitions import (
     BatchDefinition,
     BatchLive,
@@ -100,6 +100,8 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
         found_queues = self._queues_if_allowed(sorted(queues)) if queues else {}
         for queue in queues:
             live.queues[queue] = found_queues.get(queue)
+        environments = [e for q in found_queues.values() for e in q.compute_environments]
+        live.environments = usage.environment_types(self.client, environments, self.denials)
         live.definitions.update(self.resolve_definitions(sorted(references), found_queues))
         return live
 
@@ -306,7 +308,8 @@ class BatchClient(AwsProvider["Boto3BatchClient"]):
                 failed_children = None
                 if job.get("status") == "FAILED" and is_array_parent(job):
                     failed_children = self._failed_children_or_none(job["jobId"])
-                reports[job["jobId"]] = map_status(job, failed_children)
+                report = map_status(job, failed_children)
+                reports[job["jobId"]] = replace(report, usage=usage.used(self.client, job))
         for job_id in job_ids:
             reports.setdefault(
                 job_id, StatusReport(RunStatus.UNKNOWN, None, f"Batch does not know job {job_id}")

@@ -26,6 +26,11 @@ class BatchDefinition:
     retry_attempts: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     propagate_tags: bool | None = None
+    # What one container of the job holds (containerProperties.resourceRequirements,
+    # else the older vcpus / memory members): vCPUs and memory in MiB.
+    vcpus: float | None = None
+    memory_mib: float | None = None
+    platform_capabilities: tuple[str, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -47,7 +52,24 @@ class BatchDefinition:
             retry_attempts=(data.get("retryStrategy") or {}).get("attempts"),
             tags=dict(data.get("tags") or {}),
             propagate_tags=data.get("propagateTags"),
+            vcpus=container_resource(container, "VCPU", "vcpus"),
+            memory_mib=container_resource(container, "MEMORY", "memory"),
+            platform_capabilities=tuple(data.get("platformCapabilities") or ()),
         )
+
+
+def container_resource(container: Mapping[str, Any], kind: str, legacy: str) -> float | None:
+    """A container's VCPU or MEMORY (MiB) from `resourceRequirements` (values are
+    strings, AWS Batch API reference: ResourceRequirement), else from the older
+    `vcpus` / `memory` members; None when neither says."""
+    for requirement in container.get("resourceRequirements") or []:
+        if requirement.get("type") == kind:
+            try:
+                return float(requirement.get("value"))
+            except (TypeError, ValueError):
+                return None
+    value = container.get(legacy)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,8 @@ class BatchQueue:
     state: str
     status: str
     scheduling_policy_arn: str | None = None
+    # The compute environments the queue places jobs on (computeEnvironmentOrder), by ARN.
+    compute_environments: tuple[str, ...] = ()
     # False: the queue could not be described (batch:DescribeJobQueues is denied), so its
     # state and scheduling policy are unknown; it is assumed to exist.
     described: bool = True
@@ -113,6 +137,9 @@ class BatchLive:
 
     definitions: dict[str, DefinitionLookup] = field(default_factory=dict)
     queues: dict[str, BatchQueue | None] = field(default_factory=dict)
+    # Each compute environment the queues use (ARN) -> its computeResources.type (EC2,
+    # SPOT, FARGATE, FARGATE_SPOT); absent when it could not be described.
+    environments: dict[str, str] = field(default_factory=dict)
 
 
 def revision_arns(

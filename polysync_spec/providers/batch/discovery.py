@@ -65,6 +65,12 @@ def queue_of(queue: Mapping[str, Any]) -> BatchQueue:
         state=queue.get("state", ""),
         status=queue.get("status", ""),
         scheduling_policy_arn=queue.get("schedulingPolicyArn"),
+        compute_environments=tuple(
+            str(entry.get("computeEnvironment", ""))
+            for entry in sorted(
+                queue.get("computeEnvironmentOrder") or [], key=lambda e: e.get("order", 0)
+            )
+        ),
     )
 
 
@@ -83,4 +89,24 @@ def describe_queues(client: Any, names: list[str] | None = None) -> dict[str, Ba
     found: dict[str, BatchQueue] = {}
     for response in pages:
         found.update((q.name, q) for q in map(queue_of, response.get("jobQueues", [])))
+    return found
+
+
+def describe_environment_types(client: Any, arns: list[str]) -> dict[str, str]:
+    """DescribeComputeEnvironments, 100 a call: each environment's ARN (and name) ->
+    its `computeResources.type` (EC2, SPOT, FARGATE, FARGATE_SPOT), or UNMANAGED for an
+    unmanaged one (which has no computeResources: its instances are the account's own)."""
+    found: dict[str, str] = {}
+    unique = list(dict.fromkeys(arns))
+    for start in range(0, len(unique), DESCRIBE_QUEUES_CHUNK):
+        response = client.describe_compute_environments(
+            computeEnvironments=unique[start : start + DESCRIBE_QUEUES_CHUNK]
+        )
+        for environment in response.get("computeEnvironments", []):
+            kind = (environment.get("computeResources") or {}).get("type") or environment.get(
+                "type"
+            )
+            if kind:
+                found[str(environment.get("computeEnvironmentArn", ""))] = str(kind)
+                found[str(environment.get("computeEnvironmentName", ""))] = str(kind)
     return found

@@ -25,6 +25,9 @@ Facts, with their sources:
 - The product document (003) names SubmitJob, DescribeJobs, TerminateJob and
   DescribeJobDefinitions (discovery); DescribeJobQueues and ListJobs are separate
   permissions, which polysync does without where they are denied.
+- DescribeComputeEnvironments (plan: whether a queue's compute environments are Fargate
+  or EC2, for the run's cost) supports no resource-level permission either (same list);
+  where it is denied, plan gives Batch usage without a price.
 - A job's container logs to the CloudWatch Logs group its definition's
   `logConfiguration` names (`awslogs-group`), by default `/aws/batch/job`; the
   manifests do not say which (AWS-FACTS, "Batch logs").
@@ -46,6 +49,7 @@ DESCRIBE_JOBS = "batch:DescribeJobs"
 DESCRIBE_JOB_QUEUES = "batch:DescribeJobQueues"
 DESCRIBE_JOB_DEFINITIONS = "batch:DescribeJobDefinitions"
 LIST_JOBS = "batch:ListJobs"
+DESCRIBE_COMPUTE_ENVIRONMENTS = "batch:DescribeComputeEnvironments"
 
 ACCOUNT_PLACEHOLDER = "<account>"
 
@@ -106,8 +110,13 @@ BATCH_LOG_GROUP = "/aws/batch/job"  # the default of a definition's logConfigura
 # ListJobs for an array job's failed child).
 _READ = (DESCRIBE_JOBS, LIST_JOBS)
 UNSCOPED: dict[Command, tuple[str, ...]] = {
-    Command.PLAN: (DESCRIBE_JOB_QUEUES, DESCRIBE_JOB_DEFINITIONS),
-    Command.APPLY: (DESCRIBE_JOB_QUEUES, DESCRIBE_JOB_DEFINITIONS, *_READ),
+    Command.PLAN: (DESCRIBE_JOB_QUEUES, DESCRIBE_JOB_DEFINITIONS, DESCRIBE_COMPUTE_ENVIRONMENTS),
+    Command.APPLY: (
+        DESCRIBE_JOB_QUEUES,
+        DESCRIBE_JOB_DEFINITIONS,
+        DESCRIBE_COMPUTE_ENVIRONMENTS,
+        *_READ,
+    ),
     Command.STATUS: _READ,
     Command.CANCEL: _READ,
     Command.LOGS: _READ,

@@ -22,7 +22,7 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.batch import events, permissions
+from polysync_spec.providers.batch import cost, events, permissions
 from polysync_spec.providers.batch.definitions import BatchDefinition, BatchLive, definition_name
 from polysync_spec.providers.batch.spec import SUBMIT_JOB, build_request
 from polysync_spec.providers.permissions import Command, Grant
@@ -212,6 +212,9 @@ class Batch:
         return permissions.grants(
             command, region, account, used.get("queue", set()), used.get("definition", set())
         )
+
+    # vCPU-hours, GB-hours and (Fargate) price of a run: see `providers/batch/cost.py`.
+    estimate = cost.estimate_method
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:
         """The attempt duration (from the manifest or the definition) times the attempts;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
@@ -43,6 +44,7 @@ GLUE_LOG_BASE = "/aws-glue/jobs"  # the default; a run's LogGroupName overrides 
 RECOVERY_MARGIN = 300.0
 BATCH_STOP_CHUNK = 25  # BatchStopJobRun takes at most 25 run ids
 GET_SECURITY_CONFIGURATION = "glue:GetSecurityConfiguration"
+HISTORY_JOBS = 50  # Glue jobs whose recent runs one plan reads (for the expected cost)
 
 
 class GlueClient(AwsProvider["Boto3GlueClient"]):
@@ -61,10 +63,16 @@ class GlueClient(AwsProvider["Boto3GlueClient"]):
 
     def snapshot(self, platform: GluePlatform, runs: Sequence[tuple[Run, GlueJob]]) -> GlueSnapshot:
         """Every Glue job the runs use, by name: BatchGetJobs, 100 names a call (where it
-        is denied: GetJob each, or GetJobs pages for many); and whether each security
+        is denied: GetJob each, or GetJobs pages for many), each with its recent runs
+        (one GetJobRuns page a job, for the expected cost); and whether each security
         configuration the runs send exists (GetSecurityConfiguration each)."""
         names = sorted({job.external_id for _, job in runs})
         found, _ = self.discover(names)
+        # Glue has no batch read of runs: one GetJobRuns call per job, for at most
+        # HISTORY_JOBS of them (the rest are bounded by their timeout alone), so that
+        # a plan over thousands of jobs stays a handful of calls per operation.
+        for name in sorted(found)[:HISTORY_JOBS]:
+            found[name] = replace(found[name], recent_runs=self.runs.history(name))
         configurations = sorted(
             {
                 str(chosen.value)

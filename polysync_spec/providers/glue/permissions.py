@@ -25,6 +25,8 @@ Facts, with their sources:
 - The product document (000) lists glue:ListJobs, GetJobs, GetJob, StartJobRun,
   GetJobRun and BatchStopJobRun; BatchGetJobs and GetJobRuns are permissions of their
   own, which polysync does without where they are denied (GetJob each; GetJobRun each).
+  Plan reads one GetJobRuns page of each job for its recent runs' durations (the
+  expected cost); where it is denied, the cost has its upper bound only.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ GLUE_LOG_GROUPS = ("/aws-glue/jobs/error", "/aws-glue/jobs/output")
 # log_tail (GetJobRun, the latest attempt).
 _POLL = ("glue:GetJobRun", "glue:GetJobRuns", "glue:GetJob")
 JOB_ACTIONS: dict[Command, tuple[str, ...]] = {
-    Command.PLAN: ("glue:BatchGetJobs",),
+    Command.PLAN: ("glue:BatchGetJobs", "glue:GetJobRuns"),
     Command.APPLY: ("glue:BatchGetJobs", "glue:StartJobRun", *_POLL, "glue:BatchStopJobRun"),
     Command.STATUS: _POLL,
     Command.CANCEL: ("glue:BatchStopJobRun", *_POLL),

@@ -21,7 +21,8 @@ from polysync_spec.providers.base import (
     Tier,
     object_schema,
 )
-from polysync_spec.providers.glue import events, permissions, preflight
+from polysync_spec.providers.cost import CostEstimate, Prices
+from polysync_spec.providers.glue import cost, events, permissions, preflight
 from polysync_spec.providers.glue.importing import imported_parameters
 from polysync_spec.providers.glue.rules import GLUE_INTERNAL_ARGUMENTS, GLUE_RESERVED_ARGUMENTS
 from polysync_spec.providers.glue.spec import (
@@ -353,6 +354,23 @@ class Glue:
             account,
             used.get("job", set()),
             security_configurations=bool(used.get("security_configuration")),
+        )
+
+    def estimate(
+        self,
+        job: GlueJob,
+        platform: GluePlatform,
+        live: GlueLive | None,
+        *,
+        compute: Mapping[str, Any],
+        request: Mapping[str, Any],
+        prices: Prices,
+    ) -> CostEstimate | None:
+        """DPU-hours and price of the run: see `providers/glue/cost.py`."""
+        definition = (live or {}).get(job.external_id)
+        limit = self.run_limit_seconds(compute)
+        return cost.estimate(
+            platform.region, definition, compute, request, limit_seconds=limit, prices=prices
         )
 
     def run_limit_seconds(self, compute: Mapping[str, Any]) -> float | None:

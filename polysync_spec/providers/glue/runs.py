@@ -15,6 +15,7 @@ from typing import Any
 from polysync_spec.providers.base import RunStatus, StatusReport
 from polysync_spec.providers.denials import Denials, is_denied
 from polysync_spec.providers.glue import cadence
+from polysync_spec.providers.glue.cost import run_usage
 from polysync_spec.providers.glue.rules import ATTEMPT_ARGUMENT
 from polysync_spec.providers.glue.spec import (
     RETRIED_STATES,
@@ -35,6 +36,9 @@ LIST_POLL_THRESHOLD = 3
 MAX_RETRIES = 10  # Glue's most automatic retries of a run: a chain is never longer
 RETRY_SEARCH_PAGES = 5  # GetJobRuns pages searched for one run's retry
 GET_JOB_RUNS = "glue:GetJobRuns"  # not in the product documents' permission list
+# Plan's expected cost: the median of up to this many recent succeeded runs of the job,
+# from one GetJobRuns page (newest first).
+HISTORY_PAGE = 50
 
 JobRun = Mapping[str, Any]
 
@@ -127,6 +131,8 @@ class RunReader:
             reports[run_id] = (
                 retry_pending(latest, awaited) if awaited is not None else map_status(latest)
             )
+            if reports[run_id].status.terminal:
+                reports[run_id] = replace(reports[run_id], usage=run_usage(latest))
             if self._retry_unseen(job_name, latest):
                 report = reports[run_id]
                 reports[run_id] = replace(
@@ -260,6 +266,35 @@ class RunReader:
             if not token or older:  # newest first: the rest started before the failure
                 return None
         return None
+
+    def history(self, job_name: str) -> tuple[tuple[float, float | None], ...] | None:
+        """The job's recent succeeded runs, newest first, from one GetJobRuns page of
+        HISTORY_PAGE: (ExecutionTime seconds, DPUSeconds or None) each. None when the
+        listing is denied (said once) or fails: plan then has no expected figure."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if GET_JOB_RUNS in self.denials:
+            return None
+        try:
+            response = self.client.get_job_runs(JobName=job_name, MaxResults=HISTORY_PAGE)
+        except (ClientError, BotoCoreError) as exc:
+            if is_denied(exc):
+                self.denials.note(
+                    GET_JOB_RUNS,
+                    "plan cannot read Glue jobs' recent runs: their cost is bounded by the "
+                    "timeout only",
+                )
+            else:
+                log.debug("reading the runs of Glue job %s: %s", job_name, exc)
+            return None
+        found: list[tuple[float, float | None]] = []
+        for job_run in response.get("JobRuns", []):
+            seconds = job_run.get("ExecutionTime")
+            if job_run.get("JobRunState") != "SUCCEEDED" or not seconds:
+                continue
+            dpu = job_run.get("DPUSeconds")
+            found.append((float(seconds), float(dpu) if dpu else None))
+        return tuple(found)
 
     def find_marked(self, job_name: str, marker: str, earliest: float) -> list[str]:
         found: list[str] = []

@@ -68,6 +68,11 @@ class GlueDefinition:
     default_arguments: Mapping[str, str] = field(default_factory=dict)
     non_overridable_arguments: Mapping[str, str] = field(default_factory=dict)
     last_modified: dt.datetime | None = None
+    execution_class: str | None = None
+    # The job's recent succeeded runs (plan reads them with GetJobRuns for the expected
+    # cost): ExecutionTime in seconds, and DPUSeconds where Glue reported it (Flex and
+    # auto scaling); None: the history could not be read.
+    recent_runs: tuple[tuple[float, float | None], ...] | None = None
 
     @classmethod
     def from_api(cls, job: Mapping[str, Any]) -> GlueDefinition:
@@ -87,6 +92,7 @@ class GlueDefinition:
             default_arguments=dict(job.get("DefaultArguments") or {}),
             non_overridable_arguments=dict(job.get("NonOverridableArguments") or {}),
             last_modified=job.get("LastModifiedOn"),
+            execution_class=job.get("ExecutionClass"),
         )
 
 
