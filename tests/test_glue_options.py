@@ -626,10 +626,10 @@ def test_iam_grants_get_security_configuration_only_when_runs_send_one() -> None
     )
     without = Glue().grants(Command.PLAN, "us-east-1", "123456789012", {"job": {"j"}})
     assert [g.actions for g in with_one] == [
-        ("glue:BatchGetJobs",),
+        ("glue:BatchGetJobs", "glue:GetJobRuns"),
         ("glue:GetSecurityConfiguration",),
     ]
-    assert [g.actions for g in without] == [("glue:BatchGetJobs",)]
+    assert [g.actions for g in without] == [("glue:BatchGetJobs", "glue:GetJobRuns")]
     assert with_one[1].resources == ("*",)
 
 
