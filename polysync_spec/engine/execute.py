@@ -219,7 +219,12 @@ class Executor:
                 continue
             changed = self.monitor.poll()
             self._enforce_limits()
-            interval = self.poll_policy.next(interval, changed)
+            interval = self.poll_policy.next(interval, changed, self._youngest_age())
+
+    def _youngest_age(self) -> float | None:
+        """Seconds since the most recent submission of a run in flight; None if none."""
+        submitted = [s.submitted_at for s in self.runs.values() if s.in_flight and s.submitted_at]
+        return time.time() - max(submitted) if submitted else None
 
     def _restore(self) -> None:
         """Re-attach to runs the ledger knows for this apply identity; look up by their

@@ -57,9 +57,20 @@ class PollPolicy:
     maximum: float = 30.0
     factor: float = 1.5
     jitter: float = 0.1
+    # The interval is never more than this share of the youngest run's age: a run is
+    # seen to end within about 5% of how long it has run (a 60 s run within 3 s, an hour
+    # within the maximum). Backing off on "nothing changed" alone let a fleet of runs
+    # that started together be seen 20 s late; polling in proportion to age costs about
+    # as many rounds over an hour (20 ln(T / 40 s) + 20: 110 against 120 at 30 s).
+    age_share: float = 0.05
 
-    def next(self, current: float, changed: bool) -> float:
+    def next(self, current: float, changed: bool, youngest_age: float | None = None) -> float:
+        """The next interval, in seconds: back to `minimum` on a change, else `factor`
+        longer up to `maximum`; with `youngest_age` (seconds since the youngest run in
+        flight was submitted), at most `age_share` of it (never under `minimum`)."""
         base = self.minimum if changed else min(self.maximum, current * self.factor)
+        if youngest_age is not None:
+            base = min(base, max(self.minimum, youngest_age * self.age_share))
         return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
