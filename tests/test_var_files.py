@@ -132,3 +132,56 @@ def test_every_command_with_var_takes_var_file(
 ) -> None:
     assert run([command, "--help"]) == 0
     assert "--var-file FILE" in capsys.readouterr().out
+
+
+USED = MANIFEST.replace(
+    "    parameters: {day: x}\n", "    parameters: {day: x, api_token: '${var.token}'}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("how", "secret"),
+    [
+        ("env", "hunter2-from-the-environment"),
+        ("var", "fromcli-s3cr3t"),
+        ("var-file", "from-var-file-S3CRET"),
+    ],
+)
+def test_a_parameter_using_an_environment_variable_is_never_shown(
+    how: str,
+    secret: str,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found by a fresh tester: `api_token: ${var.token}`, where `token` defaults to
+    `${env.…}`, was printed in plans, plan files, the ledger and drift messages."""
+    monkeypatch.setenv("VAR_FILE_TOKEN", secret if how == "env" else "hunter2-env")
+    path = write(tmp_path, USED)
+    extra = {
+        "env": [],
+        "var": ["--var", f"token={secret}"],
+        "var-file": ["--var-file", str(write(tmp_path, f"token: {secret}\n", "v.yaml"))],
+    }[how]
+    out = tmp_path / "plan.json"
+    for output in ("text", "json", "markdown"):
+        code = run(["plan", str(path), *extra, "-o", output, "--out", str(out)])
+        assert code == 0
+        shown = "".join(capsys.readouterr()) + out.read_text(encoding="utf-8")
+        assert secret not in shown and "hunter2-env" not in shown
+        assert "***" in shown
+    # The plan file holds *** where the value was: applying it would send the wrong
+    # value, so apply refuses and says why.
+    code = run(["apply", str(out), "--auto-approve", "--state", str(tmp_path / "s.db")])
+    _, err = capsys.readouterr()
+    assert code == ExitCode.ERROR
+    assert "the plan holds a masked secret (***) that it cannot send; nothing was" in err
+    assert "runs[0].request.Arguments" in err
+    assert not sandbox.requests("StartJobRun")
+    # From the manifests the run gets the real value, and nothing shows it.
+    code = run(["apply", str(path), *extra, "--auto-approve", "--state", str(tmp_path / "s.db")])
+    shown = "".join(capsys.readouterr())
+    assert code == ExitCode.OK and secret not in shown
+    [sent] = sandbox.requests("StartJobRun")
+    assert sent.params["Arguments"]["--api_token"] == secret

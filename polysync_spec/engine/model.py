@@ -84,6 +84,15 @@ def native_edge(
 
 def _secret(value: Any, env: Mapping[str, str] | None, run: str, attempt_id: str) -> Any:
     if isinstance(value, str):
+        if redact.MASK in value:
+            # A plan file keeps a secret that no `${env.NAME}` slot names (a variable's
+            # value from the environment, --var or --var-file) only as ***: sending that
+            # would run the job with the wrong value.
+            raise PolysyncError(
+                f"run {run!r}: the plan holds a masked secret (***) that it cannot send; "
+                "apply from the manifests, or give the parameter `secret: true` with "
+                "`${env.NAME}` so that a plan file names the variable"
+            )
         return value.replace(ATTEMPT_SLOT, attempt_id) if ATTEMPT_SLOT in value else value
     if env is None or not (isinstance(value, dict) and set(value) == {"$env"}):
         return value

@@ -30,6 +30,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from polysync_spec import redact
 from polysync_spec.engine.model import Plan
 from polysync_spec.engine.planschema import plan_schema
 from polysync_spec.engine.selection import selection_problems
@@ -311,3 +312,33 @@ def check_secret_references(saved: Plan, replanned: Plan) -> None:
             "the plan file reads secrets its manifests do not declare; nothing was "
             "submitted:\n  " + "\n  ".join(problems)
         )
+    check_no_masked_values(saved)
+
+
+def check_no_masked_values(saved: Plan) -> None:
+    """A plan file keeps a secret that no `{"$env": NAME}` slot names (a parameter set
+    from a variable whose value came from the environment, --var or --var-file) only as
+    ***: sending it would run the job with the wrong value. Refused, naming each slot,
+    before anything is sent."""
+    masked = [
+        json_path(["runs", index, "request", *slot])
+        for index, run in enumerate(saved.runs)
+        for slot in _masked_slots(run.request)
+    ]
+    if masked:
+        raise PlanFileError(
+            "the plan holds a masked secret (***) that it cannot send; nothing was "
+            "submitted: " + ", ".join(masked) + ". Apply from the manifests, or give the "
+            "parameter `secret: true` with `${env.NAME}` so that a plan file names the "
+            "variable"
+        )
+
+
+def _masked_slots(node: Any, slot: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, str):
+        return [slot] if redact.MASK in node else []
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _masked_slots(value, (*slot, key))]
+    if isinstance(node, list):
+        return [s for i, value in enumerate(node) for s in _masked_slots(value, (*slot, i))]
+    return []

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from polysync_spec import redact
 from polysync_spec.errors import Severity
 from polysync_spec.manifest import codes
 from polysync_spec.manifest.models import VariableType
@@ -138,6 +139,12 @@ def _resolve(expression: str, scope: Scope, path: DocPath, report: Report) -> An
         )
         return UNRESOLVED
     resolved = scope.variables[name]
+    if any(p[:2] == ("variables", name) for p in scope.env_paths):
+        # A variable whose default comes from the environment is a secret whatever sets
+        # it (--var, --var-file, the environment): so is every value that uses it, in
+        # every message, plan and ledger (the plan shows the variable as ***).
+        scope.env_paths.add(path)
+        redact.register(aws_string(resolved) if resolved is not UNRESOLVED else None)
     if resolved is UNRESOLVED:
         report(
             codes.VARIABLE_WITHOUT_VALUE,
