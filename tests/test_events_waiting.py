@@ -623,3 +623,22 @@ def test_rule_names_fit_eventbridge_s_64_characters() -> None:
     long_names = {rule_name("q" * n + str(n), "batch") for n in range(40, 79)}
     assert all(len(name) <= 64 for name in long_names)
     assert len(long_names) == 39  # distinct queues, distinct rules
+
+
+def test_events_keep_flowing_when_another_sandbox_of_the_process_stops(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the full suite: a command's own sandbox, stopping, stopped the process-
+    wide event watcher under the session's sandbox, and apply waited on its queue until
+    the test's timeout."""
+    from polysync_spec.sandbox import eventbridge
+
+    with Sandbox():
+        pass  # a second sandbox in the process comes and goes
+    assert eventbridge.EMITTER._thread is not None and eventbridge.EMITTER._thread.is_alive()
+    path = write(tmp_path, MANIFEST + _batch_runs(2))
+    _set_up(path, capsys)
+    sandbox.script("batch", "cleanup", Outcome(starting_seconds=0.05, running_seconds=0.1))
+    plan = plan_for(sandbox, path)
+    result, _ = apply_plan(sandbox, plan, tmp_path, events=_waiting(sandbox, path), timeout=60)
+    assert statuses(result) == {"r0": "Success", "r1": "Success"}

@@ -145,10 +145,13 @@ def test_a_new_user_runs_the_installed_wheel_end_to_end(tmp_path: Path) -> None:
         assert run_plan == "daily"
         status = polysync_run("status", apply_id, "--sandbox", cwd=project)
         assert status.returncode == 0, status.stderr
-        assert sorted(status.stdout.splitlines()) == [
+        # Each line: the run, its status, its AWS id, and what it used (README: Cost).
+        shown = sorted(status.stdout.splitlines())
+        assert [line.split("  used ")[0] for line in shown] == [
             f"export_orders  Success  {batch_run}",
             f"load_orders  Success  {glue_run}",
         ]
+        assert "vCPU-hours" in shown[0] and "DPU-hours" in shown[1]
     finally:
         assert sandbox.stop() == 0, sandbox.output()
     assert not (state_dir / "sandbox.json").exists()

@@ -1,3 +1,4 @@
+# Over 400 lines: the apply loop and its interrupts, submissions in parallel and the event queue in one place.
 """Execute a plan: the scheduler's decisions, exactly-once submissions, one polling
 loop, interrupts, the ledger.
 

@@ -47,14 +47,28 @@ class Emitter:
         self._thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
+        # Moto's state, and so this emitter, is process-wide while sandboxes come and go
+        # (a test's session sandbox beside a command's own): the watcher runs while any
+        # sandbox of the process does. Stopping it with the first sandbox to stop left
+        # the others without events (their appliers waited on the queue for ever).
+        self._users = 0
+        self._users_lock = threading.Lock()
+
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sandbox-events", daemon=True)
-        self._thread.start()
+        with self._users_lock:
+            self._users += 1
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="sandbox-events", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
+        with self._users_lock:
+            self._users = max(0, self._users - 1)
+            if self._users or self._thread is None:
+                return
+            self._stop.set()
             self._thread.join(timeout=5)
             self._thread = None
 

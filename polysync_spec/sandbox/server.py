@@ -611,8 +611,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        eventbridge.EMITTER.stop()
         if self._server is not None:
+            eventbridge.EMITTER.stop()  # one start, one stop: it counts its sandboxes
             self._server.shutdown()
             self._server.server_close()
             self._server = None

@@ -1,3 +1,4 @@
+# Over 400 lines: every ledger operation as one transaction, plus group commit and migrations.
 """The ledger in SQLite, at `.polysync/state.db` by default: each write is durable
 before its method returns (its own transaction, or one shared with the writes other
 threads make at the same moment: parallel submissions' intents share a commit), so a

@@ -1,3 +1,4 @@
+# Over 400 lines: every Batch call the tool makes, with its fallbacks when IAM denies one.
 """AWS Batch, the client part: the only code that calls the Batch API (and its logs)."""
 
 from __future__ import annotations
