@@ -87,7 +87,10 @@ def test_a_file_with_polysync_sections_but_no_version_is_still_a_manifest(
         ("name: CI\non: push\n", False),
         ("volumes: {}\nnetworks: {}\n", False),
         ("{version: 1}\n", True),  # flow style: keys not visible, read it
-        ("- a list\n", True),  # read, so that its error is reported
+        ("- a list\n", False),  # a list has no sections (found by a fresh tester)
+        ("- hosts: all\n  tasks: []\n", False),  # an Ansible playbook
+        ("# playbook\n---\n- hosts: all\n", False),
+        ("jobs:\n- etl\n", True),  # a list below a section is the section's problem
         ("", True),  # empty: read, and reported as such
     ],
 )

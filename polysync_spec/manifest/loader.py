@@ -85,6 +85,9 @@ _TOP_LEVEL_KEY = re.compile(
     r"""^(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#'"\-?:{\[][^:#\n]*?))[ \t]*:(?:[ \t]+(.*))?$""",
     re.M,
 )
+# The first content line (after blank lines, comments, directives and `---`) is a list
+# item at column 0.
+_TOP_LEVEL_LIST = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n|%[^\n]*\n|---[ \t]*\n)*-(?:[ \t]|\n|\Z)")
 _INTEGER_VALUE = re.compile(r"[-+]?[0-9]+\s*(?:#.*)?\Z")
 
 
@@ -92,12 +95,15 @@ def is_manifest_text(text: str) -> bool:
     """Whether a YAML file found below a directory is a polysync manifest: it has a
     top-level polysync section (or a near misspelling of one, whose error then stands),
     or a top-level `version` whose value is a number (docker-compose's `version` is a
-    string such as "3.8"). A file whose top-level keys cannot be seen from the text
-    (flow style, a list) is taken for a manifest, so that its problems are reported.
-    Reads block-style top-level keys only: it decides which files are read, not what
-    they say."""
+    string such as "3.8"). A file whose top level is a block list (an Ansible playbook,
+    a list of anything) has no sections: not a manifest. A file whose top-level keys
+    cannot be seen from the text (flow style) is taken for a manifest, so that its
+    problems are reported. Reads block-style top-level keys only: it decides which files
+    are read, not what they say."""
     from polysync_spec.manifest.suggest import closest
 
+    if _TOP_LEVEL_LIST.match(text):
+        return False
     keys = False
     for match in _TOP_LEVEL_KEY.finditer(text):
         keys = True
