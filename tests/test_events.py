@@ -169,6 +169,12 @@ STREAM: list[tuple[ev.Event, str | None]] = [
     ),
     (ev.NothingInFlight(), "nothing in flight"),
     (
+        # Given up at --timeout: not ended (found by a fresh tester).
+        ev.AllEnded({"load": RunPhase.FAILED, "export": RunPhase.UNKNOWN}),
+        "stopped following; a run shown Unknown may still be running: load Failed, "
+        "export Unknown",
+    ),
+    (
         ev.AllEnded({"load": RunPhase.SUCCESS, "clean": RunPhase.CANCELLED}),
         "every run has ended: load Success, clean Cancelled",
     ),

@@ -109,7 +109,11 @@ def text(event: ev.Event) -> str | None:
         case ev.NothingInFlight():
             return "nothing in flight"
         case ev.AllEnded(runs):
-            return "every run has ended: " + ", ".join(f"{k} {p}" for k, p in runs.items())
+            listed = ", ".join(f"{k} {p}" for k, p in runs.items())
+            if any(phase is RunPhase.UNKNOWN for phase in runs.values()):
+                # A run given up (a limit, --timeout) has not ended: it may still run.
+                return f"stopped following; a run shown Unknown may still be running: {listed}"
+            return "every run has ended: " + listed
         case _:
             assert_never(event)  # a new event needs its line here (or None)
 

@@ -12,13 +12,22 @@ from polysync_spec.redact import mask
 from polysync_spec.render import cost
 
 
+MESSAGE_WIDTH = 80  # characters of a message in the summary table
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def summary_table(runs: Mapping[str, RunState]) -> str:
     """The table that ends an apply: each run's status, run id, what it used (priced at
     its plan's prices where it has them) and AWS's message."""
     rows = [("run", "status", "run id", "used", "message")]
     for key, state in runs.items():
         # Masked before it is cut: a secret cut in half would no longer be recognised.
-        message = mask(state.message or "")[:80]
+        # Cut with an ellipsis: a message cut at "it was" read as its opposite (the whole
+        # message is in the lines above and in `polysync status`).
+        message = _cut(mask(state.message or ""), MESSAGE_WIDTH)
         used = cost.actual(state.usage, state.planned.cost)
         rows.append((key, state.status, state.run_id or "-", used, message))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
