@@ -171,8 +171,7 @@ STREAM: list[tuple[ev.Event, str | None]] = [
     (
         # Given up at --timeout: not ended (found by a fresh tester).
         ev.AllEnded({"load": RunPhase.FAILED, "export": RunPhase.UNKNOWN}),
-        "stopped following; a run shown Unknown may still be running: load Failed, "
-        "export Unknown",
+        "stopped following; a run shown Unknown may still be running: load Failed, export Unknown",
     ),
     (
         ev.AllEnded({"load": RunPhase.SUCCESS, "clean": RunPhase.CANCELLED}),

@@ -417,6 +417,20 @@ def test_plan_shows_what_apply_will_do_with_the_ledger(
     assert "0 runs to start, 2 ended in an earlier apply" in capsys.readouterr().out
     assert run(["apply", path, "--auto-approve", "--retry-failed", "--poll-interval", "0.05"]) == 3
     assert len(submissions(sandbox)) == before + 1  # plan said one
+    # A plan file made with --retry-failed shows the failed run starting again: applied
+    # without the flag, it would do less than it showed. Refused, nothing sent (found by
+    # a fresh tester); with the flag it does what it showed.
+    assert run(["plan", path, "--retry-failed", "--out", "retry.json"]) == ExitCode.OK
+    capsys.readouterr()
+    assert run(["apply", "retry.json", "--auto-approve"]) == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert "starts clean again, which the ledger holds as ended" in err
+    assert "apply it with the same flag. Nothing was submitted" in err
+    assert len(submissions(sandbox)) == before + 1
+    code = run(
+        ["apply", "retry.json", "--auto-approve", "--retry-failed", "--poll-interval", "0.05"]
+    )
+    assert code == 3 and len(submissions(sandbox)) == before + 2
 
 
 def test_no_glue_parameter_may_take_the_place_of_the_attempt_marker(

@@ -167,6 +167,9 @@ def apply(
                     f"the manifests at {saved.manifest_path} have errors; nothing was submitted"
                 )
             use_case.require_fresh(project, saved, sessions)
+            _require_same_actions(
+                saved, state_path, sessions, rerun=rerun, retry_failed=retry_failed, source=source
+            )
             the_plan = saved
         else:
             project, the_plan = make_plan_for(
@@ -267,6 +270,32 @@ def _read_plan_file(source: str) -> Any:
     if not source.endswith(".json") or not os.path.isfile(source):
         return None
     return read_plan_file(source)
+
+
+def _require_same_actions(
+    saved: Any, state_path: str, sessions: Any, *, rerun: bool, retry_failed: bool, source: str
+) -> None:
+    """A plan file shows, per run, what apply would do given the ledger (made with
+    `plan --rerun` or `--retry-failed`, it shows a new attempt of an ended run). Applying
+    it without the same flag would silently do less than it showed: refused, naming the
+    runs, before anything is sent (found by a fresh tester)."""
+    from polysync_spec.engine.model import RunAction
+
+    shown = dict(saved.ledger)
+    read_ledger_into(saved, state_path, sessions, rerun=rerun, retry_failed=retry_failed)
+    fewer = [
+        key
+        for key, view in shown.items()
+        if view.action is RunAction.SUBMIT
+        and key in saved.ledger
+        and saved.ledger[key].action is not RunAction.SUBMIT
+    ]
+    if fewer:
+        raise PolysyncError(
+            f"the plan in {source} starts {', '.join(sorted(fewer))} again, which the ledger "
+            "holds as ended: it was made with --retry-failed or --rerun; apply it with the "
+            "same flag. Nothing was submitted"
+        )
 
 
 def _confirm(the_plan: Any, auto_approve: bool) -> None:

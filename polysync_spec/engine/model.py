@@ -60,6 +60,12 @@ class LedgerView:
     run_id: str | None = None
     reason: str | None = None  # why apply will skip a run the ledger does not hold
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LedgerView:
+        return cls(
+            RunAction(data["action"]), data.get("status"), data.get("run_id"), data.get("reason")
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action.value,
@@ -393,4 +399,8 @@ class Plan:
             on_failure=data.get("on_failure", "stop"),
             selection=Selection.from_dict(data["selection"]) if data.get("selection") else None,
             max_cost=data.get("max_cost"),
+            # What the ledger held when the plan was made: apply checks it still agrees.
+            ledger={
+                key: LedgerView.from_dict(view) for key, view in (data.get("ledger") or {}).items()
+            },
         )

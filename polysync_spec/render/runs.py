@@ -11,7 +11,6 @@ from polysync_spec.engine.runstate import RunState
 from polysync_spec.redact import mask
 from polysync_spec.render import cost
 
-
 MESSAGE_WIDTH = 80  # characters of a message in the summary table
 
 
