@@ -189,6 +189,17 @@ BAD_SEEDS = [
     ),
     pytest.param("glue: {jobs: [\n", "2:1: YAML syntax error", id="yaml-syntax"),
     pytest.param("- a list\n", "1:1: the top level of a sandbox seed", id="not-a-mapping"),
+    # Found by a fresh tester: these started a sandbox (seeding nothing, or never).
+    pytest.param(
+        "gluee: {}\n",
+        "1:8: sandbox seed entry gluee: unknown key (did you mean 'glue'?)",
+        id="misspelt-section",
+    ),
+    pytest.param(
+        "batch:\n  job_definitions:\n    - {jobDefinitionName: d, revisions: 100000}\n",
+        "3:7: sandbox seed entry batch.job_definitions[0]: revisions must be between 1 and 100",
+        id="too-many-revisions",
+    ),
 ]
 
 
@@ -262,8 +273,9 @@ def test_scripted_failure_from_an_outcomes_file_fails_the_apply(
     project: Path, state_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outcomes = tmp_path / "outcomes.yaml"
+    # `failed` as the one-word form takes it (upper case was required: a fresh tester).
     outcomes.write_text(
-        "load_orders: {result: FAILED, message: 'no such table lake.orders', "
+        "load_orders: {result: failed, message: 'no such table lake.orders', "
         "running_seconds: 0.2}\n",
         encoding="utf-8",
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from polysync_spec.cli.common import VAR_FILES, var_option
 from polysync_spec.cli.group import cli
 from polysync_spec.errors import ExitCode, PolysyncError
 
@@ -25,9 +26,7 @@ from polysync_spec.errors import ExitCode, PolysyncError
     help="Seed from these manifests: the Glue jobs, Batch definitions and queues they name.",
 )
 @click.option("--target", "-t", help="With --from: overlay the named target.")
-@click.option(
-    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="With --from: a variable."
-)
+@var_option
 @click.option(
     "--outcome",
     "outcome_args",
@@ -71,8 +70,11 @@ def sandbox(
     from polysync_spec.sandbox import state
     from polysync_spec.sandbox.seed import apply_seed, load_seed
 
-    if (outcome_args or outcomes_file or target or variables) and not from_path:
-        raise click.UsageError("--outcome, --outcomes, --target and --var go with --from PATH")
+    var_files = click.get_current_context().meta.get(VAR_FILES)
+    if (outcome_args or outcomes_file or target or variables or var_files) and not from_path:
+        raise click.UsageError(
+            "--outcome, --outcomes, --target, --var and --var-file go with --from PATH"
+        )
     directory = state.state_dir(state_dir)
     with state.claim(directory) as held:
         # Everything the user gave is read and checked before anything listens.

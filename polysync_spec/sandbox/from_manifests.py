@@ -109,7 +109,11 @@ def outcome_of(project: Any, job_name: str, spec: str | Mapping[str, Any]) -> Ou
         problem = _field_problem(key, value, service)
         if problem:
             raise ValueError(f"outcome for {job_name!r}: {key} {problem}")
-    outcome = Outcome.from_dict({"result": "SUCCEEDED", **spec})
+    # `result: failed` as the one-word form `JOB: failed` takes it (AWS's states are upper
+    # case; a user writes either).
+    result = spec.get("result", "SUCCEEDED")
+    spec = {**spec, "result": result.upper() if isinstance(result, str) else result}
+    outcome = Outcome.from_dict(spec)
     results = (
         ("SUCCEEDED", "FAILED")
         if service == "batch"

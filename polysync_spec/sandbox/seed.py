@@ -70,6 +70,37 @@ def read_yaml(path: str | Path, what: str) -> tuple[dict[str, Any], str, dict[Pa
     return document.data, document.path, dict(document.marks)
 
 
+# The seed's sections and what each holds: a misspelt key is an error at its position,
+# not a section silently ignored (found by a fresh tester: `gluee:` seeded nothing).
+SEED_KEYS: dict[PathKey, tuple[str, ...]] = {
+    (): ("region", "glue", "batch", "outcomes"),
+    ("glue",): ("jobs",),
+    ("batch",): ("compute_environments", "scheduling_policies", "job_queues", "job_definitions"),
+    ("outcomes",): ("glue", "batch"),
+}
+# Revisions registered per definition entry: enough for any pinned `name:N` a test needs;
+# more would keep the sandbox from starting for minutes.
+MAX_REVISIONS = 100
+
+
+def _check_keys(seed: dict[str, Any]) -> None:
+    from polysync_spec.manifest.suggest import did_you_mean
+
+    for path, allowed in SEED_KEYS.items():
+        node: Any = seed
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        for key in node:
+            if key not in allowed:
+                with _entry(seed, (*path, key)):
+                    raise ValueError(
+                        f"unknown key{did_you_mean(str(key), allowed)}; expected one of "
+                        + ", ".join(allowed)
+                    )
+
+
 def load_seed(path: str | Path | None = None) -> Seed:
     """The seed at `path` (default: the example project's, `seed.yaml`). Raises
     `PolysyncError` with file:line:col for a file that is not a YAML mapping."""
@@ -130,6 +161,7 @@ def apply_seed(sandbox: Sandbox, seed: dict[str, Any]) -> dict[str, int]:
     """Create everything the seed describes; return counts of what was created. Raises
     `PolysyncError` at the entry's file:line:col (for a `Seed` from `load_seed`) when an
     entry is malformed or AWS refuses it."""
+    _check_keys(seed)
     with _entry(seed, ("region",)):
         region = str(seed.get("region", "us-east-1"))
     created = {"glue_jobs": 0, "job_queues": 0, "job_definitions": 0}
@@ -188,6 +220,10 @@ def apply_seed(sandbox: Sandbox, seed: dict[str, Any]) -> dict[str, int]:
             with _entry(seed, path):
                 spec = dict(definition)
                 revisions = int(spec.pop("revisions", 1))
+                if not 1 <= revisions <= MAX_REVISIONS:
+                    raise ValueError(
+                        f"revisions must be between 1 and {MAX_REVISIONS}, not {revisions}"
+                    )
                 spec.setdefault("type", "container")
                 for _ in range(revisions):
                     batch.register_job_definition(**spec)
