@@ -137,7 +137,14 @@ def test_a_stale_record_is_ignored_and_replaced(
     stale = {"pid": gone.pid, "endpoint_url": "http://127.0.0.1:9", "started_at": 0, "seeded": ""}
     record.write_text(json.dumps(stale), encoding="utf-8")
     assert run(["discover", str(EXAMPLES), "-p", "glue_main", "--sandbox"]) == 0
-    assert "(no running sandbox:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "(no running sandbox:" in err
+    # ... and says that what the dead one held is gone (found by a fresh tester: status,
+    # logs and cancel seemed to answer for its runs).
+    assert (
+        f"(the sandbox recorded in {state_dir}, pid {gone.pid} at http://127.0.0.1:9, is no "
+        "longer running: every job and run it held is gone with it)"
+    ) in err
     # A live process whose endpoint does not answer is no sandbox either.
     record.write_text(json.dumps({**stale, "pid": os.getpid()}), encoding="utf-8")
     assert run(["discover", str(EXAMPLES), "-p", "glue_main", "--sandbox"]) == 0

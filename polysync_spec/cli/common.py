@@ -111,9 +111,19 @@ def aws_sessions(use_sandbox: bool, **options: Any) -> Iterator[Any]:
     from polysync_spec.sandbox.seed import apply_seed, load_seed
     from polysync_spec.sandbox.server import Sandbox
 
+    # A record whose sandbox died: its jobs and runs are gone, and a command about them
+    # (status, logs, cancel) must not seem to answer for them (found by a fresh tester).
+    gone = state.read_record(state.state_dir())
     with Sandbox() as server:
         server.reset()  # moto's state is process-wide: start from nothing, then seed
         apply_seed(server, load_seed())
+        if gone is not None:
+            click.echo(
+                f"(the sandbox recorded in {state.state_dir()}, pid {gone.pid} at "
+                f"{gone.endpoint_url}, is no longer running: every job and run it held is "
+                "gone with it)",
+                err=True,
+            )
         click.echo(
             f"(no running sandbox: this command uses its own at {server.endpoint_url}, seeded "
             "with the example objects; its state ends with the command)",

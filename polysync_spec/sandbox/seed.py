@@ -76,7 +76,7 @@ SEED_KEYS: dict[PathKey, tuple[str, ...]] = {
     (): ("region", "glue", "batch", "outcomes"),
     ("glue",): ("jobs",),
     ("batch",): ("compute_environments", "scheduling_policies", "job_queues", "job_definitions"),
-    ("outcomes",): ("glue", "batch"),
+    ("outcomes",): ("default", "glue", "batch"),
 }
 # Revisions registered per definition entry: enough for any pinned `name:N` a test needs;
 # more would keep the sandbox from starting for minutes.
