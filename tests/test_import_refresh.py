@@ -262,3 +262,61 @@ def test_following_a_new_batch_revision_is_a_request_change(
         == 0
     )
     assert "external_id: nightly-export:4" in (tmp_path / "polysync.yaml").read_text()
+
+
+def test_a_value_from_the_environment_is_compared_masked_and_never_replaced(
+    sandbox: Sandbox,
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOADER_KIND", "kind-from-env")
+    hand = LOADER + "    parameters:\n      kind: ${env.LOADER_KIND}   # set by CI\n"
+    write(project, hand, "jobs/loader.yaml")
+    _create(sandbox, "loader-job", {"--kind": "kind-in-aws"})
+    assert _import(project, "--refresh") == 0
+    captured = capsys.readouterr()
+    at = _position(project / "jobs" / "loader.yaml", "${env.LOADER_KIND}")
+    assert (
+        f"{at}: job 'loader' parameters.kind: the values differ (not shown: secret); "
+        "kept (written as ${...}: never refreshed)"
+    ) in captured.err
+    assert "kind-from-env" not in captured.out + captured.err
+    assert "kind-in-aws" not in captured.out + captured.err
+    assert (project / "jobs" / "loader.yaml").read_text() == hand
+
+
+def test_a_batch_default_parameter_changed_in_a_new_revision_is_reported_then_refreshed(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(
+        tmp_path,
+        "version: 1\nplatforms:\n  batch_main: {type: aws_batch, region: us-east-1,"
+        " default_job_queue: etl-standard}\n",
+    )
+    assert run(["import", str(tmp_path), "-p", "batch_main", "--filter", "nightly-*"]) == 0
+    path = tmp_path / "jobs" / "batch_main.yaml"
+    assert "input_path: s3://exports/in/\n" in path.read_text()
+    batch = boto3.client("batch", endpoint_url=sandbox.endpoint_url, region_name="us-east-1")
+    batch.register_job_definition(
+        jobDefinitionName="nightly-export",
+        type="container",
+        parameters={"input_path": "s3://exports/new/"},
+        containerProperties={"image": "x", "vcpus": 1, "memory": 64},
+    )
+    capsys.readouterr()
+    assert run(["import", str(tmp_path), "-p", "batch_main", "--filter", "nightly-*"]) == 0
+    err = capsys.readouterr().err
+    at = _position(path, "s3://exports/in/")
+    assert (
+        f"{at}: job 'nightly-export' parameters.input_path: 's3://exports/in/' in the "
+        "manifest, 's3://exports/new/' in AWS; kept (--refresh takes AWS's)"
+    ) in err
+    assert "used by no run plan (no request to compare): nightly-export" in err
+    text = path.read_text()
+    assert "external_id: nightly-export:4" in text and "s3://exports/in/" in text
+    assert (
+        run(["import", str(tmp_path), "-p", "batch_main", "--filter", "nightly-*", "--refresh"])
+        == 0
+    )
+    assert path.read_text() == text.replace("s3://exports/in/", "s3://exports/new/")

@@ -71,14 +71,15 @@ class CapturedValue:
     refreshed: bool = False
     fixed: bool = False
 
-    def describe(self) -> str:
+    def describe(self, *, written: bool) -> str:
+        """One line for the report; `written`: whether the import's changes were written."""
         values = (
             "the values differ (not shown: secret)"
             if self.secret
             else f"{self.manifest!r} in the manifest, {self.aws!r} in AWS"
         )
         state = (
-            "refreshed"
+            ("refreshed" if written else "AWS's value not written")
             if self.refreshed
             else "kept (written as ${...}: never refreshed)"
             if self.fixed

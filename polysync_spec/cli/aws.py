@@ -185,7 +185,7 @@ def import_jobs(
     for change in result.requests:
         click.echo(change.diff, nl=False)
     for captured in result.captured:
-        click.echo(captured.describe(), err=True)
+        click.echo(captured.describe(written=result.written), err=True)
     if result.unused:
         click.echo(
             f"used by no run plan (no request to compare): {', '.join(result.unused)}", err=True
