@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from polysync_spec import manifest as _manifest
@@ -64,10 +65,12 @@ def load_project(
     cli_vars: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     unset_env_severity: Severity | None = Severity.ERROR,
+    overrides: Mapping[Path, str] | None = None,
 ) -> Project:
     """The manifest set at `path` (a file or a directory) for one target (or the base),
     validated by every rule; problems are in `.diagnostics`, never raised. `env`
-    defaults to the process environment (for `${env.NAME}`)."""
+    defaults to the process environment (for `${env.NAME}`); `overrides` (file -> text)
+    stands in for what those files hold (`manifest.loader.load_path`)."""
     return _manifest.load_project(
         path,
         target=target,
@@ -75,6 +78,7 @@ def load_project(
         env=env,
         unset_env_severity=unset_env_severity,
         platform_rules=PLATFORM_RULES,
+        overrides=overrides,
     )
 
 
@@ -117,12 +121,32 @@ def import_jobs(
     into: Path | None = None,
     pattern: str = "*",
     write: bool,
+    refresh: bool = False,
+    allow_request_changes: bool = False,
+    cli_vars: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Merge what platform `platform_name` holds into the manifests below `root` (new
-    jobs to `into`); with `write=False`, only the diffs (`ImportResult.diffs`)."""
+    jobs to `into`); with `write=False`, only the diffs (`ImportResult.diffs`). With
+    `refresh`, captured values that differ from AWS's take AWS's (`ImportResult.captured`
+    lists them either way). The runs whose request the import would change are in
+    `ImportResult.requests`; then nothing is written unless `allow_request_changes`
+    (`ImportResult.written`). `cli_vars`: the variables `project` was loaded with."""
     from polysync_spec.app.importing import import_jobs as run
 
-    return run(project, root, platform_name, sessions, into=into, pattern=pattern, write=write)
+    return run(
+        project,
+        root,
+        platform_name,
+        sessions,
+        reload=lambda texts: load_project(
+            root, target=project.target, cli_vars=cli_vars, overrides=texts
+        ),
+        into=into,
+        pattern=pattern,
+        refresh=refresh,
+        write=write,
+        allow_request_changes=allow_request_changes,
+    )
 
 
 def apply(

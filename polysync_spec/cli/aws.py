@@ -122,6 +122,14 @@ def auth_check(
 @click.option("--filter", "pattern", default="*", show_default=True, help="Glob on AWS job names.")
 @click.option("--into", type=click.Path(dir_okay=False), help="File for new jobs.")
 @click.option("--dry-run", is_flag=True, help="Show the changes as a diff; write nothing.")
+@click.option(
+    "--refresh", is_flag=True, help="Replace captured values that differ from AWS's by AWS's."
+)
+@click.option(
+    "--allow-request-changes",
+    is_flag=True,
+    help="Write even when the import changes a request a run would send.",
+)
 @target_option
 @var_option
 @sandbox_option
@@ -132,14 +140,20 @@ def import_jobs(
     pattern: str,
     into: str | None,
     dry_run: bool,
+    refresh: bool,
+    allow_request_changes: bool,
     target: str | None,
     variables: tuple[str, ...],
     use_sandbox: bool,
 ) -> ExitCode:
-    """Write or update job manifests from what a platform holds (round-trip safe)."""
+    """Write or update job manifests from what a platform holds (round-trip safe). Runs
+    whose request the import would change are shown, and refused without
+    --allow-request-changes."""
     from pathlib import Path
 
-    from polysync_spec.app.importing import import_jobs
+    from polysync_spec import load_project
+    from polysync_spec.app.importing import import_jobs, refusal
+    from polysync_spec.cli.common import parse_vars
     from polysync_spec.render import diagnostics as render
 
     project = load_manifests(path, target, variables)
@@ -149,19 +163,39 @@ def import_jobs(
         click.echo(render.text(project.errors), nl=False, err=True)
         raise PolysyncError("the manifests have errors; fix them before importing into them")
     root = Path(path) if Path(path).is_dir() else Path(path).parent
+    cli_vars = parse_vars(variables)
     with aws_sessions(use_sandbox) as sessions:
         result = import_jobs(
             project,
             root,
             platform_name,
             sessions,
+            reload=lambda texts: load_project(
+                path, target=target, cli_vars=cli_vars, overrides=texts
+            ),
             into=Path(into) if into else None,
             pattern=pattern,
+            refresh=refresh,
             write=not dry_run,
+            allow_request_changes=allow_request_changes,
         )
     if dry_run:
         for diff in result.diffs.values():
             click.echo(diff, nl=False)
+    for change in result.requests:
+        click.echo(change.diff, nl=False)
+    for captured in result.captured:
+        click.echo(captured.describe(written=result.written), err=True)
+    if result.unused:
+        click.echo(
+            f"used by no run plan (no request to compare): {', '.join(result.unused)}", err=True
+        )
+    if result.updated and not result.requests:
+        click.echo("no request changes", err=True)
+    if result.requests and not allow_request_changes:
+        if not dry_run:
+            raise PolysyncError(refusal(result.requests))
+        click.echo(refusal(result.requests, dry_run=True), err=True)
     verb = "would change" if dry_run else "changed"
     click.echo(
         f"{len(result.added)} new job(s), {len(result.updated)} updated, {len(result.diffs)} file(s) {verb}",

@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,12 +120,17 @@ def _environment(directory: Path) -> bool:
     return any(os.path.lexists(directory / marker) for marker in ENVIRONMENT_MARKERS)
 
 
-def load_path(path: str | os.PathLike[str]) -> LoadResult:
+def load_path(
+    path: str | os.PathLike[str], overrides: Mapping[Path, str] | None = None
+) -> LoadResult:
     """Load a manifest file or every manifest file below a directory, in a stable order.
 
     The manifest directory is `path` itself, or the directory holding it when `path` is a
     file: a symbolic link that leads out of it is refused (see `read_manifest`).
+    `overrides` (file -> text) replaces what those files hold, in memory: the manifests
+    as they would be after a change (`polysync import` plans both before writing).
     """
+    overrides = overrides or {}
     root = Path(path)
     diagnostics: list[Diagnostic] = []
     skipped: list[str] = []
@@ -150,6 +155,11 @@ def load_path(path: str | os.PathLike[str]) -> LoadResult:
         directory = root.parent
     documents: list[SourceDocument] = []
     for file in files:
+        if file in overrides:
+            documents.extend(
+                d for d in [parse_text(overrides[file], str(file), diagnostics)] if d is not None
+            )
+            continue
         document = load_file(file, diagnostics, directory=directory)
         if document is not None:
             documents.append(document)

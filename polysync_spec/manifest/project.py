@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from polysync_spec import redact
@@ -131,11 +132,12 @@ def load_project(
     env: Mapping[str, str] | None = None,
     unset_env_severity: Severity | None = Severity.ERROR,
     platform_rules: Sequence[Rule] = (),
+    overrides: Mapping[Path, str] | None = None,
 ) -> Project:
     """Load and validate the manifest set at `path` for one target (or the base), with the
     platform-agnostic rules and `platform_rules` (each platform's own, which this layer
     cannot import: `polysync_spec.load_project` passes them all)."""
-    loaded = load_path(path)
+    loaded = load_path(path, overrides)
     source = SourceMap(loaded.documents)
     out = _Collector(source)
     for diagnostic in loaded.diagnostics:
