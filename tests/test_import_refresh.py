@@ -68,20 +68,20 @@ def _snapshot(project: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in sorted(project.rglob("*.yaml"))}
 
 
-def test_an_import_that_changes_a_request_is_refused_naming_runs_and_members(
+def test_an_import_that_only_states_the_jobs_defaults_writes_and_says_what_runs_is_same(
     sandbox: Sandbox, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Before, Glue filled --kind from the job's DefaultArguments; after, the run would
-    send it in Arguments: a different StartJobRun, which needs --allow-request-changes."""
+    """Before, Glue filled --kind from the job's DefaultArguments; after, the run sends it
+    in Arguments with the same value: a different StartJobRun, the same run (Glue merges
+    Arguments over DefaultArguments). Written, and said so; no flag needed."""
     _create(sandbox, "loader-job", {"--kind": "full"})
-    before = _snapshot(project)
-    assert _import(project, "--filter", "loader-job") == 1
-    err = capsys.readouterr().err
-    assert "nightly/load (Arguments.--kind)" in err
-    assert "nothing written; pass --allow-request-changes" in err
-    assert _snapshot(project) == before
     sandbox.log.clear()
-    assert _import(project, "--filter", "loader-job", "--allow-request-changes") == 0
+    assert _import(project, "--filter", "loader-job") == 0
+    err = capsys.readouterr().err
+    assert (
+        "nightly/load (Arguments.--kind): now sent explicitly, with the values AWS already "
+        "fills from the job or definition: what runs is unchanged"
+    ) in err
     # Both plans (before and after) read one discovery of the job.
     assert len(sandbox.requests("BatchGetJobs")) == 1
     text = (project / "jobs" / "loader.yaml").read_text()
@@ -102,10 +102,8 @@ def test_a_dry_run_shows_the_request_diff_under_the_file_diff(
     )
     assert '+    "--kind": "full",\n' in out
     assert out.index("+      kind: full") < out.index("nightly/load StartJobRun (now)")
-    assert (
-        "would change the request of nightly/load (Arguments.--kind): writing it needs "
-        "--allow-request-changes"
-    ) in captured.err
+    assert "nightly/load (Arguments.--kind): now sent explicitly" in captured.err
+    assert "--allow-request-changes" not in captured.err
     assert _snapshot(project) == before
 
 

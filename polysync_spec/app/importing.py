@@ -99,6 +99,10 @@ class RequestChange:
     job: str
     members: list[str]
     diff: str
+    # False when the request only states what AWS already fills with the same values
+    # (a parameter imported from the job's DefaultArguments, sent explicitly): what runs
+    # is the same, and the import needs no --allow-request-changes.
+    changes_run: bool = True
 
     def name(self) -> str:
         return f"{self.run_plan}/{self.run} ({', '.join(self.members)})"
@@ -115,6 +119,17 @@ class ImportResult:
     requests: list[RequestChange] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # updated jobs no run plan uses
     written: bool = False
+
+    @property
+    def run_changes(self) -> list[RequestChange]:
+        """The request changes that change what runs (those that need
+        --allow-request-changes)."""
+        return [change for change in self.requests if change.changes_run]
+
+    @property
+    def stated(self) -> list[RequestChange]:
+        """The request changes that only state what AWS already fills, same values."""
+        return [change for change in self.requests if not change.changes_run]
 
     def write(self) -> None:
         """Write every changed file (creating its directory)."""
@@ -381,7 +396,7 @@ def import_jobs(
         result.requests, result.unused = request_changes(
             project, reload(result.texts), platform_name, result.updated, sessions
         )
-    if write and (allow_request_changes or not result.requests):
+    if write and (allow_request_changes or not result.run_changes):
         result.write()
         result.written = True
     return result
@@ -431,11 +446,16 @@ def request_changes(
             was, will = old[key].request, new[key].request
             if _wire(was) == _wire(will):
                 continue
+            job = old[key].job
+            spec = platform_of(before.jobs[job])
+            runs_differ = _wire(spec.effective_request(before.jobs[job], snapshot, was)) != _wire(
+                spec.effective_request(after.jobs[job], snapshot, will)
+            )
             changes.append(
                 RequestChange(
                     plan_name,
                     key,
-                    old[key].job,
+                    job,
                     _members(was, will),
                     "".join(
                         difflib.unified_diff(
@@ -445,6 +465,7 @@ def request_changes(
                             tofile=f"{plan_name}/{key} {old[key].api} (after the import)",
                         )
                     ),
+                    changes_run=runs_differ,
                 )
             )
     return changes, unused

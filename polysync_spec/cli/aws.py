@@ -192,10 +192,16 @@ def import_jobs(
         )
     if result.updated and not result.requests:
         click.echo("no request changes", err=True)
-    if result.requests and not allow_request_changes:
+    for change in result.stated:
+        click.echo(
+            f"{change.name()}: now sent explicitly, with the values AWS already fills from "
+            "the job or definition: what runs is unchanged",
+            err=True,
+        )
+    if result.run_changes and not allow_request_changes:
         if not dry_run:
-            raise PolysyncError(refusal(result.requests))
-        click.echo(refusal(result.requests, dry_run=True), err=True)
+            raise PolysyncError(refusal(result.run_changes))
+        click.echo(refusal(result.run_changes, dry_run=True), err=True)
     verb = "would change" if dry_run else "changed"
     click.echo(
         f"{len(result.added)} new job(s), {len(result.updated)} updated, {len(result.diffs)} file(s) {verb}",

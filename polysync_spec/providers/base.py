@@ -393,6 +393,15 @@ class Platform(Protocol):
         plan file refuses to go on if any of them changed since."""
         ...
 
+    def effective_request(self, job: Any, live: Any, request: Mapping[str, Any]) -> dict[str, Any]:
+        """What a run of `job` runs with when `request` is sent: the request with what AWS
+        fills from the live job or definition in `live` (the platform's snapshot) merged
+        in (Glue: the job's DefaultArguments under `Arguments`, NonOverridableArguments
+        over them; Batch: the definition's parameters under `parameters`). Two requests
+        with the same effective request run the same; import uses it to tell a request
+        that only states what AWS already fills from one that changes what runs."""
+        ...
+
     def parameter_name(self, field: tuple[str, str]) -> str:
         """The manifest parameter a secret request field (`secret_fields`) holds."""
         ...

@@ -170,6 +170,21 @@ class Batch:
             )
         return prints
 
+    def effective_request(
+        self, job: BatchJob, live: BatchLive | None, request: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """`parameters` as the job gets them: "Parameters specified during SubmitJob
+        override parameters defined in the job definition" (SubmitJob, parameters)."""
+        lookup = (live or BatchLive()).definitions.get(job.external_id)
+        definition = lookup.resolved if lookup else None
+        effective = dict(request)
+        if definition is not None:
+            effective["parameters"] = {
+                **definition.parameters,
+                **dict(request.get("parameters") or {}),
+            }
+        return effective
+
     def parameter_name(self, field: tuple[str, str]) -> str:
         return field[1]
 

@@ -315,6 +315,22 @@ class Glue:
         )
         return {f"glue:{platform.region}:job/{job.external_id}": stamp}
 
+    def effective_request(
+        self, job: GlueJob, live: GlueLive | None, request: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """`Arguments` as the run gets them: "job arguments specified here override the
+        default arguments" and NonOverridableArguments override both (StartJobRun,
+        Arguments; CreateJob, NonOverridableArguments)."""
+        definition = (live or {}).get(job.external_id)
+        effective = dict(request)
+        if definition is not None:
+            effective["Arguments"] = {
+                **definition.default_arguments,
+                **dict(request.get("Arguments") or {}),
+                **definition.non_overridable_arguments,
+            }
+        return effective
+
     def parameter_name(self, field: tuple[str, str]) -> str:
         inner = field[1]
         return inner[2:] if inner.startswith("--") else inner
