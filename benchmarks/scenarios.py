@@ -549,10 +549,19 @@ def run_airflow(sandbox: Sandbox, workload: Workload, python: Path) -> Row:
         env, sandbox, watch=_watch_submissions(sandbox, workload.runs + workload.history),
     )  # fmt: skip
     lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
-    if result.returncode != 0 or len(lines) != workload.runs:
+    # An Airflow task that failed is Airflow's result, not the benchmark's failure: with
+    # one thread per run, 340 SubmitJob calls at once exceed Batch's 50 a second, and
+    # botocore's legacy retries (the hooks' default) give up on some. Counted and shown;
+    # anything else (the contender itself broken) stops the benchmark.
+    failed = [line for line in result.stderr.splitlines() if line.startswith("ERROR ")]
+    throttled = [line for line in failed if "TooManyRequestsException" in line]
+    if len(lines) + len(failed) != workload.runs or len(throttled) != len(failed):
         tail = result.stderr[-1500:] or result.stdout[-1500:]
         raise RuntimeError(f"Airflow saw {len(lines)} of {workload.runs} runs end: {tail}")
     row = _row(f"apply {workload.runs} runs (Airflow amazon provider hooks)", result)
+    row["failed_tasks"] = len(failed)
+    if failed:
+        row["failed_task_example"] = failed[0]
     seen = {line.split()[0]: float(line.split()[2]) for line in lines}
     row.update(_lags(_true_ends(), seen))
     return row
