@@ -119,7 +119,7 @@ STREAM: list[tuple[ev.Event, str | None]] = [
     (ev.LogTailRead("check", (), None, None), None),
     (
         ev.CancelRequested("jr_1", ev.CancelReason(ev.CancelCause.INTERRUPTED), None),
-        "cancel jr_1: interrupted",
+        "cancel jr_1: sent because the apply was interrupted",
     ),
     (
         ev.CancelRequested(

@@ -85,7 +85,9 @@ def test_a_first_interrupt_says_it_cancels_and_what_a_second_one_does(
         "interrupted: cancelling 1 run(s) in flight (clean) and waiting for AWS to confirm; "
         "press Ctrl-C again to detach, leaving running any run whose cancel has not been sent"
     )
-    assert said[1].startswith("cancel ") and said[1].endswith(": interrupted")
+    assert said[1].startswith("cancel ") and said[1].endswith(
+        ": sent because the apply was interrupted"
+    )
     assert not any(line.startswith("second interrupt") for line in lines)
     assert result.runs["clean"].status == "Cancelled"
 

@@ -140,7 +140,7 @@ def _cancel_reason(reason: ev.CancelReason) -> str:
         return f"on_failure: cancel after '{reason.failed}' failed"
     if reason.cause is ev.CancelCause.REQUESTED:
         return "cancel requested"
-    return "interrupted"
+    return "sent because the apply was interrupted"  # not: the cancel was interrupted
 
 
 def text_sink(write: Write) -> ev.Sink:
