@@ -1,3 +1,4 @@
+# Over 400 lines: import end to end: reading, the round-trip merge, the request comparison, the report.
 """Write or update job manifests from what a platform holds (`polysync import`).
 
 New jobs go to one file per platform (`<into>`, by default `<PATH>/jobs/<platform>.yaml`).

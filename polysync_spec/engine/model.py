@@ -1,3 +1,4 @@
+# Over 400 lines: the plan document and its parts, each with its dict form for plan files.
 """What a plan is: runs with their exact requests, findings, and live fingerprints.
 
 Plain data, serialised to one stable, versioned JSON shape: the `--output json` document

@@ -1,3 +1,4 @@
+# Over 400 lines: the whole pure Batch platform (pre-flight checks, dependencies, import, events).
 """AWS Batch as a `Platform`: pre-flight checks and fingerprints of a SubmitJob against
 the live definition and queue (product document 003), the run's limit, and the
 dependencies Batch holds itself (`dependsOn`). Pure: the live objects come from

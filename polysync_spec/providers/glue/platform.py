@@ -1,3 +1,4 @@
+# Over 400 lines: the whole pure Glue platform (pre-flight checks, options, cost, import, events).
 """AWS Glue as a `Platform`: pre-flight checks, plan-wide checks and fingerprints of a
 StartJobRun against the live job (product documents 000 and 001), and the run's limit.
 Pure: the live job comes from `GlueClient.snapshot`."""
