@@ -201,3 +201,25 @@ def test_a_parameter_using_an_environment_variable_is_never_shown(
     assert code == ExitCode.OK and secret not in shown
     [sent] = sandbox.requests("StartJobRun")
     assert sent.params["Arguments"]["--api_token"] == secret
+
+
+def test_a_region_from_the_environment_stays_readable_in_the_plan(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Only parameters make an environment-derived value a secret everywhere: a region
+    from the environment is shown *** as a variable, yet plans and links keep it."""
+    monkeypatch.setenv("VAR_FILE_TOKEN", "t")
+    monkeypatch.setenv("POLYSYNC_TEST_REGION", "us-east-1")
+    text = MANIFEST.replace(
+        "  token: {default: '${env.VAR_FILE_TOKEN}'}\n",
+        "  token: {default: '${env.VAR_FILE_TOKEN}'}\n"
+        "  where: {default: '${env.POLYSYNC_TEST_REGION}'}\n",
+    ).replace("region: us-east-1}", "region: '${var.where}'}")
+    code, document, shown = _plan_json([str(write(tmp_path, text))], capsys)
+    assert code == 0
+    assert document["variables"]["where"] == "***"  # type: ignore[index]
+    planned: Any = document["runs"][0]  # type: ignore[index]
+    assert planned["region"] == "us-east-1"

@@ -140,11 +140,14 @@ def _resolve(expression: str, scope: Scope, path: DocPath, report: Report) -> An
         return UNRESOLVED
     resolved = scope.variables[name]
     if any(p[:2] == ("variables", name) for p in scope.env_paths):
-        # A variable whose default comes from the environment is a secret whatever sets
-        # it (--var, --var-file, the environment): so is every value that uses it, in
-        # every message, plan and ledger (the plan shows the variable as ***).
+        # A variable whose default comes from the environment is shown as *** whatever
+        # sets it (--var, --var-file, the environment), and no message repeats a value
+        # that uses it. In a job's or run's parameters, where tokens and passwords go,
+        # the value is a secret in every plan, plan file and ledger too; a region or an
+        # endpoint from the environment stays readable in plans and console links.
         scope.env_paths.add(path)
-        redact.register(aws_string(resolved) if resolved is not UNRESOLVED else None)
+        if "parameters" in path[:5] and resolved is not UNRESOLVED:
+            redact.register(aws_string(resolved))
     if resolved is UNRESOLVED:
         report(
             codes.VARIABLE_WITHOUT_VALUE,
