@@ -218,7 +218,7 @@ def test_a_region_from_the_environment_stays_readable_in_the_plan(
         "  token: {default: '${env.VAR_FILE_TOKEN}'}\n"
         "  where: {default: '${env.POLYSYNC_TEST_REGION}'}\n",
     ).replace("region: us-east-1}", "region: '${var.where}'}")
-    code, document, shown = _plan_json([str(write(tmp_path, text))], capsys)
+    code, document, _ = _plan_json([str(write(tmp_path, text))], capsys)
     assert code == 0
     assert document["variables"]["where"] == "***"  # type: ignore[index]
     planned: Any = document["runs"][0]  # type: ignore[index]
