@@ -167,3 +167,28 @@ class BackgroundSandbox:
                 self.process.wait(timeout=5)
         self._out.close()
         return int(self.process.returncode)
+
+
+def plan_glue_run(compute: dict[str, Any], definition: Any, where: str, sink: Any) -> Any:
+    """`Glue().plan_run` of one run of job `etl` (Glue job `etl-job`, whose live
+    definition is `definition`), with `compute` set at one tier: `where` is "job", "run"
+    or "platform" (its `defaults`). Findings go to `sink`; returns the PlannedRequest."""
+    from polysync_spec.manifest.models import GlueJob, GluePlatform, Run
+    from polysync_spec.providers.glue.platform import Glue
+
+    job = GlueJob.model_validate(
+        {
+            "platform": "glue",
+            "external_id": "etl-job",
+            **({"compute": compute} if where == "job" else {}),
+        }
+    )
+    platform = GluePlatform.model_validate(
+        {
+            "type": "aws_glue",
+            "region": "us-east-1",
+            **({"defaults": compute} if where == "platform" else {}),
+        }
+    )
+    run = Run.model_validate({"job": "etl", **({"compute": compute} if where == "run" else {})})
+    return Glue().plan_run(run, job, platform, {"etl-job": definition}, sink)

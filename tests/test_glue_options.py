@@ -34,7 +34,7 @@ from polysync_spec.render.plan import text as plan_text
 from polysync_spec.sandbox import shapes
 from polysync_spec.sandbox.lifecycle import Outcome
 from polysync_spec.sandbox.server import Sandbox
-from tests.helpers import GLUE_BASE, attempt, write, write_marked
+from tests.helpers import GLUE_BASE, attempt, plan_glue_run, write, write_marked
 
 # ================================================================== validate
 
@@ -304,23 +304,8 @@ class Sink:
 def _plan(
     compute: dict[str, Any], definition: GlueDefinition, where: str = "job"
 ) -> tuple[dict[str, Any], list[tuple[str, str, DocPath | None]], Sink]:
-    job = GlueJob.model_validate(
-        {
-            "platform": "glue",
-            "external_id": "etl-job",
-            **({"compute": compute} if where == "job" else {}),
-        }
-    )
-    platform = GluePlatform.model_validate(
-        {
-            "type": "aws_glue",
-            "region": "us-east-1",
-            **({"defaults": compute} if where == "platform" else {}),
-        }
-    )
-    run = Run.model_validate({"job": "etl", **({"compute": compute} if where == "run" else {})})
     sink = Sink()
-    planned = Glue().plan_run(run, job, platform, {"etl-job": definition}, sink)
+    planned = plan_glue_run(compute, definition, where, sink)
     found = [
         (kind, code, path) for kind, code, path, _ in sink.found if code != codes.INHERITED_COMPUTE
     ]

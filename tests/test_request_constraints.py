@@ -22,7 +22,6 @@ from polysync_spec.manifest.models import (
     BatchJob,
     BatchPlatform,
     GlueJob,
-    GluePlatform,
     Run,
 )
 from polysync_spec.manifest.positions import DocPath
@@ -35,12 +34,11 @@ from polysync_spec.providers.batch.definitions import (
 )
 from polysync_spec.providers.batch.platform import Batch
 from polysync_spec.providers.glue import spec as glue_spec
-from polysync_spec.providers.glue.platform import Glue
 from polysync_spec.providers.glue.spec import GlueDefinition
 from polysync_spec.providers.glue.workers import WORKER_MIN_VERSION
 from polysync_spec.sandbox import shapes
 from tests.conftest import ROOT
-from tests.helpers import BATCH_BASE, GLUE_BASE, attempt, write_marked
+from tests.helpers import BATCH_BASE, GLUE_BASE, attempt, plan_glue_run, write_marked
 
 # ================================================================== validate
 
@@ -488,23 +486,8 @@ class Sink:
 def _glue_findings(
     compute: dict[str, Any], definition: GlueDefinition, where: str = "job"
 ) -> list[tuple[str, str, DocPath | None]]:
-    job = GlueJob.model_validate(
-        {
-            "platform": "glue",
-            "external_id": "etl-job",
-            **({"compute": compute} if where == "job" else {}),
-        }
-    )
-    platform = GluePlatform.model_validate(
-        {
-            "type": "aws_glue",
-            "region": "us-east-1",
-            **({"defaults": compute} if where == "platform" else {}),
-        }
-    )
-    run = Run.model_validate({"job": "etl", **({"compute": compute} if where == "run" else {})})
     sink = Sink()
-    Glue().plan_run(run, job, platform, {"etl-job": definition}, sink)
+    plan_glue_run(compute, definition, where, sink)
     return [f for f in sink.found if f[0] != "note"]
 
 
